@@ -1,0 +1,57 @@
+# Wencheng Scout — the two commands: `make run` and `make test`.  Both do whatever set-up is missing.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 5000
+WORKERS ?= 2
+FLASK := $(BIN)/flask --app app
+
+.PHONY: run test setup system-deps browser-deps python-deps assets db lint clean
+
+run: setup db
+ifeq ($(FLASK_DEBUG),1)
+	$(FLASK) run --debug --host $(HOST) --port $(PORT)
+else
+	$(BIN)/gunicorn --workers $(WORKERS) --bind $(HOST):$(PORT) --access-logfile - app:app
+endif
+
+test: setup browser-deps
+	$(BIN)/ruff check scouting tests migrations app.py
+	@if [ -z "$$SCOUTING_TEST_POSTGIS_URL" ] && command -v pg_ctlcluster >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	  url=$$(scripts/postgis.sh) && export SCOUTING_TEST_POSTGIS_URL="$$url"; \
+	fi; \
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+setup: system-deps python-deps assets
+
+# mod_spatialite: installed with apt-get when we are root, else the exact command is printed.
+system-deps:
+	@scripts/need-packages.sh libsqlite3-mod-spatialite
+
+browser-deps:
+	@scripts/need-packages.sh chromium fonts-noto-cjk
+
+python-deps: $(VENV)/.installed
+$(VENV)/.installed: requirements.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+assets: static/vendor/.installed
+static/vendor/.installed: package.json package-lock.json scripts/vendor.sh
+	npm ci --no-audit --no-fund --loglevel=error
+	scripts/vendor.sh
+	touch $@
+
+# Migrate the configured database and seed it from geodata/ when it is empty (first run).
+db: python-deps
+	$(FLASK) db upgrade
+	$(FLASK) load-geodata --if-empty
+
+lint: python-deps
+	$(BIN)/ruff check scouting tests migrations app.py
+
+clean:
+	rm -rf $(VENV) node_modules static/vendor

@@ -1,0 +1,138 @@
+"""Database engines and every difference between SpatiaLite and PostGIS, in one place.
+
+Everything above this module speaks SQLAlchemy and calls the `SpatialDialect` methods below
+where the two databases need different SQL.
+"""
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+
+from geoalchemy2 import Geography
+from sqlalchemy import Engine, Integer, bindparam, cast, column, create_engine, event, func, text
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.sql.elements import ColumnElement
+
+from .errors import DatabaseUnavailable
+
+SPATIALITE_PACKAGE = "libsqlite3-mod-spatialite"
+
+
+# --------------------------------------------------------------------------- engines
+
+def make_engine(url: str, spatialite_library: str = "mod_spatialite") -> Engine:
+    if url.startswith("sqlite"):
+        return _spatialite_engine(url, spatialite_library)
+    if url.startswith("postgresql"):
+        return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+    raise DatabaseUnavailable(
+        f"SCOUTING_DATABASE_URL must be a sqlite:/// (SpatiaLite) or postgresql+psycopg:// (PostGIS) URL, not {url.split(':')[0]!r}."
+    )
+
+
+def sqlite_module():
+    """The DB-API module for SpatiaLite: one that can load extensions.
+
+    Many Python builds (pyenv's among them) compile sqlite3 without extension loading; the
+    pysqlite3-binary wheel brings its own SQLite that has it.
+    """
+    for name in ("pysqlite3.dbapi2", "sqlite3"):
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            continue
+        if hasattr(module.Connection, "enable_load_extension"):
+            return module
+    raise DatabaseUnavailable(
+        "This Python's sqlite3 cannot load extensions (so not SpatiaLite) and pysqlite3-binary is not "
+        "installed: run `pip install pysqlite3-binary` (make run does it in .venv)."
+    )
+
+
+def _spatialite_engine(url: str, library: str) -> Engine:
+    module = sqlite_module()
+    engine = create_engine(url, module=module, connect_args={"timeout": 30})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record):
+        try:
+            dbapi_conn.enable_load_extension(True)
+            dbapi_conn.load_extension(library)
+            dbapi_conn.enable_load_extension(False)
+        except Exception as exc:  # the loader's own message is cryptic; say what to do
+            raise DatabaseUnavailable(
+                f"SpatiaLite (mod_spatialite) could not be loaded from {library!r}: install it with "
+                f"`apt-get install {SPATIALITE_PACKAGE}` ({exc})."
+            ) from None
+        cur = dbapi_conn.cursor()
+        # WAL lets readers go on while one writer writes; the busy timeout waits instead of failing.
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.close()
+
+    return engine
+
+
+def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+def prepare_spatial_database(engine: Engine) -> None:
+    """Make an empty database spatial: SpatiaLite's metadata tables or the PostGIS extension."""
+    with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            has_meta = conn.exec_driver_sql(
+                "SELECT 1 FROM sqlite_master WHERE type='table' AND name='spatial_ref_sys'"
+            ).first()
+            if not has_meta:
+                # WGS84 mode loads only the WGS-84 family of SRIDs; loading every EPSG code is slow.
+                conn.exec_driver_sql("SELECT InitSpatialMetaData(1, 'WGS84')")
+        else:
+            conn.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS postgis")
+        conn.commit()
+
+
+# --------------------------------------------------------------------------- SQL differences
+
+@dataclass(frozen=True)
+class SpatialDialect:
+    name: str  # "spatialite" or "postgis"
+
+    @property
+    def label(self) -> str:
+        return {"spatialite": "SpatiaLite", "postgis": "PostGIS"}[self.name]
+
+    def bbox_filter(self, table_name: str, id_col, geom_col, bbox: tuple[float, float, float, float]) -> ColumnElement[bool]:
+        """Rows whose geometry's box meets `bbox`, answered from the spatial index.
+
+        PostGIS's planner uses the GiST index for `&&` by itself.  SpatiaLite never uses its R*Tree
+        unless asked through the SpatialIndex virtual table, whose ROWIDs are the table's ids.
+        """
+        minx, miny, maxx, maxy = bbox
+        if self.name == "postgis":
+            return geom_col.op("&&")(func.ST_MakeEnvelope(minx, miny, maxx, maxy, 4326))
+        frame = text(
+            "SELECT ROWID FROM SpatialIndex WHERE f_table_name = :si_table AND f_geometry_column = :si_column "
+            "AND search_frame = BuildMbr(:si_minx, :si_miny, :si_maxx, :si_maxy, 4326)"
+        ).bindparams(
+            bindparam("si_table", table_name, unique=True),
+            bindparam("si_column", geom_col.key, unique=True),
+            bindparam("si_minx", minx, unique=True),
+            bindparam("si_miny", miny, unique=True),
+            bindparam("si_maxx", maxx, unique=True),
+            bindparam("si_maxy", maxy, unique=True),
+        )
+        return id_col.in_(frame.columns(column("rowid", Integer)))
+
+    def geodesic_distance_m(self, geom_col, lon: float, lat: float) -> ColumnElement[float]:
+        """Distance in metres on the WGS-84 ellipsoid, the same figure on both databases."""
+        if self.name == "postgis":
+            point = func.ST_SetSRID(func.ST_MakePoint(lon, lat), 4326)
+            return func.ST_Distance(cast(geom_col, Geography), cast(point, Geography))
+        return func.ST_Distance(geom_col, func.MakePoint(lon, lat, 4326), 1)
+
+
+def spatial_dialect(engine_or_session) -> SpatialDialect:
+    bind = engine_or_session.get_bind() if isinstance(engine_or_session, Session) else engine_or_session
+    return SpatialDialect("postgis" if bind.dialect.name == "postgresql" else "spatialite")

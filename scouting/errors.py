@@ -1,0 +1,44 @@
+"""Typed core errors.  Core code raises these; one handler in scouting.web maps them to HTTP."""
+from __future__ import annotations
+
+
+class ScoutingError(Exception):
+    """Base class: every error a user may see.  `status` is the HTTP status it maps to."""
+
+    status = 500
+    title = "Internal error"
+
+    def __init__(self, detail: str):
+        super().__init__(detail)
+        self.detail = detail
+
+
+class InvalidParameter(ScoutingError):
+    """A request parameter (query string, form or JSON field) is wrong; `name` says which."""
+
+    status = 400
+    title = "Invalid parameter"
+
+    def __init__(self, name: str, reason: str):
+        super().__init__(f"{name}: {reason}")
+        self.name = name
+        self.reason = reason
+
+
+class NotFound(ScoutingError):
+    status = 404
+    title = "Not found"
+
+
+class InvalidGeodata(ScoutingError):
+    """A record in a geodata file breaks the data model; nothing from that file is written."""
+
+    status = 422
+    title = "Invalid geodata"
+
+
+class DatabaseUnavailable(ScoutingError):
+    """The database (or its spatial extension) cannot be used.  The message is one readable sentence."""
+
+    status = 503
+    title = "Database unavailable"

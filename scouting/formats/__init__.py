@@ -1,0 +1,1 @@
+"""Formats sites leave (and later enter) the app in."""

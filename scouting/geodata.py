@@ -1,0 +1,211 @@
+"""Loading the seed geodata in geodata/ into the database, idempotently.
+
+Each file is validated whole before anything is written, and everything is written in one
+transaction: a bad record leaves the database as it was.  Records are matched by slug; a record
+whose stored form already equals the file's is not touched (no new version, no new timestamp).
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from geoalchemy2 import WKTElement
+from shapely.geometry import MultiPolygon, shape
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+
+from . import PROJECT_ROOT
+from .errors import InvalidGeodata
+from .models import Boundary, Site, ThemedBase
+from .sites import RecordError, apply_site_record, clean_site_record, point_element, site_record
+
+GEODATA_DIR = PROJECT_ROOT / "geodata"
+
+
+@dataclass
+class LoadReport:
+    created: dict[str, int] = field(default_factory=lambda: {"bases": 0, "sites": 0, "boundaries": 0})
+    updated: dict[str, int] = field(default_factory=lambda: {"bases": 0, "sites": 0, "boundaries": 0})
+    unchanged: dict[str, int] = field(default_factory=lambda: {"bases": 0, "sites": 0, "boundaries": 0})
+
+    def summary(self) -> str:
+        return "; ".join(
+            f"{kind}: {self.created[kind]} created, {self.updated[kind]} updated, {self.unchanged[kind]} unchanged"
+            for kind in self.created
+        )
+
+
+def is_empty(session: Session) -> bool:
+    return session.scalar(select(func.count()).select_from(ThemedBase)) == 0
+
+
+def load_geodata(session: Session, directory: Path = GEODATA_DIR) -> LoadReport:
+    bases = [_clean_base(f, i) for i, f in enumerate(_features(directory / "bases.geojson"))]
+    base_slugs = {b["slug"] for b in bases}
+    sites = []
+    for i, feature in enumerate(_features(directory / "sites.geojson")):
+        try:
+            sites.append(clean_site_record(_flatten_point(feature), base_slugs))
+        except RecordError as err:
+            raise InvalidGeodata(f"sites.geojson feature {i} ({feature.get('properties', {}).get('slug')}): {err}") from None
+    _require_unique("sites.geojson", [s["slug"] for s in sites])
+    _require_unique("bases.geojson", [b["slug"] for b in bases])
+    boundaries = [_clean_boundary(f, i) for i, f in enumerate(_features(directory / "wencheng_boundary.geojson"))]
+
+    report = LoadReport()
+    try:
+        bases_by_slug = _upsert_bases(session, bases, report)
+        _upsert_sites(session, sites, bases_by_slug, report)
+        _upsert_boundaries(session, boundaries, report)
+        session.commit()
+    except Exception:
+        session.rollback()
+        raise
+    return report
+
+
+def _features(path: Path) -> list[dict]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise InvalidGeodata(f"{path.name}: cannot be read as JSON ({exc})") from None
+    if data.get("type") != "FeatureCollection" or not isinstance(data.get("features"), list):
+        raise InvalidGeodata(f"{path.name}: not a GeoJSON FeatureCollection")
+    return data["features"]
+
+
+def _flatten_point(feature: dict) -> dict[str, Any]:
+    geometry = feature.get("geometry") or {}
+    coords = geometry.get("coordinates")
+    if geometry.get("type") != "Point" or not isinstance(coords, list) or len(coords) < 2:
+        raise RecordError("geometry", "must be a GeoJSON Point [lon, lat]")
+    return {**(feature.get("properties") or {}), "lon": coords[0], "lat": coords[1]}
+
+
+def _require_unique(name: str, slugs: list[str]) -> None:
+    seen, dupes = set(), set()
+    for s in slugs:
+        (dupes if s in seen else seen).add(s)
+    if dupes:
+        raise InvalidGeodata(f"{name}: duplicate slug(s) {', '.join(sorted(dupes))}")
+
+
+def _clean_base(feature: dict, index: int) -> dict[str, Any]:
+    raw = _flatten_point(feature)
+    try:
+        # Bases share the position fields and their checks with sites.
+        checked = clean_site_record({**raw, "base": None, "genres": raw.get("genres")}, set())
+    except RecordError as err:
+        raise InvalidGeodata(f"bases.geojson feature {index} ({raw.get('slug')}): {err}") from None
+    towns = raw.get("towns") or []
+    number = raw.get("number")
+    if not isinstance(number, int) or not 1 <= number <= 99:
+        raise InvalidGeodata(f"bases.geojson feature {index}: number must be a whole number")
+    return {
+        "slug": checked["slug"], "number": number, "name_zh": checked["name_zh"], "name_en": checked["name_en"],
+        "genres": checked["genres"], "towns": [str(t) for t in towns],
+        "description_zh": checked["description_zh"], "description_en": checked["description_en"],
+        "lon": checked["lon"], "lat": checked["lat"], "coord_source": checked["coord_source"],
+        "coord_accuracy_m": checked["coord_accuracy_m"], "position_method": checked["position_method"],
+    }
+
+
+def _clean_boundary(feature: dict, index: int) -> dict[str, Any]:
+    props = feature.get("properties") or {}
+    try:
+        geom = shape(feature["geometry"])
+    except Exception as exc:
+        raise InvalidGeodata(f"wencheng_boundary.geojson feature {index}: bad geometry ({exc})") from None
+    if geom.geom_type == "Polygon":
+        geom = MultiPolygon([geom])
+    if geom.geom_type != "MultiPolygon" or not geom.is_valid:
+        raise InvalidGeodata(f"wencheng_boundary.geojson feature {index}: needs a valid (Multi)Polygon")
+    return {
+        "slug": f"adcode-{props.get('adcode')}" if props.get("adcode") else f"boundary-{index}",
+        "adcode": props.get("adcode"), "name_zh": props.get("name", "文成县"),
+        "name_en": props.get("name_en", "Wencheng County"), "source": props.get("source", ""), "wkt": geom.wkt,
+    }
+
+
+BASE_FIELDS = ("number", "name_zh", "name_en", "genres", "towns", "description_zh", "description_en",
+               "coord_source", "coord_accuracy_m", "position_method")
+
+
+def _upsert_bases(session: Session, bases: list[dict], report: LoadReport) -> dict[str, ThemedBase]:
+    stored = {
+        b.slug: (b, x, y)
+        for b, x, y in session.execute(select(ThemedBase, func.ST_X(ThemedBase.geom), func.ST_Y(ThemedBase.geom)))
+    }
+    by_slug = {}
+    for rec in bases:
+        existing = stored.get(rec["slug"])
+        if existing:
+            base, x, y = existing
+            current = {k: getattr(base, k) for k in BASE_FIELDS} | {"lon": x, "lat": y}
+            wanted = {k: rec[k] for k in BASE_FIELDS} | {"lon": rec["lon"], "lat": rec["lat"]}
+            if current == wanted:
+                report.unchanged["bases"] += 1
+                by_slug[rec["slug"]] = base
+                continue
+            report.updated["bases"] += 1
+        else:
+            base = ThemedBase(slug=rec["slug"])
+            session.add(base)
+            report.created["bases"] += 1
+        for k in BASE_FIELDS:
+            setattr(base, k, rec[k])
+        base.geom = point_element(rec["lon"], rec["lat"])
+        by_slug[rec["slug"]] = base
+    session.flush()
+    return by_slug
+
+
+def _upsert_sites(session: Session, sites: list[dict], bases_by_slug: dict[str, ThemedBase], report: LoadReport) -> None:
+    stored = {
+        s.slug: (s, x, y)
+        for s, x, y in session.execute(
+            select(Site, func.ST_X(Site.geom), func.ST_Y(Site.geom)).options(selectinload(Site.tags), selectinload(Site.base))
+        )
+    }
+    for rec in sites:
+        existing = stored.get(rec["slug"])
+        if existing:
+            site, x, y = existing
+            if site_record(site, x, y) == rec:
+                report.unchanged["sites"] += 1
+                continue
+            report.updated["sites"] += 1
+        else:
+            site = Site(slug=rec["slug"], tags=[])
+            session.add(site)
+            report.created["sites"] += 1
+        apply_site_record(site, rec, bases_by_slug)
+    session.flush()
+
+
+def _upsert_boundaries(session: Session, boundaries: list[dict], report: LoadReport) -> None:
+    stored = {b.slug: (b, wkt) for b, wkt in session.execute(select(Boundary, func.ST_AsText(Boundary.geom)))}
+    for rec in boundaries:
+        existing = stored.get(rec["slug"])
+        fields = ("adcode", "name_zh", "name_en", "source")
+        if existing:
+            boundary, wkt = existing
+            if all(getattr(boundary, k) == rec[k] for k in fields) and shape_equal(wkt, rec["wkt"]):
+                report.unchanged["boundaries"] += 1
+                continue
+            report.updated["boundaries"] += 1
+        else:
+            boundary = Boundary(slug=rec["slug"])
+            session.add(boundary)
+            report.created["boundaries"] += 1
+        for k in fields:
+            setattr(boundary, k, rec[k])
+        boundary.geom = WKTElement(rec["wkt"], srid=4326)
+
+
+def shape_equal(wkt_a: str, wkt_b: str) -> bool:
+    from shapely import wkt
+
+    return wkt.loads(wkt_a).equals_exact(wkt.loads(wkt_b), 1e-12)

@@ -1,0 +1,114 @@
+"""The data model: typed SQLAlchemy 2 models.  Geometries are WGS-84 (EPSG:4326) only."""
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from geoalchemy2 import Geometry
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class PositionMixin:
+    """Where a position came from and how far the real place may be from it (metres)."""
+
+    coord_source: Mapped[str] = mapped_column(Text)
+    coord_accuracy_m: Mapped[int] = mapped_column(Integer)
+    position_method: Mapped[str] = mapped_column(String(20))  # a vocab.POSITION_METHODS slug
+
+
+class ThemedBase(PositionMixin, Base):
+    """One of the ten themed exterior shooting bases (十类外景拍摄基地) of the 2017 report."""
+
+    __tablename__ = "themed_bases"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    number: Mapped[int] = mapped_column(Integer)
+    name_zh: Mapped[str] = mapped_column(String(200))
+    name_en: Mapped[str] = mapped_column(String(200))
+    genres: Mapped[list[str]] = mapped_column(JSON)  # genre slugs
+    towns: Mapped[list[str]] = mapped_column(JSON)  # the places the report centres it on
+    description_zh: Mapped[str | None] = mapped_column(Text)
+    description_en: Mapped[str | None] = mapped_column(Text)
+    geom = mapped_column(Geometry("POINT", srid=4326, spatial_index=True, nullable=False), nullable=False)
+    area = mapped_column(Geometry("MULTIPOLYGON", srid=4326, spatial_index=False), nullable=True)
+
+    sites: Mapped[list[Site]] = relationship(back_populates="base")
+
+
+class Site(PositionMixin, Base):
+    """A shooting location."""
+
+    __tablename__ = "sites"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)  # SpatiaLite: the ROWID its spatial index keys on
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    name_zh: Mapped[str] = mapped_column(String(200))
+    name_en: Mapped[str] = mapped_column(String(200))
+    base_id: Mapped[int | None] = mapped_column(ForeignKey("themed_bases.id"), index=True)
+    geom = mapped_column(Geometry("POINT", srid=4326, spatial_index=True, nullable=False), nullable=False)
+    elevation_m: Mapped[float | None] = mapped_column(Float, index=True)
+    area_m2: Mapped[float | None] = mapped_column(Float)
+    best_seasons: Mapped[list[str]] = mapped_column(JSON, default=list)
+    description_zh: Mapped[str | None] = mapped_column(Text)
+    description_en: Mapped[str | None] = mapped_column(Text)
+    access_notes_zh: Mapped[str | None] = mapped_column(Text)
+    access_notes_en: Mapped[str | None] = mapped_column(Text)
+    # Staff only: never served to anonymous users.
+    permit_notes: Mapped[str | None] = mapped_column(Text)
+    contact_notes: Mapped[str | None] = mapped_column(Text)
+    facts_source: Mapped[str | None] = mapped_column(Text)
+    verified: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+
+    base: Mapped[ThemedBase | None] = relationship(back_populates="sites")
+    tags: Mapped[list[SiteTag]] = relationship(
+        back_populates="site", cascade="all, delete-orphan", order_by="SiteTag.vocabulary, SiteTag.term"
+    )
+
+    # Optimistic locking: every UPDATE checks and bumps the version.
+    __mapper_args__ = {"version_id_col": version}
+
+    def terms(self, vocabulary: str) -> list[str]:
+        return [t.term for t in self.tags if t.vocabulary == vocabulary]
+
+
+class SiteTag(Base):
+    """A site's membership of a vocabulary term (genre, terrain or facility).
+
+    One narrow table indexed by (vocabulary, term) answers "sites with genre X" without scanning sites.
+    """
+
+    __tablename__ = "site_tags"
+
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), primary_key=True)
+    vocabulary: Mapped[str] = mapped_column(String(16), primary_key=True)  # genre | terrain | facility
+    term: Mapped[str] = mapped_column(String(40), primary_key=True)
+
+    site: Mapped[Site] = relationship(back_populates="tags")
+
+    __table_args__ = (Index("ix_site_tags_term", "vocabulary", "term", "site_id"),)
+
+
+class Boundary(Base):
+    """An administrative boundary shown as a map layer (the county outline)."""
+
+    __tablename__ = "boundaries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    adcode: Mapped[int | None] = mapped_column(Integer)
+    name_zh: Mapped[str] = mapped_column(String(200))
+    name_en: Mapped[str] = mapped_column(String(200))
+    source: Mapped[str] = mapped_column(Text)
+    geom = mapped_column(Geometry("MULTIPOLYGON", srid=4326, spatial_index=True, nullable=False), nullable=False)

@@ -1,0 +1,251 @@
+"""The one query builder: filter parameters -> validated SiteQuery -> SQL.
+
+The map, the JSON API, and later the OGC API and exports all call `parse_site_query` and
+`find_sites`; nothing else builds a site query.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy.orm import Session, selectinload
+
+from . import vocab
+from .db import SpatialDialect, spatial_dialect
+from .errors import InvalidParameter
+from .models import Site, SiteTag, ThemedBase
+
+DEFAULT_LIMIT = 100
+MAX_LIMIT = 1000
+MAX_OFFSET = 10_000_000
+MAX_RADIUS_KM = 500
+MAX_TEXT = 200
+PARAMETERS = ("genre", "terrain", "facility", "base", "q", "bbox", "near", "radius_km",
+              "elev_min", "elev_max", "limit", "offset")
+
+
+@dataclass(frozen=True)
+class SiteQuery:
+    genres: tuple[str, ...] = ()       # any of
+    terrain: tuple[str, ...] = ()      # any of
+    facilities: tuple[str, ...] = ()   # all of
+    base: str | None = None
+    text: str | None = None
+    bbox: tuple[float, float, float, float] | None = None
+    near: tuple[float, float] | None = None  # lon, lat
+    radius_km: float | None = None
+    elev_min: float | None = None
+    elev_max: float | None = None
+    limit: int = DEFAULT_LIMIT
+    offset: int = 0
+
+    def page(self, offset: int) -> SiteQuery:
+        return replace(self, offset=offset)
+
+
+@dataclass
+class SiteHit:
+    site: Site
+    lon: float
+    lat: float
+    distance_m: float | None
+
+
+@dataclass
+class SiteResults:
+    query: SiteQuery
+    number_matched: int
+    hits: list[SiteHit]
+
+
+# --------------------------------------------------------------------------- parsing
+
+def parse_site_query(args: Mapping[str, str], allowed_extra: tuple[str, ...] = ()) -> SiteQuery:
+    """Validate request parameters; an InvalidParameter names the parameter and says why."""
+    unknown = sorted(k for k in args if k not in PARAMETERS and k not in allowed_extra)
+    if unknown:
+        raise InvalidParameter(unknown[0], f"unknown parameter; valid parameters are {', '.join(PARAMETERS)}")
+    q: dict[str, Any] = {
+        "genres": _terms(args, "genre", vocab.GENRES),
+        "terrain": _terms(args, "terrain", vocab.TERRAIN),
+        "facilities": _terms(args, "facility", vocab.FACILITIES),
+    }
+    if args.get("base"):
+        q["base"] = args["base"].strip()
+    if args.get("q"):
+        text = args["q"].strip()
+        if len(text) > MAX_TEXT:
+            raise InvalidParameter("q", f"is {len(text)} characters long; at most {MAX_TEXT} are allowed")
+        q["text"] = text or None
+    if args.get("bbox"):
+        q["bbox"] = _bbox(args["bbox"])
+    if args.get("near") or args.get("radius_km"):
+        if not args.get("near"):
+            raise InvalidParameter("radius_km", "needs near=lon,lat to say where to measure from")
+        if not args.get("radius_km"):
+            raise InvalidParameter("near", "needs radius_km (kilometres) to say how far around the point to search")
+        q["near"] = _lon_lat(args["near"], "near")
+        radius = _float(args["radius_km"], "radius_km")
+        if radius <= 0:
+            raise InvalidParameter("radius_km", f"must be greater than 0, got {radius:g}")
+        if radius > MAX_RADIUS_KM:
+            raise InvalidParameter("radius_km", f"must be at most {MAX_RADIUS_KM} km, got {radius:g}")
+        q["radius_km"] = radius
+    if args.get("elev_min"):
+        q["elev_min"] = _float(args["elev_min"], "elev_min")
+    if args.get("elev_max"):
+        q["elev_max"] = _float(args["elev_max"], "elev_max")
+    if "elev_min" in q and "elev_max" in q and q["elev_min"] > q["elev_max"]:
+        raise InvalidParameter("elev_min", f"{q['elev_min']:g} is greater than elev_max {q['elev_max']:g}")
+    if args.get("limit"):
+        q["limit"] = _int(args["limit"], "limit", 1, MAX_LIMIT)
+    if args.get("offset"):
+        q["offset"] = _int(args["offset"], "offset", 0, MAX_OFFSET)
+    return SiteQuery(**q)
+
+
+def _terms(args: Mapping[str, str], name: str, vocabulary: dict) -> tuple[str, ...]:
+    raw = args.get(name)
+    if not raw:
+        return ()
+    terms = tuple(dict.fromkeys(t.strip() for t in raw.split(",") if t.strip()))
+    unknown = [t for t in terms if t not in vocabulary]
+    if unknown:
+        raise InvalidParameter(name, f"unknown term {unknown[0]!r}; valid terms are {', '.join(vocabulary)}")
+    return terms
+
+
+def _float(raw: str, name: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        raise InvalidParameter(name, f"{raw!r} is not a number") from None
+    if not math.isfinite(value):
+        raise InvalidParameter(name, "must be a finite number (not NaN or Infinity)")
+    return value
+
+
+def _int(raw: str, name: str, low: int, high: int) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise InvalidParameter(name, f"{raw!r} is not a whole number") from None
+    if not low <= value <= high:
+        raise InvalidParameter(name, f"must be between {low} and {high}, got {value}")
+    return value
+
+
+def _numbers(raw: str, name: str, count: int, shape: str) -> list[float]:
+    parts = raw.split(",")
+    if len(parts) != count:
+        raise InvalidParameter(name, f"must be {shape} ({count} comma-separated numbers), got {len(parts)} value(s)")
+    return [_float(p.strip(), name) for p in parts]
+
+
+def _check_lon_lat(lon: float, lat: float, name: str) -> None:
+    if not -90 <= lat <= 90:
+        hint = " (longitude comes first: lon,lat)" if -90 <= lon <= 90 else ""
+        raise InvalidParameter(name, f"latitude {lat:g} is out of range -90..90{hint}")
+    if not -180 <= lon <= 180:
+        raise InvalidParameter(name, f"longitude {lon:g} is out of range -180..180")
+
+
+def _lon_lat(raw: str, name: str) -> tuple[float, float]:
+    lon, lat = _numbers(raw, name, 2, "lon,lat")
+    _check_lon_lat(lon, lat, name)
+    return lon, lat
+
+
+def _bbox(raw: str) -> tuple[float, float, float, float]:
+    minx, miny, maxx, maxy = _numbers(raw, "bbox", 4, "minLon,minLat,maxLon,maxLat")
+    _check_lon_lat(minx, miny, "bbox")
+    _check_lon_lat(maxx, maxy, "bbox")
+    if minx > maxx:
+        raise InvalidParameter("bbox", f"minLon {minx:g} is greater than maxLon {maxx:g} (boxes across the antimeridian are not supported)")
+    if miny > maxy:
+        raise InvalidParameter("bbox", f"minLat {miny:g} is greater than maxLat {maxy:g}")
+    return minx, miny, maxx, maxy
+
+
+# --------------------------------------------------------------------------- SQL
+
+def site_conditions(q: SiteQuery, dialect: SpatialDialect, base_id: int | None) -> list:
+    """WHERE conditions for a SiteQuery; each uses an index (tags, spatial index, elevation)."""
+    conds = []
+    if q.genres:
+        conds.append(Site.id.in_(_tagged("genre", q.genres)))
+    if q.terrain:
+        conds.append(Site.id.in_(_tagged("terrain", q.terrain)))
+    if q.facilities:
+        all_of = _tagged("facility", q.facilities).group_by(SiteTag.site_id).having(
+            func.count() == len(q.facilities))
+        conds.append(Site.id.in_(all_of))
+    if q.base:
+        conds.append(Site.base_id == base_id)
+    if q.text:
+        pattern = "%" + q.text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        conds.append(or_(*(col.ilike(pattern, escape="\\") for col in
+                           (Site.name_zh, Site.name_en, Site.description_zh, Site.description_en))))
+    if q.bbox:
+        conds.append(dialect.bbox_filter(Site.__tablename__, Site.id, Site.geom, q.bbox))
+        # The index answers in float32 boxes; the exact test keeps points just outside out.
+        minx, miny, maxx, maxy = q.bbox
+        conds.append(and_(func.ST_X(Site.geom).between(minx, maxx), func.ST_Y(Site.geom).between(miny, maxy)))
+    if q.near:
+        lon, lat = q.near
+        radius_m = q.radius_km * 1000
+        conds.append(dialect.bbox_filter(Site.__tablename__, Site.id, Site.geom, _radius_box(lon, lat, radius_m)))
+        conds.append(dialect.geodesic_distance_m(Site.geom, lon, lat) <= radius_m)
+    if q.elev_min is not None:
+        conds.append(Site.elevation_m >= q.elev_min)
+    if q.elev_max is not None:
+        conds.append(Site.elevation_m <= q.elev_max)
+    return conds
+
+
+def _tagged(vocabulary: str, terms: tuple[str, ...]) -> Select:
+    return select(SiteTag.site_id).where(SiteTag.vocabulary == vocabulary, SiteTag.term.in_(terms))
+
+
+def _radius_box(lon: float, lat: float, radius_m: float) -> tuple[float, float, float, float]:
+    """A lon/lat box sure to contain every point within radius_m (1% margin over a spherical bound)."""
+    dlat = math.degrees(radius_m * 1.01 / 6_356_752.0)
+    coslat = max(math.cos(math.radians(min(abs(lat) + dlat, 89.9))), 1e-6)
+    dlon = min(180.0, dlat / coslat)
+    return max(-180.0, lon - dlon), max(-90.0, lat - dlat), min(180.0, lon + dlon), min(90.0, lat + dlat)
+
+
+def find_sites(session: Session, q: SiteQuery) -> SiteResults:
+    dialect = spatial_dialect(session)
+    base_id = None
+    if q.base:
+        base_id = session.scalar(select(ThemedBase.id).where(ThemedBase.slug == q.base))
+        if base_id is None:
+            known = session.scalars(select(ThemedBase.slug).order_by(ThemedBase.number)).all()
+            raise InvalidParameter("base", f"unknown base {q.base!r}; valid bases are {', '.join(known)}")
+    conds = site_conditions(q, dialect, base_id)
+
+    matched = session.scalar(select(func.count()).select_from(Site).where(*conds))
+    distance = dialect.geodesic_distance_m(Site.geom, *q.near) if q.near else None
+    columns = [Site, func.ST_X(Site.geom), func.ST_Y(Site.geom)]
+    # Stable order: nearest first around a point, else by id (the order sites were added).
+    order = [Site.id]
+    if distance is not None:
+        columns.append(distance.label("distance_m"))
+        order = [distance, Site.id]
+    stmt = (select(*columns).where(*conds).order_by(*order).limit(q.limit).offset(q.offset)
+            .options(selectinload(Site.tags), selectinload(Site.base)))
+    hits = [SiteHit(row[0], row[1], row[2], row[3] if distance is not None else None)
+            for row in session.execute(stmt)]
+    return SiteResults(q, matched, hits)
+
+
+def get_site(session: Session, site_id: int) -> SiteHit | None:
+    row = session.execute(
+        select(Site, func.ST_X(Site.geom), func.ST_Y(Site.geom)).where(Site.id == site_id)
+        .options(selectinload(Site.tags), selectinload(Site.base))
+    ).first()
+    return SiteHit(row[0], row[1], row[2], None) if row else None

@@ -1,0 +1,111 @@
+"""Controlled vocabularies: the only terms a site may carry, each with zh-CN and English labels.
+
+Slugs are the stable identifiers used in the database, the API and URLs; labels are for people.
+The order of each vocabulary is the order shown in the UI.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Term:
+    slug: str
+    zh: str
+    en: str
+
+
+def _terms(*rows: tuple[str, str, str]) -> dict[str, Term]:
+    return {slug: Term(slug, zh, en) for slug, zh, en in rows}
+
+
+GENRES = _terms(
+    # The ten themed bases of the 2017 report (宗教 and 武侠 kept apart).
+    ("costume", "古装", "Costume drama"),
+    ("ming_qing", "明清", "Ming–Qing"),
+    ("period", "年代", "Period (20th century)"),
+    ("youth", "青春", "Youth drama"),
+    ("wedding", "婚庆", "Wedding"),
+    ("ethnic", "民族", "Ethnic (She people)"),
+    ("red", "红色", "Revolutionary (red)"),
+    ("nature", "自然风光", "Natural scenery"),
+    ("religious", "宗教", "Religious"),
+    ("wuxia", "武侠", "Wuxia (martial arts)"),
+    ("historical", "历史", "Historical"),
+    # Micro-film themes the report names, where a site suits them.
+    ("documentary", "纪录片", "Documentary"),
+    ("commercial", "商业定制", "Commercial / brand film"),
+    ("fashion", "时尚潮流", "Fashion"),
+    ("public_welfare", "公益教育", "Public welfare / education"),
+    ("music_video", "音乐短片", "Music video"),
+)
+
+TERRAIN = _terms(
+    ("waterfall", "瀑布", "Waterfall"),
+    ("river", "江河溪流", "River / stream"),
+    ("lake", "湖泊水库", "Lake / reservoir"),
+    ("forest", "森林", "Forest"),
+    ("mountain", "山峰", "Mountain / peak"),
+    ("canyon", "峡谷", "Canyon / gorge"),
+    ("ancient_village", "古村落", "Ancient village"),
+    ("town_street", "城镇街巷", "Town street"),
+    ("temple", "寺庙祠堂", "Temple / shrine"),
+    ("industrial_heritage", "工业遗产", "Industrial heritage"),
+    ("resort", "度假区别墅", "Resort / villas"),
+    ("farmland", "田园梯田", "Farmland / terraces"),
+    ("ancient_trail", "古道", "Ancient trail"),
+    ("memorial", "纪念地", "Memorial site"),
+)
+
+FACILITIES = _terms(
+    ("parking", "停车场", "Parking"),
+    ("large_vehicle_access", "大型车辆通行", "Large-vehicle access"),
+    ("mains_power", "市电接入", "Mains power"),
+    ("accommodation", "住宿", "Accommodation"),
+    ("catering", "餐饮", "Catering"),
+    ("toilets", "卫生间", "Toilets"),
+    ("mobile_signal", "手机信号", "Mobile signal"),
+    ("drone_allowed", "可航拍", "Drone flights allowed"),
+    ("boats", "船只游艇", "Boats / yachts"),
+    ("hot_spring", "温泉", "Hot spring"),
+    ("golf_green", "高尔夫果岭", "Golf green"),
+    ("villas", "别墅", "Villas"),
+    ("costume_props", "服装道具", "Costume & props"),
+    ("equipment_hire", "器材租赁", "Equipment hire"),
+)
+
+SEASONS = _terms(
+    ("spring", "春", "Spring"),
+    ("summer", "夏", "Summer"),
+    ("autumn", "秋", "Autumn"),
+    ("winter", "冬", "Winter"),
+)
+
+# How a stored position was obtained, from best to worst.  Shown to users next to the accuracy.
+POSITION_METHODS = _terms(
+    ("surveyed", "实地测量", "Surveyed on site (GNSS)"),
+    ("geocoded", "地图地理编码", "Geocoded point of interest"),
+    ("township_seat", "乡镇驻地", "Township seat (site lies in this township)"),
+    ("estimate", "估计位置", "Estimate"),
+)
+
+# The vocabularies a site is tagged with, by the name used in the database and the API.
+TAG_VOCABULARIES: dict[str, dict[str, Term]] = {
+    "genre": GENRES,
+    "terrain": TERRAIN,
+    "facility": FACILITIES,
+}
+
+
+def as_json() -> dict:
+    """The vocabularies as served by GET /api/vocabulary."""
+    def listing(vocab: dict[str, Term]) -> list[dict]:
+        return [{"slug": t.slug, "zh": t.zh, "en": t.en} for t in vocab.values()]
+
+    return {
+        "genres": listing(GENRES),
+        "terrain": listing(TERRAIN),
+        "facilities": listing(FACILITIES),
+        "seasons": listing(SEASONS),
+        "position_methods": listing(POSITION_METHODS),
+    }

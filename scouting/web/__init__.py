@@ -1,0 +1,43 @@
+"""Blueprints: thin views that parse, call the core, and render.  Errors map to HTTP here, once."""
+from __future__ import annotations
+
+from flask import Flask, Response, json, render_template, request
+from werkzeug.exceptions import HTTPException
+
+from ..errors import InvalidParameter, ScoutingError
+
+
+def register_blueprints(app: Flask) -> None:
+    from .api import api
+    from .pages import pages
+
+    app.register_blueprint(api)
+    app.register_blueprint(pages)
+
+    @app.errorhandler(ScoutingError)
+    def _core_error(err: ScoutingError):
+        extra = {}
+        if isinstance(err, InvalidParameter):
+            extra["invalid-params"] = [{"name": err.name, "reason": err.reason}]
+        return _error_response(err.status, err.title, err.detail, extra)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(err: HTTPException):
+        return _error_response(err.code or 500, err.name, err.description or err.name, {})
+
+    @app.errorhandler(Exception)
+    def _unexpected(err: Exception):
+        app.logger.exception("unhandled error")
+        return _error_response(500, "Internal error", "Something went wrong on our side; it has been logged.", {})
+
+
+def wants_json() -> bool:
+    return (request.path.startswith("/api/") or request.path == "/healthz"
+            or request.accept_mimetypes.best == "application/json")
+
+
+def _error_response(status: int, title: str, detail: str, extra: dict):
+    if wants_json():
+        body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
+        return Response(json.dumps(body, ensure_ascii=False), status=status, mimetype="application/problem+json")
+    return render_template("error.html", status=status, title=title, detail=detail), status
