@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 from flask import Flask, current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 from . import migrate
 from .errors import ScoutingError
@@ -56,6 +56,7 @@ def db_current():
 
 
 @click.command("load-geodata")
+@with_appcontext
 @click.option("--if-empty", is_flag=True, help="Only load when the database holds no bases yet (first run).")
 @_fail_readably
 def load_geodata_command(if_empty: bool):

@@ -8,6 +8,7 @@ from __future__ import annotations
 import folium
 from branca.element import MacroElement
 from flask import url_for
+from folium.elements import JSCSSMixin
 from jinja2 import Template
 
 # The county seat (大峃镇, from reference/places.csv) and a zoom that shows the whole county.
@@ -18,7 +19,7 @@ OSM_TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
 OSM_ATTRIBUTION = '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors'
 
 
-class ScoutLayers(MacroElement):
+class ScoutLayers(JSCSSMixin, MacroElement):
     """County outline, themed bases and sites, drawn by static/js/scout-map.js from the JSON API."""
 
     _template = Template(

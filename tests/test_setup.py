@@ -1,0 +1,87 @@
+"""Set-up problems end in one readable sentence, and the schema migrates both ways on both databases."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import types
+
+import pytest
+from sqlalchemy import inspect, text
+
+from scouting import db, migrate
+from scouting.errors import DatabaseUnavailable
+
+from .conftest import ROOT, new_database_url
+
+
+def test_missing_mod_spatialite_is_one_sentence(tmp_path):
+    engine = db.make_engine(f"sqlite:///{tmp_path / 'x.sqlite'}", "/nonexistent/mod_spatialite")
+    with pytest.raises(DatabaseUnavailable) as err:
+        engine.connect()
+    assert "apt-get install libsqlite3-mod-spatialite" in err.value.detail
+
+
+def test_missing_mod_spatialite_from_the_command_line(tmp_path):
+    env = {**os.environ, "SCOUTING_DATABASE_URL": f"sqlite:///{tmp_path / 'x.sqlite'}",
+           "SCOUTING_SPATIALITE_LIBRARY": "/nonexistent/mod_spatialite"}
+    result = subprocess.run([sys.executable, "-m", "flask", "--app", "app", "db", "upgrade"], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    assert "apt-get install libsqlite3-mod-spatialite" in result.stderr
+
+
+def test_python_without_extension_loading_is_one_sentence(monkeypatch):
+    crippled = types.SimpleNamespace(Connection=type("Connection", (), {}))  # like pyenv's sqlite3
+
+    def fake_import(name):
+        if name == "pysqlite3.dbapi2":
+            raise ImportError(name)
+        return crippled
+
+    monkeypatch.setattr(db.importlib, "import_module", fake_import)
+    with pytest.raises(DatabaseUnavailable) as err:
+        db.sqlite_module()
+    assert "pip install pysqlite3-binary" in err.value.detail
+
+
+def test_unsupported_database_url():
+    with pytest.raises(DatabaseUnavailable) as err:
+        db.make_engine("mysql://somewhere/db")
+    assert "SCOUTING_DATABASE_URL" in err.value.detail
+
+
+def test_migrations_up_down_up(backend, tmp_path):
+    url = new_database_url(backend, tmp_path)
+    engine = db.make_engine(url)
+    try:
+        migrate.upgrade(engine)
+        assert migrate.current_revision(engine) == "0001"
+        assert {"sites", "themed_bases", "site_tags", "boundaries"} <= set(inspect(engine).get_table_names())
+        migrate.downgrade(engine, "base")
+        assert migrate.current_revision(engine) is None
+        assert "sites" not in inspect(engine).get_table_names()
+        migrate.upgrade(engine)
+        assert migrate.current_revision(engine) == "0001"
+        # The spatial index exists after the round trip.
+        with engine.connect() as conn:
+            if backend == "spatialite":
+                assert conn.execute(text("SELECT spatial_index_enabled FROM geometry_columns "
+                                         "WHERE f_table_name = 'sites'")).scalar() == 1
+            else:
+                assert conn.execute(text("SELECT count(*) FROM pg_indexes WHERE tablename = 'sites' "
+                                         "AND indexdef LIKE '%gist%'")).scalar() == 1
+    finally:
+        engine.dispose()
+        from .conftest import drop_database
+        drop_database(url)
+
+
+def test_secret_key_is_generated_once(tmp_path):
+    from scouting import create_app
+    url = f"sqlite:///{tmp_path / 'x.sqlite'}"
+    first = create_app({"DATABASE_URL": url}, instance_path=str(tmp_path / "inst"))
+    second = create_app({"DATABASE_URL": url}, instance_path=str(tmp_path / "inst"))
+    assert first.config["SECRET_KEY"] == second.config["SECRET_KEY"] and len(first.config["SECRET_KEY"]) == 64
+    assert (tmp_path / "inst" / "secret_key").stat().st_mode & 0o077 == 0
