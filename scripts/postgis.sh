@@ -2,6 +2,7 @@
 # Start the local PostgreSQL 15 cluster and make sure the test role exists (for the PostGIS test leg).
 # Needs root (it uses pg_ctlcluster and runs psql as the postgres user).  Prints the URL to use.
 set -euo pipefail
+exec 3>&1 1>&2  # only the URL goes to standard output
 ROLE=${SCOUTING_PG_ROLE:-scout}
 PASSWORD=${SCOUTING_PG_PASSWORD:-scout}
 DB=${SCOUTING_PG_DB:-scout_test}
@@ -10,7 +11,7 @@ if ! command -v pg_ctlcluster >/dev/null; then
   echo "postgis.sh: PostgreSQL is not installed (apt-get install postgresql-15-postgis-3)" >&2
   exit 1
 fi
-pg_ctlcluster 15 main start 2>/dev/null || pg_ctlcluster 15 main status >/dev/null
+pg_ctlcluster 15 main start 2>/dev/null || pg_ctlcluster 15 main status
 for _ in $(seq 1 30); do
   runuser -u postgres -- pg_isready -q -h 127.0.0.1 && break
   sleep 1
@@ -23,4 +24,4 @@ fi
 if [ "$(psql_admin -c "SELECT 1 FROM pg_database WHERE datname='$DB'")" != "1" ]; then
   psql_admin -c "CREATE DATABASE $DB OWNER $ROLE"
 fi
-echo "postgresql+psycopg://$ROLE:$PASSWORD@127.0.0.1:5432/$DB"
+echo "postgresql+psycopg://$ROLE:$PASSWORD@127.0.0.1:5432/$DB" >&3
