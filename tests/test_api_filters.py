@@ -152,3 +152,29 @@ def test_bases_vocabulary_boundary_health(client, base_features):
     assert geom.is_valid and all(p.exterior.is_ccw for p in geom.geoms)
     health = client.get("/healthz")
     assert health.status_code == 200 and health.get_json()["status"] == "ok"
+
+
+def test_spatial_filters_use_the_spatial_index(app, backend):
+    """The bbox and radius filters are answered from the spatial index on both databases."""
+    from sqlalchemy import func, select
+
+    from scouting.db import spatial_dialect
+    from scouting.models import Site
+    from scouting.search import parse_site_query, site_conditions
+
+    engine = app.extensions["scouting"]["engine"]
+    for args in ({"bbox": "119.9,27.7,120.1,27.9"}, {"near": "120.08,27.79", "radius_km": "5"}):
+        conds = site_conditions(parse_site_query(args), spatial_dialect(engine), None)
+        stmt = select(func.count()).select_from(Site).where(*conds)
+        compiled = stmt.compile(engine)
+        with engine.connect() as conn:
+            if backend == "postgis":
+                conn.exec_driver_sql("SET enable_seqscan = off")  # 35 rows: the planner would rightly scan
+                rows = conn.exec_driver_sql("EXPLAIN " + str(compiled), compiled.params)
+                index = "idx_sites_geom"
+            else:
+                params = tuple(compiled.params[name] for name in compiled.positiontup)
+                rows = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + str(compiled), params)
+                index = "SpatialIndex"
+            plan = "\n".join(str(r[-1]) for r in rows)
+            assert index in plan, plan
