@@ -8,7 +8,7 @@ PORT ?= 5000
 WORKERS ?= 2
 FLASK := $(BIN)/flask --app app
 
-.PHONY: run test setup system-deps browser-deps python-deps assets db lint clean
+.PHONY: run test setup system-deps browser-deps python-deps assets translations i18n db lint clean
 
 run: setup db
 ifeq ($(FLASK_DEBUG),1)
@@ -24,14 +24,14 @@ test: setup browser-deps
 	fi; \
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-setup: system-deps python-deps assets
+setup: system-deps python-deps assets translations
 
 # mod_spatialite: installed with apt-get when we are root, else the exact command is printed.
 system-deps:
 	@scripts/need-packages.sh libsqlite3-mod-spatialite
 
 browser-deps:
-	@scripts/need-packages.sh chromium fonts-noto-cjk
+	@scripts/need-packages.sh chromium fonts-noto-cjk fonts-noto-color-emoji
 
 python-deps: $(VENV)/.installed
 $(VENV)/.installed: requirements.txt
@@ -44,6 +44,17 @@ static/vendor/.installed: package.json package-lock.json scripts/vendor.sh
 	npm ci --no-audit --no-fund --loglevel=error
 	scripts/vendor.sh
 	touch $@
+
+# Compiled message catalogues (*.mo) are built from the committed *.po files.  The Chinese catalogue is
+# "zh": Babel names the zh_CN locale zh_Hans_CN, whose lookup falls back to zh, never to zh_CN.
+translations: $(VENV)/.installed $(patsubst %.po,%.mo,$(wildcard scouting/translations/*/LC_MESSAGES/messages.po))
+scouting/translations/%/LC_MESSAGES/messages.mo: scouting/translations/%/LC_MESSAGES/messages.po $(VENV)/.installed
+	$(BIN)/pybabel compile --use-fuzzy -d scouting/translations -l $* >/dev/null
+
+# After changing UI strings: extract them and merge into the catalogues (then translate the new ones).
+i18n: python-deps
+	$(BIN)/pybabel extract -F babel.cfg -k _ -k gettext -k N_ --no-location --omit-header -o scouting/translations/messages.pot .
+	$(BIN)/pybabel update -i scouting/translations/messages.pot -d scouting/translations --no-fuzzy-matching
 
 # Migrate the configured database and seed it from geodata/ when it is empty (first run).
 db: python-deps

@@ -35,9 +35,11 @@ def create_app(config: dict | None = None, instance_path: str | None = None) -> 
         if session is not None:
             session.close()
 
+    from . import i18n
     from .cli import register_commands
     from .web import register_blueprints
 
+    i18n.init_app(app)
     register_blueprints(app)
     register_commands(app)
     return app

@@ -125,6 +125,13 @@ class SpatialDialect:
         )
         return id_col.in_(frame.columns(column("rowid", Integer)))
 
+    def intersects(self, geom_col, wkt: str) -> ColumnElement[bool]:
+        """Geometry meets the WGS-84 shape `wkt`.  SpatiaLite answers 1/0/-1 (-1: error), PostGIS a boolean."""
+        shape = func.ST_GeomFromText(wkt, 4326)
+        if self.name == "postgis":
+            return func.ST_Intersects(geom_col, shape)
+        return func.ST_Intersects(geom_col, shape) == 1
+
     def geodesic_distance_m(self, geom_col, lon: float, lat: float) -> ColumnElement[float]:
         """Distance in metres on the WGS-84 ellipsoid, the same figure on both databases."""
         if self.name == "postgis":

@@ -23,7 +23,8 @@ MAX_LIMIT = 1000
 MAX_OFFSET = 10_000_000
 MAX_RADIUS_KM = 500
 MAX_TEXT = 200
-PARAMETERS = ("genre", "terrain", "facility", "base", "q", "bbox", "near", "radius_km",
+MAX_AREA_VERTICES = 500
+PARAMETERS = ("genre", "terrain", "facility", "base", "q", "bbox", "area", "near", "radius_km",
               "elev_min", "elev_max", "limit", "offset")
 
 
@@ -35,6 +36,7 @@ class SiteQuery:
     base: str | None = None
     text: str | None = None
     bbox: tuple[float, float, float, float] | None = None
+    area: tuple[tuple[float, float], ...] | None = None  # a drawn polygon's ring, lon/lat pairs
     near: tuple[float, float] | None = None  # lon, lat
     radius_km: float | None = None
     elev_min: float | None = None
@@ -82,6 +84,8 @@ def parse_site_query(args: Mapping[str, str], allowed_extra: tuple[str, ...] = (
         q["text"] = text or None
     if args.get("bbox"):
         q["bbox"] = _bbox(args["bbox"])
+    if args.get("area"):
+        q["area"] = _area(args["area"])
     if args.get("near") or args.get("radius_km"):
         if not args.get("near"):
             raise InvalidParameter("radius_km", "needs near=lon,lat to say where to measure from")
@@ -170,6 +174,33 @@ def _bbox(raw: str) -> tuple[float, float, float, float]:
     return minx, miny, maxx, maxy
 
 
+def _area(raw: str) -> tuple[tuple[float, float], ...]:
+    from shapely.geometry import Polygon
+    from shapely.validation import explain_validity
+
+    values = [_float(p.strip(), "area") for p in raw.split(",")]
+    if len(values) % 2:
+        raise InvalidParameter("area", "must be lon,lat pairs (an even count of numbers)")
+    ring = [(values[i], values[i + 1]) for i in range(0, len(values), 2)]
+    if len(ring) > 1 and ring[0] == ring[-1]:
+        ring.pop()
+    if len(ring) < 3:
+        raise InvalidParameter("area", f"a polygon needs at least 3 corners, got {len(ring)}")
+    if len(ring) > MAX_AREA_VERTICES:
+        raise InvalidParameter("area", f"at most {MAX_AREA_VERTICES} corners are allowed, got {len(ring)}")
+    for lon, lat in ring:
+        _check_lon_lat(lon, lat, "area")
+    polygon = Polygon(ring)
+    if not polygon.is_valid:
+        raise InvalidParameter("area", f"the polygon is not valid: {explain_validity(polygon)}")
+    return tuple(ring)
+
+
+def area_wkt(ring: tuple[tuple[float, float], ...]) -> str:
+    closed = [*ring, ring[0]]
+    return "POLYGON((" + ", ".join(f"{lon!r} {lat!r}" for lon, lat in closed) + "))"
+
+
 # --------------------------------------------------------------------------- SQL
 
 def site_conditions(q: SiteQuery, dialect: SpatialDialect, base_id: int | None) -> list:
@@ -194,6 +225,10 @@ def site_conditions(q: SiteQuery, dialect: SpatialDialect, base_id: int | None) 
         # The index answers in float32 boxes; the exact test keeps points just outside out.
         minx, miny, maxx, maxy = q.bbox
         conds.append(and_(func.ST_X(Site.geom).between(minx, maxx), func.ST_Y(Site.geom).between(miny, maxy)))
+    if q.area:
+        lons, lats = [p[0] for p in q.area], [p[1] for p in q.area]
+        conds.append(dialect.bbox_filter(Site.__tablename__, Site.id, Site.geom, (min(lons), min(lats), max(lons), max(lats))))
+        conds.append(dialect.intersects(Site.geom, area_wkt(q.area)))
     if q.near:
         lon, lat = q.near
         radius_m = q.radius_km * 1000
@@ -218,15 +253,24 @@ def _radius_box(lon: float, lat: float, radius_m: float) -> tuple[float, float, 
     return max(-180.0, lon - dlon), max(-90.0, lat - dlat), min(180.0, lon + dlon), min(90.0, lat + dlat)
 
 
+def _base_id(session: Session, q: SiteQuery) -> int | None:
+    if not q.base:
+        return None
+    base_id = session.scalar(select(ThemedBase.id).where(ThemedBase.slug == q.base))
+    if base_id is None:
+        known = session.scalars(select(ThemedBase.slug).order_by(ThemedBase.number)).all()
+        raise InvalidParameter("base", f"unknown base {q.base!r}; valid bases are {', '.join(known)}")
+    return base_id
+
+
+def count_sites(session: Session, q: SiteQuery) -> int:
+    conds = site_conditions(q, spatial_dialect(session), _base_id(session, q))
+    return session.scalar(select(func.count()).select_from(Site).where(*conds))
+
+
 def find_sites(session: Session, q: SiteQuery) -> SiteResults:
     dialect = spatial_dialect(session)
-    base_id = None
-    if q.base:
-        base_id = session.scalar(select(ThemedBase.id).where(ThemedBase.slug == q.base))
-        if base_id is None:
-            known = session.scalars(select(ThemedBase.slug).order_by(ThemedBase.number)).all()
-            raise InvalidParameter("base", f"unknown base {q.base!r}; valid bases are {', '.join(known)}")
-    conds = site_conditions(q, dialect, base_id)
+    conds = site_conditions(q, dialect, _base_id(session, q))
 
     matched = session.scalar(select(func.count()).select_from(Site).where(*conds))
     distance = dialect.geodesic_distance_m(Site.geom, *q.near) if q.near else None
@@ -249,3 +293,50 @@ def get_site(session: Session, site_id: int) -> SiteHit | None:
         .options(selectinload(Site.tags), selectinload(Site.base))
     ).first()
     return SiteHit(row[0], row[1], row[2], None) if row else None
+
+
+# --------------------------------------------------------------------------- facets
+
+# Each filter a user can switch off, and the SiteQuery fields it sets.
+FILTER_FIELDS = {
+    "genre": ("genres",), "terrain": ("terrain",), "facility": ("facilities",), "base": ("base",),
+    "q": ("text",), "bbox": ("bbox",), "area": ("area",), "near": ("near", "radius_km"),
+    "elevation": ("elev_min", "elev_max"),
+}
+_EMPTY = SiteQuery()
+
+
+def without(q: SiteQuery, filter_name: str) -> SiteQuery:
+    return replace(q, **{f: getattr(_EMPTY, f) for f in FILTER_FIELDS[filter_name]})
+
+
+def active_filters(q: SiteQuery) -> list[str]:
+    return [name for name, fields in FILTER_FIELDS.items() if any(getattr(q, f) != getattr(_EMPTY, f) for f in fields)]
+
+
+def facet_counts(session: Session, q: SiteQuery) -> dict[str, dict[str, int]]:
+    """How many sites each term would match, next to the other filters.
+
+    Any-of filters (genre, terrain, base) are counted without their own selection, so a chip
+    says what choosing it would add; facilities (all-of) are counted within the current result.
+    """
+    dialect = spatial_dialect(session)
+    counts: dict[str, dict[str, int]] = {}
+    for vocabulary, own_filter in (("genre", "genre"), ("terrain", "terrain"), ("facility", None)):
+        variant = without(q, own_filter) if own_filter else q
+        matching = select(Site.id).where(*site_conditions(variant, dialect, _base_id(session, variant)))
+        rows = session.execute(
+            select(SiteTag.term, func.count()).where(SiteTag.vocabulary == vocabulary, SiteTag.site_id.in_(matching))
+            .group_by(SiteTag.term))
+        counts[vocabulary] = dict(rows.all())
+    variant = without(q, "base")
+    rows = session.execute(
+        select(ThemedBase.slug, func.count(Site.id)).join(Site, Site.base_id == ThemedBase.id)
+        .where(*site_conditions(variant, dialect, None)).group_by(ThemedBase.slug))
+    counts["base"] = dict(rows.all())
+    return counts
+
+
+def relaxations(session: Session, q: SiteQuery) -> dict[str, int]:
+    """For each active filter, how many sites there would be without it (for an empty result's advice)."""
+    return {name: count_sites(session, without(q, name)) for name in active_filters(q)}

@@ -108,4 +108,13 @@ def as_json() -> dict:
         "facilities": listing(FACILITIES),
         "seasons": listing(SEASONS),
         "position_methods": listing(POSITION_METHODS),
+        "facility_icons": FACILITY_ICONS,
     }
+
+
+# A pictogram per facility, always shown beside its label (never instead of it).
+FACILITY_ICONS = {
+    "parking": "🅿️", "large_vehicle_access": "🚚", "mains_power": "🔌", "accommodation": "🛏️", "catering": "🍜",
+    "toilets": "🚻", "mobile_signal": "📶", "drone_allowed": "🚁", "boats": "⛵", "hot_spring": "♨️",
+    "golf_green": "⛳", "villas": "🏡", "costume_props": "👘", "equipment_hire": "🎥",
+}

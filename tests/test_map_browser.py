@@ -1,14 +1,23 @@
-"""The first map page in a real browser (Debian's Chromium via Playwright), tile hosts blocked."""
+"""The director's map in a real browser: Debian's Chromium via Playwright, tile hosts blocked.
+
+Every test also checks that the page logged no error and asked no host but the blocked tile servers.
+"""
 from __future__ import annotations
 
+from urllib.parse import parse_qs, urlsplit
+
+import prcoords
 import pytest
 from playwright.sync_api import sync_playwright
+from pyproj import Geod
+
+from scouting.maps import TILE_HOSTS
 
 from .browser import CHROMIUM, CHROMIUM_ARGS, PageWatch, serve
 
 pytestmark = pytest.mark.browser
-
-TILE_HOSTS = {"tile.openstreetmap.org"}
+GEOD = Geod(ellps="WGS84")
+READY = "window.WenchengScout && WenchengScout.state && WenchengScout.state.ready && !WenchengScout.state.loading"
 
 
 @pytest.fixture(scope="module")
@@ -19,48 +28,270 @@ def browser():
         browser.close()
 
 
-def test_map_draws_outline_bases_and_every_site(app, browser):
-    with serve(app) as base_url:
-        page = browser.new_page(viewport={"width": 1280, "height": 800})
-        watch = PageWatch(page)
-        page.goto(base_url + "/")
-        page.wait_for_function("window.WenchengScout && WenchengScout.state && WenchengScout.state.ready",
-                               timeout=20_000)
-        api = page.evaluate("fetch('/api/sites?limit=1').then(r => r.json())")
-        # Each site is one SVG circle carrying its id; each base one numbered badge.
-        site_ids = page.eval_on_selector_all(
-            "path.scout-site", "els => els.map(e => [...e.classList].find(c => /^scout-site-\\d+$/.test(c)))")
-        assert len(site_ids) == len(set(site_ids)) == api["numberMatched"] > 30
-        badges = page.locator(".scout-base-badge").all_inner_texts()
-        assert sorted(int(b) for b in badges) == list(range(1, 11))
-        assert page.locator("path.leaflet-interactive, path[stroke-dasharray]").count() >= 1
-        assert page.locator("#scout-status").inner_text().startswith(f"{api['numberMatched']} ")
+@pytest.fixture(scope="module")
+def base_url(app):
+    with serve(app) as url:
+        yield url
 
-        # Every script and stylesheet came from this server.
-        resources = page.evaluate("performance.getEntriesByType('resource').map(e => e.name)")
-        assert all(r.startswith(base_url) for r in resources if r.endswith((".js", ".css")))
-        assert watch.blocked_hosts <= TILE_HOSTS, watch.blocked_hosts
-        assert not watch.console_errors, watch.console_errors
-        assert not watch.page_errors, watch.page_errors
+
+class Session:
+    """A browser context (fresh cookies) with its pages watched."""
+
+    def __init__(self, browser, base_url, locale="zh-CN", viewport=(1280, 800)):
+        self.context = browser.new_context(locale=locale, viewport={"width": viewport[0], "height": viewport[1]})
+        self.base_url = base_url
+        self.watches: list[PageWatch] = []
+
+    def open(self, path: str):
+        page = self.context.new_page()
+        self.watches.append(PageWatch(page))
+        page.goto(self.base_url + path)
+        page.wait_for_function(READY, timeout=20_000)
+        return page
+
+    def close(self):
+        for watch in self.watches:
+            assert not watch.console_errors, watch.console_errors
+            assert not watch.page_errors, watch.page_errors
+            assert watch.blocked_hosts <= TILE_HOSTS, watch.blocked_hosts
+        self.context.close()
+
+
+@pytest.fixture
+def session(browser, base_url):
+    s = Session(browser, base_url)
+    yield s
+    s.close()
+
+
+def wait_ready(page):
+    page.wait_for_function(READY, timeout=20_000)
+
+
+def drawn_count(page) -> int:
+    """Sites the map shows: the numbers on the cluster bubbles plus the single markers."""
+    return page.evaluate("""() => {
+        const clusters = [...document.querySelectorAll('.marker-cluster span')].map(s => parseInt(s.textContent, 10));
+        const singles = document.querySelectorAll('.leaflet-marker-pane .scout-site-dot').length;
+        return clusters.reduce((a, b) => a + b, 0) + singles;
+    }""")
+
+
+def list_ids(page) -> list[int]:
+    return page.eval_on_selector_all("#scout-results .scout-result", "els => els.map(e => +e.dataset.siteId)")
+
+
+def api(client, query: str) -> dict:
+    return client.get("/api/sites?limit=1000&" + query).get_json()
+
+
+FILTER_URLS = [
+    "",
+    "genre=nature",
+    "genre=red,ethnic,religious",
+    "facility=parking,toilets",
+    "terrain=waterfall,lake&elev_min=300",
+    "near=120.0878,27.7922&radius_km=15",
+    "area=119.85,27.80,120.05,27.78,120.06,27.95,119.90,27.96",
+    "q=百丈漈&genre=wuxia",
+]
+
+
+def test_drawn_sites_equal_number_matched(session, client):
+    for query in FILTER_URLS:
+        expected = api(client, query)
+        page = session.open("/?" + query)
+        assert drawn_count(page) == expected["numberMatched"], query
+        assert sorted(list_ids(page)) == sorted(f["id"] for f in expected["features"]), query
+        count_text = page.inner_text("#scout-count")
+        assert str(expected["numberMatched"]) in count_text, (query, count_text)
         page.close()
 
 
-def test_popup_shows_names_as_text_and_accuracy(app, browser):
-    with serve(app) as base_url:
-        page = browser.new_page(viewport={"width": 1280, "height": 800})
-        watch = PageWatch(page)
-        page.goto(base_url + "/")
-        page.wait_for_function("WenchengScout.state && WenchengScout.state.ready", timeout=20_000)
-        site = page.evaluate("fetch('/api/sites?q=%E5%88%98%E5%9F%BA%E5%BA%99').then(r => r.json())")["features"][0]
-        # Open that site's popup through Leaflet (markers may share a point, so a click could hit another).
-        page.evaluate("""id => {
-            const map = Object.values(window).find(v => v instanceof L.Map);
-            map.eachLayer(l => { if (l.feature && l.feature.id === id && l.openPopup) l.openPopup(); });
-        }""", site["id"])
-        popup = page.locator(".leaflet-popup-content")
-        popup.wait_for()
-        text = popup.inner_text()
-        assert site["properties"]["name_zh"] in text and site["properties"]["name_en"] in text
-        assert "±" in text and "approximate" in text
-        assert not watch.console_errors and not watch.page_errors
-        page.close()
+def test_panel_filter_updates_map_list_and_url_and_the_url_restores_it(session, client):
+    page = session.open("/")
+    page.click(".scout-chip[data-term=nature]")
+    wait_ready(page)
+    page.fill("#scout-q", "瀑")
+    page.wait_for_function("new URLSearchParams(location.search).get('q') === '瀑'")
+    wait_ready(page)
+    page.select_option("#scout-base", "baizhangji-nature")
+    wait_ready(page)
+    params = parse_qs(urlsplit(page.url).query)
+    assert params["genre"] == ["nature"] and params["q"] == ["瀑"] and params["base"] == ["baizhangji-nature"]
+    expected = api(client, "genre=nature&q=瀑&base=baizhangji-nature")
+    assert 0 < expected["numberMatched"] < 35
+    assert sorted(list_ids(page)) == sorted(f["id"] for f in expected["features"])
+    assert drawn_count(page) == expected["numberMatched"]
+    # Pan and zoom, then open the URL in a new page: the same filters, list and view.
+    page.evaluate("WenchengScout.app.map.setView([27.84, 120.0], 13, {animate: false})")
+    page.wait_for_function("(new URLSearchParams(location.search).get('map') || '').startsWith('13/')")
+    zoom, lat, lng = (float(v) for v in parse_qs(urlsplit(page.url).query)["map"][0].split("/"))
+    assert lat == pytest.approx(27.84, abs=1e-3) and lng == pytest.approx(120.0, abs=1e-3)
+    copy = session.open(urlsplit(page.url).path + "?" + urlsplit(page.url).query)
+    assert copy.is_checked(".scout-chip[data-term=nature] input")
+    assert copy.input_value("#scout-q") == "瀑"
+    assert copy.input_value("#scout-base") == "baizhangji-nature"
+    assert list_ids(copy) == list_ids(page)
+    view = copy.evaluate("[WenchengScout.app.map.getZoom(), WenchengScout.app.map.getCenter().lat, "
+                         "WenchengScout.app.map.getCenter().lng]")
+    assert view[0] == 13 and view[1] == pytest.approx(lat, abs=1e-4) and view[2] == pytest.approx(lng, abs=1e-4)
+
+
+def test_detail_panel_from_list_and_map(session, client):
+    page = session.open("/")
+    target = api(client, "q=刘基庙")["features"][0]
+    page.click(f".scout-result[data-site-id='{target['id']}']")
+    page.wait_for_selector(f"#scout-detail-body[data-site-id='{target['id']}']")
+    assert page.is_visible("#scout-detail")
+    assert page.inner_text("#scout-detail-title") == target["properties"]["name_zh"]
+    assert parse_qs(urlsplit(page.url).query)["site"] == [str(target["id"])]
+    # The GCJ-02 position shown is prcoords' conversion of the stored WGS-84 point.
+    lon, lat = target["geometry"]["coordinates"]
+    glat, glon = prcoords.wgs_gcj((lat, lon))
+    shown = page.locator(".scout-coord-value").all_inner_texts()
+    assert shown[0] == f"{lat:.6f}, {lon:.6f}"
+    assert shown[1] == f"{glat:.6f}, {glon:.6f}"
+    assert page.locator("#scout-detail tr[data-event=sunrise]").count() == 1
+    assert "±" in page.inner_text(".scout-facts")
+    page.click("#scout-detail-close")
+    assert not page.is_visible("#scout-detail")
+    assert "site" not in parse_qs(urlsplit(page.url).query)
+
+    # From the map: a site standing alone at its point, made visible, then clicked as a user would.
+    features = api(client, "")["features"]
+    points = [tuple(f["geometry"]["coordinates"]) for f in features]
+    alone = next(f for f in features if points.count(tuple(f["geometry"]["coordinates"])) == 1)
+    page.evaluate("""id => {
+        const app = WenchengScout.app; app.map.setView(app.markers()[id].getLatLng(), 16, {animate: false});
+    }""", alone["id"])
+    page.wait_for_selector(f".scout-site-dot[data-site-id='{alone['id']}']", timeout=10_000)
+    page.click(f".scout-site-dot[data-site-id='{alone['id']}']")
+    page.wait_for_selector(f"#scout-detail-body[data-site-id='{alone['id']}']")
+    assert page.inner_text("#scout-detail-title") == alone["properties"]["name_zh"]
+    assert page.locator(f".scout-result.is-active[data-site-id='{alone['id']}']").count() == 1
+
+
+def tile_latlng(page, site_id: int) -> tuple[float, float]:
+    """Where on the basemap's own (Web Mercator) grid a marker is drawn: (lon, lat)."""
+    return tuple(page.evaluate("""id => {
+        const map = WenchengScout.app.map, m = WenchengScout.app.markers()[id], z = map.getZoom();
+        const p = L.CRS.EPSG3857.pointToLatLng(map.project(m.getLatLng(), z), z);
+        return [p.lng, p.lat];
+    }""", site_id))
+
+
+def test_amap_shifts_overlays_by_the_gcj02_offset_and_back(session, client):
+    page = session.open("/?map=14/27.7922/120.0878")
+    seat = min(api(client, "near=120.087835,27.792163&radius_km=3")["features"], key=lambda f: f["properties"]["distance_m"])
+    lon, lat = seat["geometry"]["coordinates"]
+    before = tile_latlng(page, seat["id"])
+    assert before == pytest.approx((lon, lat), abs=1e-7)
+
+    page.hover(".leaflet-control-layers")
+    page.get_by_label("高德地图", exact=True).check()
+    page.wait_for_function("WenchengScout.state.crs === 'GCJ02'")
+    assert parse_qs(urlsplit(page.url).query)["layer"] == ["amap"]
+    shifted = tile_latlng(page, seat["id"])
+    glat, glon = prcoords.wgs_gcj((lat, lon))
+    assert shifted == pytest.approx((glon, glat), abs=2e-6)  # what gcoord computes in the page, ~0.2 m
+    _, _, offset = GEOD.inv(lon, lat, *shifted)
+    assert 450 <= offset <= 600
+
+    # A click on the Amap basemap gives back WGS-84: pick a spot 40 px east of the marker as "near a point".
+    # Its place on the Amap tiles (GCJ-02) is read off the Web Mercator grid and inverted with prcoords.
+    page.click("#scout-pick-point")
+    x, y, tile_lon, tile_lat = page.evaluate("""id => {
+        const map = WenchengScout.app.map, m = WenchengScout.app.markers()[id], z = map.getZoom();
+        const box = map.getContainer().getBoundingClientRect();
+        const q = map.latLngToContainerPoint(m.getLatLng()).add([40, 0]);
+        // Whole screen pixels: a mouse click lands on one.
+        const p = L.point(Math.round(box.x + q.x) - box.x, Math.round(box.y + q.y) - box.y);
+        const onTiles = L.CRS.EPSG3857.pointToLatLng(map.containerPointToLayerPoint(p).add(map.getPixelOrigin()), z);
+        return [box.x + p.x, box.y + p.y, onTiles.lng, onTiles.lat];
+    }""", seat["id"])
+    page.mouse.click(x, y)
+    page.wait_for_function("new URLSearchParams(location.search).has('near')")
+    wait_ready(page)
+    near = [float(v) for v in parse_qs(urlsplit(page.url).query)["near"][0].split(",")]
+    want_lat, want_lon = prcoords.gcj_wgs_bored((tile_lat, tile_lon))
+    _, _, error = GEOD.inv(want_lon, want_lat, *near)
+    assert error < 1.0  # near is rounded to 6 decimals (~0.1 m)
+    _, _, shift = GEOD.inv(tile_lon, tile_lat, *near)
+    assert 450 <= shift <= 600
+
+    page.hover(".leaflet-control-layers")
+    page.get_by_label("OpenStreetMap 开放街图", exact=True).check()
+    page.wait_for_function("WenchengScout.state.crs === 'EPSG3857'")
+    assert tile_latlng(page, seat["id"]) == pytest.approx((lon, lat), abs=1e-7)
+    assert "layer" not in parse_qs(urlsplit(page.url).query)
+
+
+def test_amap_from_a_shared_url(session):
+    page = session.open("/?layer=amap&genre=nature")
+    assert page.evaluate("WenchengScout.state.crs") == "GCJ02"
+    assert page.is_checked(".scout-chip[data-term=nature] input")
+
+
+def test_language_switch_changes_labels_and_survives_reload(session):
+    page = session.open("/?genre=nature")
+    assert page.inner_text("h1") == "文成外景地图"
+    assert "自然风光" in page.inner_text(".scout-chip[data-term=nature]")
+    page.click("#scout-lang-en")
+    wait_ready(page)
+    assert page.inner_text("h1") == "Wencheng Scout"
+    assert "Natural scenery" in page.inner_text(".scout-chip[data-term=nature]")
+    assert "sites match" in page.inner_text("#scout-count")
+    params = parse_qs(urlsplit(page.url).query)
+    assert params["genre"] == ["nature"] and "lang" not in params
+    page.reload()
+    wait_ready(page)
+    assert page.inner_text("h1") == "Wencheng Scout"
+    page.click("#scout-lang-zh_CN")
+    wait_ready(page)
+    assert page.inner_text("h1") == "文成外景地图"
+
+
+def test_browser_language_is_honoured(browser, base_url):
+    s = Session(browser, base_url, locale="en-GB")
+    page = s.open("/")
+    assert page.inner_text("h1") == "Wencheng Scout"
+    s.close()
+
+
+def test_empty_result_offers_to_clear_the_filter_that_removed_most(session, client):
+    page = session.open("/?genre=red&facility=golf_green")
+    assert page.is_visible("#scout-empty")
+    assert drawn_count(page) == 0 and list_ids(page) == []
+    relax = page.locator(".scout-relax")
+    assert relax.get_attribute("data-filter") == "genre"
+    relax.click()
+    wait_ready(page)
+    expected = api(client, "facility=golf_green")
+    assert sorted(list_ids(page)) == sorted(f["id"] for f in expected["features"]) and expected["numberMatched"] > 0
+    assert not page.is_visible("#scout-empty")
+    assert "genre" not in parse_qs(urlsplit(page.url).query)
+
+
+def test_phone_layout_and_keyboard(browser, base_url, client):
+    s = Session(browser, base_url, viewport=(390, 844))
+    page = s.open("/")
+    assert not page.locator("#scout-panel").is_visible() or page.locator("#scout-panel").bounding_box()["x"] < 0
+    page.click("#scout-panel-toggle")
+    page.wait_for_function("document.querySelector('#scout-panel').getBoundingClientRect().x >= 0")
+    # Keyboard only: focus the first genre chip and toggle it with the space bar.
+    page.focus(".scout-chip[data-term=costume] input")
+    page.keyboard.press("Space")
+    page.wait_for_function("new URLSearchParams(location.search).get('genre') === 'costume'")
+    wait_ready(page)
+    expected = api(client, "genre=costume")
+    assert len(list_ids(page)) == expected["numberMatched"] > 0
+    page.focus(".scout-result")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#scout-detail-body[data-site-id]")
+    box = page.locator("#scout-detail").bounding_box()
+    assert box["width"] <= 390 and box["y"] > 200  # a drawer from the bottom
+    assert page.evaluate("document.activeElement.id") == "scout-detail"
+    page.keyboard.press("Escape")
+    assert not page.is_visible("#scout-detail")
+    s.close()

@@ -8,10 +8,11 @@ from flask import Blueprint, Response, current_app, request
 from sqlalchemy import func, select
 
 from .. import get_session, vocab
-from ..errors import DatabaseUnavailable, NotFound
+from ..details import parse_day, site_details
+from ..errors import DatabaseUnavailable, InvalidParameter, NotFound
 from ..formats.geojson import base_feature, boundary_feature, feature_collection, site_feature
 from ..models import Boundary, Site, ThemedBase
-from ..search import find_sites, get_site, parse_site_query
+from ..search import count_sites, facet_counts, find_sites, get_site, parse_site_query, relaxations
 
 api = Blueprint("api", __name__)
 
@@ -43,12 +44,36 @@ def _page_link(rel: str, offset: int) -> dict:
     return {"rel": rel, "type": "application/geo+json", "href": request.base_url + "?" + urlencode(args)}
 
 
-@api.get("/api/sites/<int:site_id>")
-def show_site(site_id: int):
+@api.get("/api/sites/facets")
+def site_facets():
+    """Counts per genre/terrain/facility/base for the filters; for an empty result, the count without each filter."""
+    query = parse_site_query(request.args)
+    session = get_session()
+    matched = count_sites(session, query)
+    body = {"numberMatched": matched, "counts": facet_counts(session, query)}
+    if matched == 0:
+        body["without"] = relaxations(session, query)
+    return json_response(body)
+
+
+def _site_or_404(site_id: int):
     hit = get_site(get_session(), site_id)
     if hit is None:
         raise NotFound(f"there is no site with id {site_id}")
-    return geojson_response(site_feature(hit))
+    return hit
+
+
+@api.get("/api/sites/<int:site_id>")
+def show_site(site_id: int):
+    return geojson_response(site_feature(_site_or_404(site_id)))
+
+
+@api.get("/api/sites/<int:site_id>/details")
+def show_site_details(site_id: int):
+    unknown = sorted(set(request.args) - {"date"})
+    if unknown:
+        raise InvalidParameter(unknown[0], "unknown parameter; the only parameter is date=YYYY-MM-DD")
+    return json_response(site_details(_site_or_404(site_id), parse_day(request.args.get("date"))))
 
 
 @api.get("/api/bases")

@@ -1,8 +1,10 @@
-"""HTML pages: the map."""
+"""HTML pages: the director's map."""
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import Blueprint, current_app, render_template
 
+from .. import vocab
+from ..i18n import LANGUAGES, current_language, js_messages
 from ..maps import build_map
 
 pages = Blueprint("pages", __name__)
@@ -10,5 +12,12 @@ pages = Blueprint("pages", __name__)
 
 @pages.get("/")
 def index():
-    parts = build_map()
-    return render_template("map.html", **parts)
+    # The page is the same for every URL: scout-map.js reads the filters, view and selection from the
+    # query string, so a shared link and a click in the panel take one code path.
+    language = current_language()
+    parts = build_map(current_app.config.get("TIANDITU_KEY"), language, js_messages())
+    return render_template(
+        "map.html", **parts, lang=language, languages=LANGUAGES, label="zh" if language == "zh_CN" else "en",
+        genres=vocab.GENRES.values(), terrain=vocab.TERRAIN.values(), facilities=vocab.FACILITIES.values(),
+        facility_icons=vocab.FACILITY_ICONS,
+    )

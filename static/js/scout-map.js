@@ -1,19 +1,33 @@
-/* Wencheng Scout map layers: county outline, themed bases and sites, fetched from the JSON API.
- * Every string that comes from the data is put on the page as text (textContent), never as HTML. */
+/* Wencheng Scout: the director's map.
+ *
+ * The page URL is the whole state: filters (the API's own parameter names), the selected site,
+ * the basemap, the map view and the sun date.  Opening a URL and clicking in the panel take the
+ * same path: state -> URL -> API request -> map + list.
+ *
+ * Every string that comes from the data is put on the page as text (textContent), never as HTML.
+ * Data and API are WGS-84.  When a GCJ-02 basemap (Amap) is shown, the map swaps to a CRS that
+ * projects through WGS-84 -> GCJ-02, so every overlay, drawn shape and click lines up with those
+ * tiles while the coordinates the code sees stay WGS-84.
+ */
 (function () {
   "use strict";
 
-  // One colour per theme genre; the base badge also carries the base's number, so colour is never the only cue.
+  var FILTER_PARAMS = ["genre", "terrain", "facility", "base", "q", "bbox", "area", "near", "radius_km",
+    "elev_min", "elev_max"];
+  var PAGE_PARAMS = ["site", "layer", "map", "date"];
+  var LIST_PARAMS = { genre: true, terrain: true, facility: true };
+  // The filters an empty result can offer to clear, by the facets API's names.
+  var FILTER_OF_PARAM = { genre: "genre", terrain: "terrain", facility: "facility", base: "base", q: "q",
+    bbox: "bbox", area: "area", near: "near", radius_km: "near", elev_min: "elevation", elev_max: "elevation" };
+
   var GENRE_COLOURS = {
-    costume: "#b03a2e", ming_qing: "#7d5a3c", period: "#6c7a89", youth: "#e67e22", wedding: "#d6336c",
-    ethnic: "#16a085", red: "#c0392b", nature: "#2e8b57", religious: "#8e44ad", wuxia: "#34495e",
-    historical: "#a67c00", documentary: "#2c3e50", commercial: "#1f77b4", fashion: "#ff69b4",
-    public_welfare: "#27ae60", music_video: "#9b59b6"
+    costume: "#b03a2e", ming_qing: "#7d5a3c", period: "#5d6d7e", youth: "#d35400", wedding: "#c2185b",
+    ethnic: "#117a65", red: "#c0392b", nature: "#1e8449", religious: "#7d3c98", wuxia: "#283747",
+    historical: "#9a7d0a", documentary: "#2c3e50", commercial: "#1f618d", fashion: "#ad1457",
+    public_welfare: "#239b56", music_video: "#6c3483"
   };
 
-  function colourOf(genres) {
-    return (genres && GENRE_COLOURS[genres[0]]) || "#555555";
-  }
+  // ------------------------------------------------------------------ small helpers
 
   function el(tag, className, text) {
     var node = document.createElement(tag);
@@ -22,137 +36,753 @@
     return node;
   }
 
+  function byId(id) { return document.getElementById(id); }
+
+  function format(template, values) {
+    return template.replace(/\{(\w+)\}/g, function (_, key) { return values[key]; });
+  }
+
   function getJSON(url) {
     return fetch(url, { headers: { Accept: "application/json" } }).then(function (r) {
-      if (!r.ok) throw new Error(url + " answered " + r.status);
-      return r.json();
-    });
-  }
-
-  // Follow the API's `next` links until every matching feature has arrived.
-  function getAllFeatures(url, features) {
-    features = features || [];
-    return getJSON(url).then(function (page) {
-      features.push.apply(features, page.features);
-      var next = (page.links || []).filter(function (l) { return l.rel === "next"; })[0];
-      return next ? getAllFeatures(next.href, features) : { features: features, numberMatched: page.numberMatched };
-    });
-  }
-
-  function accuracyText(p) {
-    var metres = p.coord_accuracy_m;
-    var amount = metres >= 1000 ? "±" + (metres / 1000).toFixed(metres % 1000 ? 1 : 0) + " km" : "±" + metres + " m";
-    return (p.approximate ? "位置为近似 approximate, " : "") + amount + " · " + (p.position_method_zh || "") +
-      " " + (p.position_method_en || "");
-  }
-
-  function sitePopup(feature, vocab) {
-    var p = feature.properties;
-    var box = el("div", "scout-popup");
-    box.appendChild(el("h3", null, p.name_zh));
-    box.appendChild(el("p", "scout-popup-en", p.name_en));
-    if (p.base_name_zh) box.appendChild(el("p", "scout-popup-base", p.base_name_zh + " · " + p.base_name_en));
-    var genres = (p.genres || []).map(function (g) {
-      var t = vocab.genres[g];
-      return t ? t.zh + " " + t.en : g;
-    });
-    if (genres.length) box.appendChild(el("p", "scout-popup-genres", genres.join(" / ")));
-    box.appendChild(el("p", "scout-popup-accuracy", accuracyText(p)));
-    return box;
-  }
-
-  function basePopup(feature) {
-    var p = feature.properties;
-    var box = el("div", "scout-popup");
-    box.appendChild(el("h3", null, p.number + ". " + p.name_zh));
-    box.appendChild(el("p", "scout-popup-en", p.name_en));
-    box.appendChild(el("p", "scout-popup-genres", (p.genre_labels || []).map(function (g) {
-      return g.zh + " " + g.en;
-    }).join(" / ")));
-    box.appendChild(el("p", null, (p.towns || []).join("、")));
-    box.appendChild(el("p", "scout-popup-accuracy", accuracyText(p)));
-    return box;
-  }
-
-  function baseIcon(p) {
-    var badge = el("span", "scout-base-badge", p.number);
-    badge.style.background = colourOf(p.genres);
-    badge.title = p.name_zh + " · " + p.name_en;
-    return L.divIcon({ html: badge, className: "scout-base-icon", iconSize: [26, 26], iconAnchor: [13, 13] });
-  }
-
-  function setStatus(text) {
-    var node = document.getElementById("scout-status");
-    if (node) node.textContent = text;
-  }
-
-  function mount(map, settings) {
-    var state = { sitesDrawn: 0, basesDrawn: 0, numberMatched: null, ready: false };
-    var accuracyCircle = null;
-
-    var vocabReady = getJSON(settings.api.vocabulary).then(function (v) {
-      var index = { genres: {} };
-      v.genres.forEach(function (t) { index.genres[t.slug] = t; });
-      return index;
-    });
-
-    var outline = getJSON(settings.api.boundary).then(function (fc) {
-      var layer = L.geoJSON(fc, {
-        style: { color: "#c0392b", weight: 2, dashArray: "6 4", fillOpacity: 0.03 },
-        interactive: false
-      }).addTo(map);
-      if (layer.getBounds().isValid()) map.fitBounds(layer.getBounds(), { padding: [10, 10] });
-    });
-
-    var bases = getJSON(settings.api.bases).then(function (fc) {
-      L.geoJSON(fc, {
-        pointToLayer: function (f, latlng) {
-          return L.marker(latlng, { icon: baseIcon(f.properties), title: f.properties.name_zh, keyboard: true });
-        },
-        onEachFeature: function (f, layer) { layer.bindPopup(basePopup(f)); }
-      }).addTo(map);
-      state.basesDrawn = fc.features.length;
-    });
-
-    var sites = Promise.all([vocabReady, getAllFeatures(settings.api.sites + "?limit=" + settings.pageSize)])
-      .then(function (results) {
-        var vocab = results[0], data = results[1];
-        L.geoJSON({ type: "FeatureCollection", features: data.features }, {
-          pointToLayer: function (f, latlng) {
-            return L.circleMarker(latlng, {
-              radius: 7, weight: 2, color: "#ffffff", fillColor: colourOf(f.properties.genres), fillOpacity: 0.9,
-              className: "scout-site scout-site-" + f.id
-            });
-          },
-          onEachFeature: function (f, layer) {
-            layer.bindPopup(sitePopup(f, vocab));
-            layer.on("popupopen", function () {
-              // Show how far the real place may be from the marker.
-              accuracyCircle = L.circle(layer.getLatLng(), {
-                radius: f.properties.coord_accuracy_m, color: "#555", weight: 1, dashArray: "4 4",
-                fillOpacity: 0.05, interactive: false
-              }).addTo(map);
-            });
-            layer.on("popupclose", function () {
-              if (accuracyCircle) { map.removeLayer(accuracyCircle); accuracyCircle = null; }
-            });
-          }
-        }).addTo(map);
-        state.sitesDrawn = data.features.length;
-        state.numberMatched = data.numberMatched;
+      return r.json().catch(function () { return {}; }).then(function (body) {
+        if (!r.ok) throw new Error(body.detail || (url + " answered " + r.status));
+        return body;
       });
-
-    Promise.all([outline, bases, sites]).then(function () {
-      state.ready = true;
-      setStatus(state.sitesDrawn + " 个外景地 sites · " + state.basesDrawn + " 个基地 bases");
-    }).catch(function (err) {
-      setStatus("数据加载失败 Could not load the data: " + err.message);
-      throw err;
     });
+  }
 
-    window.WenchengScout.state = state;
+  function debounce(fn, ms) {
+    var timer = null;
+    return function () {
+      var args = arguments;
+      clearTimeout(timer);
+      timer = setTimeout(function () { fn.apply(null, args); }, ms);
+    };
+  }
+
+  function round6(x) { return Math.round(x * 1e6) / 1e6; }
+
+  function formatDistance(metres, M) {
+    return metres >= 1000 ? (metres / 1000).toFixed(metres >= 10000 ? 0 : 1) + " " + M.km : Math.round(metres) + " " + M.m;
+  }
+
+  // ------------------------------------------------------------------ coordinate systems
+
+  function wgsToGcj(lng, lat) { return gcoord.transform([lng, lat], gcoord.WGS84, gcoord.GCJ02); }
+  // The inverse by fixed-point iteration on gcoord's forward transform.  gcoord's own inverse loops
+  // until it converges, which it never does at the edge of its China box; ten steps reach < 1 mm.
+  function gcjToWgs(lng, lat) {
+    var x = lng, y = lat;
+    for (var i = 0; i < 10; i++) {
+      var g = wgsToGcj(x, y), dx = g[0] - lng, dy = g[1] - lat;
+      x -= dx;
+      y -= dy;
+      if (Math.abs(dx) < 1e-9 && Math.abs(dy) < 1e-9) break;
+    }
+    return [x, y];
+  }
+
+  var MERCATOR = L.Projection.SphericalMercator;
+  var GCJ_CRS = L.extend({}, L.CRS.EPSG3857, {
+    code: "GCJ02-3857",
+    projection: {
+      bounds: MERCATOR.bounds,
+      project: function (latlng) {
+        var g = wgsToGcj(latlng.lng, latlng.lat);
+        return MERCATOR.project(L.latLng(g[1], g[0]));
+      },
+      unproject: function (point) {
+        var g = MERCATOR.unproject(point);
+        var w = gcjToWgs(g.lng, g.lat);
+        return L.latLng(w[1], w[0]);
+      }
+    }
+  });
+
+  // ------------------------------------------------------------------ URL state
+
+  function readUrl() {
+    var params = new URLSearchParams(window.location.search);
+    var state = { filters: {}, site: null, layer: null, view: null, date: null };
+    FILTER_PARAMS.forEach(function (name) {
+      var value = params.get(name);
+      if (value !== null && value !== "") state.filters[name] = value;
+    });
+    if (params.get("site") && /^\d+$/.test(params.get("site"))) state.site = parseInt(params.get("site"), 10);
+    state.layer = params.get("layer");
+    var view = (params.get("map") || "").split("/").map(Number);
+    if (view.length === 3 && view.every(isFinite)) state.view = { zoom: view[0], lat: view[1], lng: view[2] };
+    if (/^\d{4}-\d{2}-\d{2}$/.test(params.get("date") || "")) state.date = params.get("date");
     return state;
   }
 
-  window.WenchengScout = { mount: mount, state: null };
+  function stateParams(state, includePage) {
+    var params = new URLSearchParams();
+    FILTER_PARAMS.forEach(function (name) {
+      if (state.filters[name]) params.set(name, state.filters[name]);
+    });
+    if (!includePage) return params;
+    if (state.site) params.set("site", state.site);
+    if (state.layer) params.set("layer", state.layer);
+    if (state.view) params.set("map", [state.view.zoom, state.view.lat.toFixed(5), state.view.lng.toFixed(5)].join("/"));
+    if (state.date) params.set("date", state.date);
+    return params;
+  }
+
+  function writeUrl(state) {
+    var query = stateParams(state, true).toString();
+    var url = window.location.pathname + (query ? "?" + query : "");
+    if (url !== window.location.pathname + window.location.search) window.history.replaceState(null, "", url);
+    // Language links keep the state.
+    document.querySelectorAll("[data-lang]").forEach(function (a) {
+      var p = stateParams(state, true);
+      p.set("lang", a.getAttribute("data-lang"));
+      a.setAttribute("href", window.location.pathname + "?" + p.toString());
+    });
+  }
+
+  // ------------------------------------------------------------------ the app
+
+  function mount(map, settings) {
+    var M = settings.messages;
+    var zh = settings.lang === "zh_CN";
+    var state = readUrl();
+    var status = { ready: false, loading: 0, sitesDrawn: 0, numberMatched: null, basesDrawn: 0, crs: "EPSG3857" };
+    var vocab = null;
+    var bases = {};
+    var markers = {};
+    var requestSeq = 0;
+    var detailSeq = 0;
+    var highlighted = null;
+
+    // The `lang` switch parameter has done its work (the server remembers it in a cookie).
+    if (new URLSearchParams(window.location.search).has("lang")) writeUrl(state);
+
+    function label(term) { return term ? (zh ? term.zh : term.en) : ""; }
+    function primaryName(p) { return zh ? p.name_zh : p.name_en; }
+    function secondaryName(p) { return zh ? p.name_en : p.name_zh; }
+    function localText(p, field) { return (zh ? p[field + "_zh"] : p[field + "_en"]) || p[field + "_zh"] || p[field + "_en"] || ""; }
+    function termLabel(kind, slug) { return vocab && vocab[kind][slug] ? label(vocab[kind][slug]) : slug; }
+
+    function accuracyText(p) {
+      var text = "±" + formatDistance(p.coord_accuracy_m, M);
+      if (p.approximate) text = M.approximate + ", " + text;
+      var method = zh ? p.position_method_zh : p.position_method_en;
+      return method ? text + " (" + method + ")" : text;
+    }
+
+    // ---------------------------------------------------------------- basemaps and CRS
+
+    var controlLayers = (window[settings.layerControl + "_layers"] || {}).base_layers || {};
+    var basemaps = {};
+    Object.keys(controlLayers).forEach(function (name) {
+      var layer = controlLayers[name];
+      if (layer.options && layer.options.layerKey) basemaps[layer.options.layerKey] = layer;
+    });
+
+    function currentBasemapKey() {
+      var key = null;
+      Object.keys(basemaps).forEach(function (k) { if (map.hasLayer(basemaps[k])) key = k; });
+      return key;
+    }
+
+    function applyCrs(layer) {
+      var wantGcj = layer && layer.options && layer.options.coordSystem === "gcj02";
+      var crs = wantGcj ? GCJ_CRS : L.CRS.EPSG3857;
+      if (map.options.crs === crs) return;
+      var center = map.getCenter(), zoom = map.getZoom();
+      map.options.crs = crs;
+      // Leaflet has no public CRS switch; resetting the view re-projects every layer.
+      map._resetView(center, zoom, true);
+      status.crs = wantGcj ? "GCJ02" : "EPSG3857";
+      if (siteCluster) {
+        var all = siteCluster.getLayers();
+        siteCluster.clearLayers();
+        siteCluster.addLayers(all);
+      }
+    }
+
+    function useBasemap(key) {
+      var target = basemaps[key];
+      if (!target) return false;
+      Object.keys(basemaps).forEach(function (k) {
+        if (k !== key && map.hasLayer(basemaps[k])) map.removeLayer(basemaps[k]);
+      });
+      if (!map.hasLayer(target)) map.addLayer(target);
+      applyCrs(target);
+      state.layer = key === Object.keys(basemaps)[0] ? null : key;
+      writeUrl(state);
+      return true;
+    }
+
+    map.on("baselayerchange", function (e) {
+      applyCrs(e.layer);
+      var key = e.layer.options && e.layer.options.layerKey;
+      state.layer = key && key !== Object.keys(basemaps)[0] ? key : null;
+      writeUrl(state);
+    });
+
+    // ---------------------------------------------------------------- layers
+
+    var siteCluster = L.markerClusterGroup({ showCoverageOnHover: false, spiderfyOnMaxZoom: true, maxClusterRadius: 40 });
+    map.addLayer(siteCluster);
+    var nearLayer = L.layerGroup().addTo(map);
+    var accuracyLayer = L.layerGroup().addTo(map);
+    var drawnLayer = window[settings.drawnLayer] || L.featureGroup().addTo(map);
+
+    function siteIcon(feature) {
+      var p = feature.properties;
+      var first = (p.genres || [])[0];
+      var dot = el("span", "scout-site-dot", first && vocab ? label(vocab.genre[first]).charAt(0) : "");
+      dot.style.background = GENRE_COLOURS[first] || "#555";
+      dot.setAttribute("data-site-id", feature.id);
+      return L.divIcon({ html: dot, className: "scout-site-icon", iconSize: [22, 22], iconAnchor: [11, 11] });
+    }
+
+    function baseIcon(p) {
+      var badge = el("span", "scout-base-badge", p.number);
+      badge.style.background = GENRE_COLOURS[p.genres[0]] || "#555";
+      // A flag standing on its point, so the sites clustered at the same point stay visible below it.
+      return L.divIcon({ html: badge, className: "scout-base-icon", iconSize: [26, 34], iconAnchor: [13, 34],
+        popupAnchor: [0, -30] });
+    }
+
+    function basePopup(feature) {
+      var p = feature.properties;
+      var box = el("div", "scout-popup");
+      box.appendChild(el("h3", null, p.number + ". " + primaryName(p)));
+      box.appendChild(el("p", "scout-popup-secondary", secondaryName(p)));
+      box.appendChild(el("p", null, (p.genres || []).map(function (g) { return termLabel("genre", g); }).join(" / ")));
+      box.appendChild(el("p", null, (p.towns || []).join("、")));
+      box.appendChild(el("p", "scout-popup-accuracy", M.accuracy + ": " + accuracyText(p)));
+      var show = el("button", "scout-link-button", M.base + ": " + primaryName(p));
+      show.type = "button";
+      show.addEventListener("click", function () {
+        setFilters({ base: p.slug });
+        map.closePopup();
+      });
+      box.appendChild(show);
+      return box;
+    }
+
+    // ---------------------------------------------------------------- form <-> state
+
+    var form = byId("scout-filters");
+    form.addEventListener("submit", function (e) { e.preventDefault(); });
+
+    function formFromState() {
+      form.querySelectorAll("input[type=checkbox]").forEach(function (box) {
+        var selected = (state.filters[box.name] || "").split(",");
+        box.checked = selected.indexOf(box.value) >= 0;
+        box.closest(".scout-chip").classList.toggle("is-checked", box.checked);
+      });
+      byId("scout-q").value = state.filters.q || "";
+      byId("scout-base").value = state.filters.base || "";
+      byId("scout-elev-min").value = state.filters.elev_min || "";
+      byId("scout-elev-max").value = state.filters.elev_max || "";
+      if (state.filters.radius_km) byId("scout-radius").value = state.filters.radius_km;
+      var near = state.filters.near;
+      byId("scout-near-point").textContent = near ? near.split(",").reverse().join(", ") : "";
+      byId("scout-clear-near").hidden = !near;
+      byId("scout-clear-area").hidden = !state.filters.area;
+    }
+
+    function stateFromForm() {
+      var filters = {};
+      Object.keys(LIST_PARAMS).forEach(function (name) {
+        var values = [];
+        form.querySelectorAll("input[name=" + name + "]:checked").forEach(function (b) { values.push(b.value); });
+        if (values.length) filters[name] = values.join(",");
+      });
+      var q = byId("scout-q").value.trim();
+      if (q) filters.q = q;
+      if (byId("scout-base").value) filters.base = byId("scout-base").value;
+      if (byId("scout-elev-min").value !== "") filters.elev_min = byId("scout-elev-min").value;
+      if (byId("scout-elev-max").value !== "") filters.elev_max = byId("scout-elev-max").value;
+      ["near", "area", "bbox"].forEach(function (name) { if (state.filters[name]) filters[name] = state.filters[name]; });
+      if (filters.near) filters.radius_km = byId("scout-radius").value || "10";
+      state.filters = filters;
+    }
+
+    function setFilters(changes) {
+      Object.keys(changes).forEach(function (k) {
+        if (changes[k] === null || changes[k] === "") delete state.filters[k];
+        else state.filters[k] = String(changes[k]);
+      });
+      if (!state.filters.near) delete state.filters.radius_km;
+      formFromState();
+      refresh();
+    }
+
+    var onFormChange = function () { stateFromForm(); formFromState(); refresh(); };
+    form.addEventListener("change", function (e) {
+      if (e.target.id === "scout-q") return;
+      onFormChange();
+    });
+    byId("scout-q").addEventListener("input", debounce(onFormChange, 300));
+    byId("scout-reset").addEventListener("click", function () {
+      state.filters = {};
+      drawnLayer.clearLayers();
+      formFromState();
+      refresh();
+    });
+
+    // Near a point: a click on the map (its latlng is WGS-84 whatever the basemap) or the device's location.
+    function setNear(lng, lat) {
+      setFilters({ near: round6(lng) + "," + round6(lat), radius_km: byId("scout-radius").value || "10" });
+    }
+    byId("scout-pick-point").addEventListener("click", function () {
+      setCount(M.pickPoint);
+      map.getContainer().classList.add("is-picking");
+      map.once("click", function (e) {
+        map.getContainer().classList.remove("is-picking");
+        setNear(e.latlng.lng, e.latlng.lat);
+      });
+    });
+    byId("scout-my-location").addEventListener("click", function () {
+      if (!navigator.geolocation) { setCount(M.locateFailed); return; }
+      setCount(M.locating);
+      navigator.geolocation.getCurrentPosition(function (pos) {
+        setNear(pos.coords.longitude, pos.coords.latitude);
+      }, function () { setCount(M.locateFailed); }, { timeout: 10000 });
+    });
+    byId("scout-clear-near").addEventListener("click", function () { setFilters({ near: null, radius_km: null }); });
+
+    // Inside an area drawn with the Draw plugin.
+    function ringParam(layer) {
+      var ring = layer.getLatLngs()[0];
+      return ring.map(function (ll) { return round6(ll.lng) + "," + round6(ll.lat); }).join(",");
+    }
+    map.on("draw:created", function (e) {
+      drawnLayer.clearLayers();
+      drawnLayer.addLayer(e.layer);
+      setFilters({ area: ringParam(e.layer) });
+    });
+    byId("scout-draw-polygon").addEventListener("click", function () { new L.Draw.Polygon(map, { allowIntersection: false }).enable(); });
+    byId("scout-draw-rectangle").addEventListener("click", function () { new L.Draw.Rectangle(map).enable(); });
+    byId("scout-clear-area").addEventListener("click", function () { drawnLayer.clearLayers(); setFilters({ area: null }); });
+
+    function drawAreaFromState() {
+      drawnLayer.clearLayers();
+      if (!state.filters.area) return;
+      var v = state.filters.area.split(",").map(Number), ring = [];
+      for (var i = 0; i + 1 < v.length; i += 2) ring.push([v[i + 1], v[i]]);
+      L.polygon(ring, { color: "#1f618d", weight: 2, fillOpacity: 0.08 }).addTo(drawnLayer);
+    }
+
+    function drawNearFromState() {
+      nearLayer.clearLayers();
+      if (!state.filters.near) return;
+      var v = state.filters.near.split(",").map(Number);
+      var radius = parseFloat(state.filters.radius_km || "10") * 1000;
+      L.circle([v[1], v[0]], { radius: radius, color: "#1f618d", weight: 2, dashArray: "6 4", fillOpacity: 0.05,
+        interactive: false }).addTo(nearLayer);
+      L.circleMarker([v[1], v[0]], { radius: 5, color: "#1f618d", fillOpacity: 1, interactive: false }).addTo(nearLayer);
+    }
+
+    // ---------------------------------------------------------------- results
+
+    function setCount(text) { byId("scout-count").textContent = text; }
+
+    function fetchAll(url, features) {
+      features = features || [];
+      return getJSON(url).then(function (page) {
+        features.push.apply(features, page.features);
+        var next = (page.links || []).filter(function (l) { return l.rel === "next"; })[0];
+        return next ? fetchAll(next.href, features) : { features: features, numberMatched: page.numberMatched };
+      });
+    }
+
+    function refresh() {
+      writeUrl(state);
+      drawAreaFromState();
+      drawNearFromState();
+      var query = stateParams(state, false);
+      var seq = ++requestSeq;
+      status.loading += 1;
+      status.ready = false;
+      var sitesUrl = settings.api.sites + "?" + query.toString() + (query.toString() ? "&" : "") + "limit=" + settings.pageSize;
+      var facetsUrl = settings.api.facets + (query.toString() ? "?" + query.toString() : "");
+      return Promise.all([fetchAll(sitesUrl), getJSON(facetsUrl)]).then(function (results) {
+        if (seq !== requestSeq) return;  // a newer request has replaced this one
+        drawSites(results[0]);
+        showFacets(results[1]);
+        status.numberMatched = results[0].numberMatched;
+        setCount(results[0].numberMatched === 1 ? M.oneSiteMatches : format(M.sitesMatch, { n: results[0].numberMatched }));
+      }).catch(function (err) {
+        if (seq !== requestSeq) return;
+        setCount(M.loadFailed + " " + err.message);
+        showEmpty(null, err.message);
+      }).then(function () {
+        status.loading -= 1;
+        if (seq === requestSeq) status.ready = true;
+      });
+    }
+
+    function drawSites(data) {
+      siteCluster.clearLayers();
+      markers = {};
+      var list = byId("scout-results");
+      list.textContent = "";
+      var layers = data.features.map(function (f) {
+        var p = f.properties;
+        var marker = L.marker([f.geometry.coordinates[1], f.geometry.coordinates[0]], {
+          icon: siteIcon(f), title: primaryName(p), alt: primaryName(p), keyboard: true
+        });
+        marker.feature = f;
+        marker.on("click", function () { openSite(f.id, { from: "map" }); });
+        marker.on("mouseover", function () { highlight(f.id, "map"); });
+        marker.on("mouseout", function () { highlight(null); });
+        markers[f.id] = marker;
+        list.appendChild(resultItem(f));
+        return marker;
+      });
+      siteCluster.addLayers(layers);
+      status.sitesDrawn = layers.length;
+      if (state.site) markActive(state.site);
+    }
+
+    function resultItem(f) {
+      var p = f.properties;
+      var li = el("li");
+      var button = el("button", "scout-result");
+      button.type = "button";
+      button.setAttribute("data-site-id", f.id);
+      button.appendChild(el("span", "scout-result-name", primaryName(p)));
+      button.appendChild(el("span", "scout-result-secondary", secondaryName(p)));
+      var meta = (p.genres || []).map(function (g) { return termLabel("genre", g); }).join(" · ");
+      if (p.distance_m !== undefined) meta = formatDistance(p.distance_m, M) + " · " + meta;
+      button.appendChild(el("span", "scout-result-meta", meta));
+      button.appendChild(el("span", "scout-result-accuracy", "±" + formatDistance(p.coord_accuracy_m, M)));
+      button.addEventListener("click", function () { openSite(f.id, { from: "list" }); });
+      button.addEventListener("mouseenter", function () { highlight(f.id, "list"); });
+      button.addEventListener("mouseleave", function () { highlight(null); });
+      button.addEventListener("focus", function () { highlight(f.id, "list"); });
+      button.addEventListener("blur", function () { highlight(null); });
+      li.appendChild(button);
+      return li;
+    }
+
+    // Hovering a list item lights up its marker (or the cluster holding it), and the other way round.
+    function highlight(id, from) {
+      document.querySelectorAll(".is-highlighted").forEach(function (n) { n.classList.remove("is-highlighted"); });
+      highlighted = id;
+      if (id === null) return;
+      var item = document.querySelector('.scout-result[data-site-id="' + id + '"]');
+      if (item) {
+        item.classList.add("is-highlighted");
+        if (from === "map") item.scrollIntoView({ block: "nearest" });
+      }
+      var marker = markers[id];
+      if (!marker) return;
+      var shown = siteCluster.getVisibleParent(marker);
+      var icon = shown && shown.getElement ? shown.getElement() : null;
+      if (icon) icon.classList.add("is-highlighted");
+    }
+
+    function markActive(id) {
+      document.querySelectorAll(".is-active").forEach(function (n) { n.classList.remove("is-active"); });
+      var item = document.querySelector('.scout-result[data-site-id="' + id + '"]');
+      if (item) item.classList.add("is-active");
+      var marker = markers[id];
+      var icon = marker && marker.getElement ? marker.getElement() : null;
+      if (icon) icon.classList.add("is-active");
+    }
+
+    function showFacets(facets) {
+      document.querySelectorAll(".scout-chip").forEach(function (chip) {
+        var counts = facets.counts[chip.getAttribute("data-vocab")] || {};
+        var n = counts[chip.getAttribute("data-term")] || 0;
+        chip.querySelector(".scout-chip-count").textContent = n;
+        chip.classList.toggle("is-empty", n === 0);
+      });
+      var select = byId("scout-base");
+      Array.prototype.forEach.call(select.options, function (option) {
+        if (!option.value || !bases[option.value]) return;
+        option.textContent = bases[option.value].number + ". " + primaryName(bases[option.value]) + " (" +
+          (facets.counts.base[option.value] || 0) + ")";
+      });
+      showEmpty(facets.numberMatched === 0 ? facets.without || {} : null);
+    }
+
+    // An empty result says so and offers to clear the filter that removed the most.
+    function showEmpty(without, error) {
+      var box = byId("scout-empty");
+      box.textContent = "";
+      if (!without && !error) { box.hidden = true; return; }
+      box.hidden = false;
+      box.appendChild(el("p", null, error ? M.loadFailed + " " + error : M.noSites));
+      var best = null;
+      Object.keys(without || {}).forEach(function (name) {
+        if (best === null || without[name] > without[best]) best = name;
+      });
+      if (best !== null && without[best] > 0) {
+        var clear = el("button", "scout-relax", format(M.clearFilter, { filter: M[best] || best, n: without[best] }));
+        clear.type = "button";
+        clear.setAttribute("data-filter", best);
+        clear.addEventListener("click", function () {
+          var changes = {};
+          Object.keys(FILTER_OF_PARAM).forEach(function (param) { if (FILTER_OF_PARAM[param] === best) changes[param] = null; });
+          if (best === "area") drawnLayer.clearLayers();
+          setFilters(changes);
+        });
+        box.appendChild(clear);
+      }
+      var all = el("button", "scout-relax-all", M.clearAll);
+      all.type = "button";
+      all.addEventListener("click", function () { byId("scout-reset").click(); });
+      box.appendChild(all);
+    }
+
+    // ---------------------------------------------------------------- details
+
+    var detail = byId("scout-detail");
+    var detailBody = byId("scout-detail-body");
+    byId("scout-detail-close").addEventListener("click", closeSite);
+    detail.addEventListener("keydown", function (e) { if (e.key === "Escape") closeSite(); });
+
+    function closeSite() {
+      detail.hidden = true;
+      accuracyLayer.clearLayers();
+      var previous = state.site;
+      state.site = null;
+      writeUrl(state);
+      document.querySelectorAll(".is-active").forEach(function (n) { n.classList.remove("is-active"); });
+      var item = previous && document.querySelector('.scout-result[data-site-id="' + previous + '"]');
+      if (item) item.focus();
+    }
+
+    function openSite(id, options) {
+      options = options || {};
+      state.site = id;
+      writeUrl(state);
+      markActive(id);
+      var url = settings.api.site + "/" + id + "/details" + (state.date ? "?date=" + state.date : "");
+      var seq = ++detailSeq;
+      status.loading += 1;
+      return getJSON(url).then(function (d) {
+        if (seq !== detailSeq) return;  // another site was opened meanwhile
+        renderDetail(d);
+        detail.hidden = false;
+        if (options.from !== "url") detail.focus();
+        var f = d.feature, latlng = L.latLng(f.geometry.coordinates[1], f.geometry.coordinates[0]);
+        accuracyLayer.clearLayers();
+        L.circle(latlng, { radius: f.properties.coord_accuracy_m, color: "#555", weight: 1, dashArray: "4 4",
+          fillOpacity: 0.04, interactive: false }).addTo(accuracyLayer);
+        var marker = markers[id];
+        if (marker && options.from === "list") {
+          // The zoom may end after another site was opened: only the current one is marked.
+          siteCluster.zoomToShowLayer(marker, function () { if (state.site === id) markActive(id); });
+        }
+      }).catch(function (err) {
+        if (seq !== detailSeq) return;
+        detailBody.textContent = "";
+        detailBody.appendChild(el("p", "scout-error", M.loadFailed + " " + err.message));
+        detail.hidden = false;
+      }).then(function () { status.loading -= 1; });
+    }
+
+    function copyRow(labelText, lat, lng) {
+      var row = el("div", "scout-coord");
+      row.appendChild(el("span", "scout-coord-label", labelText));
+      var value = lat.toFixed(6) + ", " + lng.toFixed(6);
+      var code = el("code", "scout-coord-value", value);
+      row.appendChild(code);
+      var button = el("button", "scout-copy", M.copy);
+      button.type = "button";
+      button.addEventListener("click", function () {
+        var done = function () { button.textContent = M.copied; setTimeout(function () { button.textContent = M.copy; }, 1500); };
+        if (navigator.clipboard) navigator.clipboard.writeText(value).then(done, function () {});
+      });
+      row.appendChild(button);
+      return row;
+    }
+
+    function section(title) {
+      var s = el("section", "scout-detail-section");
+      s.appendChild(el("h3", null, title));
+      return s;
+    }
+
+    function definition(list, term, value) {
+      if (value === null || value === undefined || value === "") return;
+      list.appendChild(el("dt", null, term));
+      list.appendChild(el("dd", null, value));
+    }
+
+    function renderDetail(d) {
+      var f = d.feature, p = f.properties;
+      detailBody.textContent = "";
+      detailBody.setAttribute("data-site-id", f.id);
+      var title = el("h2", null, primaryName(p));
+      title.id = "scout-detail-title";
+      detailBody.appendChild(title);
+      detailBody.appendChild(el("p", "scout-detail-secondary", secondaryName(p)));
+      if (p.base) detailBody.appendChild(el("p", "scout-detail-base", (zh ? p.base_name_zh : p.base_name_en) || p.base));
+
+      var photos = section(M.photos);
+      if (!d.photos.length) photos.appendChild(el("p", "scout-muted", M.noPhotos));
+      detailBody.appendChild(photos);
+
+      var tags = el("ul", "scout-tags");
+      (p.genres || []).forEach(function (g) { tags.appendChild(el("li", "scout-tag scout-tag-genre", termLabel("genre", g))); });
+      (p.terrain || []).forEach(function (t) { tags.appendChild(el("li", "scout-tag", termLabel("terrain", t))); });
+      detailBody.appendChild(tags);
+      if ((p.facilities || []).length) {
+        var fac = el("ul", "scout-facilities");
+        p.facilities.forEach(function (slug) {
+          var li = el("li");
+          var icon = el("span", "scout-facility-icon", (vocab && vocab.facilityIcons[slug]) || "•");
+          icon.setAttribute("aria-hidden", "true");
+          li.appendChild(icon);
+          li.appendChild(el("span", null, termLabel("facility", slug)));
+          fac.appendChild(li);
+        });
+        detailBody.appendChild(fac);
+      }
+
+      var facts = el("dl", "scout-facts");
+      definition(facts, M.elevationM, p.elevation_m !== null ? Math.round(p.elevation_m) + " " + M.m : null);
+      definition(facts, M.seasons, (p.best_seasons || []).map(function (s) { return termLabel("season", s); }).join("、"));
+      definition(facts, M.accuracy, accuracyText(p));
+      if (!p.verified) definition(facts, "⚠", M.unverified);
+      detailBody.appendChild(facts);
+      var source = el("details", "scout-source");
+      source.appendChild(el("summary", null, M.source));
+      source.appendChild(el("p", null, p.coord_source));
+      if (p.facts_source) source.appendChild(el("p", null, p.facts_source));
+      detailBody.appendChild(source);
+
+      var description = localText(p, "description");
+      if (description) { var ds = section(M.description); ds.appendChild(el("p", null, description)); detailBody.appendChild(ds); }
+      var access = localText(p, "access_notes");
+      if (access) { var as = section(M.access); as.appendChild(el("p", null, access)); detailBody.appendChild(as); }
+
+      var pos = section(M.position);
+      pos.appendChild(copyRow("WGS-84 (lat, lon)", d.coordinates.wgs84[1], d.coordinates.wgs84[0]));
+      pos.appendChild(copyRow("GCJ-02 (lat, lon)", d.coordinates.gcj02[1], d.coordinates.gcj02[0]));
+      var nav = el("p", "scout-navigate");
+      nav.appendChild(el("span", null, M.navigate + ": "));
+      [["amap", M.amap], ["baidu", M.baidu]].forEach(function (pair) {
+        var a = el("a", "scout-nav-" + pair[0], pair[1]);
+        a.href = d.navigation[pair[0]];
+        a.target = "_blank";
+        a.rel = "noopener noreferrer";
+        nav.appendChild(a);
+        nav.appendChild(document.createTextNode(" "));
+      });
+      pos.appendChild(nav);
+      var seat = d.from_county_seat;
+      pos.appendChild(el("p", "scout-from-seat", M.fromSeat + ": " + formatDistance(seat.distance_m, M) + ", " +
+        (zh ? seat.compass_zh : seat.compass_en) + " (" + Math.round(seat.bearing_deg) + "°)"));
+      detailBody.appendChild(pos);
+
+      detailBody.appendChild(sunSection(d.sun, f.id));
+    }
+
+    function sunSection(sun, id) {
+      var s = section(M.sun);
+      var dateLabel = el("label", "scout-sun-date");
+      dateLabel.appendChild(el("span", null, M.date + " "));
+      var input = el("input");
+      input.type = "date";
+      input.value = sun.date;
+      input.id = "scout-sun-date";
+      input.addEventListener("change", function () {
+        if (!/^\d{4}-\d{2}-\d{2}$/.test(input.value)) return;
+        state.date = input.value;
+        openSite(id, { from: "date" });
+      });
+      dateLabel.appendChild(input);
+      s.appendChild(dateLabel);
+      if (sun.polar) {
+        s.appendChild(el("p", null, sun.polar === "day" ? M.polarDay : M.polarNight));
+        return s;
+      }
+      var table = el("table", "scout-sun");
+      var body = el("tbody");
+      sun.events.forEach(function (e) {
+        var tr = el("tr");
+        tr.setAttribute("data-event", e.name);
+        tr.appendChild(el("th", null, M["sun_" + e.name] || e.name));
+        tr.appendChild(el("td", null, e.time.slice(11, 16)));
+        tr.appendChild(el("td", null, M.azimuth + " " + Math.round(e.azimuth_deg) + "°"));
+        body.appendChild(tr);
+      });
+      table.appendChild(body);
+      s.appendChild(table);
+      s.appendChild(el("p", "scout-muted", M.flatHorizon));
+      return s;
+    }
+
+    // ---------------------------------------------------------------- phone layout
+
+    var toggle = byId("scout-panel-toggle");
+    toggle.addEventListener("click", function () {
+      var open = document.body.classList.toggle("panel-open");
+      toggle.setAttribute("aria-expanded", open ? "true" : "false");
+      setTimeout(function () { map.invalidateSize(); }, 50);
+    });
+
+    // ---------------------------------------------------------------- start
+
+    map.on("moveend", function () {
+      var c = map.getCenter();
+      state.view = { zoom: map.getZoom(), lat: c.lat, lng: c.lng };
+      writeUrl(state);
+    });
+
+    var vocabReady = getJSON(settings.api.vocabulary).then(function (v) {
+      vocab = { genre: {}, terrain: {}, facility: {}, season: {}, facilityIcons: v.facility_icons || {} };
+      v.genres.forEach(function (t) { vocab.genre[t.slug] = t; });
+      v.terrain.forEach(function (t) { vocab.terrain[t.slug] = t; });
+      v.facilities.forEach(function (t) { vocab.facility[t.slug] = t; });
+      v.seasons.forEach(function (t) { vocab.season[t.slug] = t; });
+    });
+
+    var outline = getJSON(settings.api.boundary).then(function (fc) {
+      var layer = L.geoJSON(fc, { style: { color: "#c0392b", weight: 2, dashArray: "6 4", fillOpacity: 0.02 },
+        interactive: false }).addTo(map);
+      if (!state.view && layer.getBounds().isValid()) map.fitBounds(layer.getBounds(), { padding: [10, 10] });
+    });
+
+    var basesReady = Promise.all([vocabReady, getJSON(settings.api.bases)]).then(function (results) {
+      var fc = results[1];
+      var select = byId("scout-base");
+      fc.features.forEach(function (f) {
+        bases[f.properties.slug] = f.properties;
+        var option = el("option", null, f.properties.number + ". " + primaryName(f.properties));
+        option.value = f.properties.slug;
+        select.appendChild(option);
+      });
+      L.geoJSON(fc, {
+        pointToLayer: function (f, latlng) {
+          return L.marker(latlng, { icon: baseIcon(f.properties), title: primaryName(f.properties), keyboard: true,
+            zIndexOffset: 1000 });
+        },
+        onEachFeature: function (f, layer) { layer.bindPopup(basePopup(f)); }
+      }).addTo(map);
+      status.basesDrawn = fc.features.length;
+    });
+
+    if (state.view) map.setView([state.view.lat, state.view.lng], state.view.zoom);
+    if (state.layer) useBasemap(state.layer);
+
+    Promise.all([vocabReady, basesReady, outline]).then(function () {
+      formFromState();
+      return refresh();
+    }).then(function () {
+      if (state.site) openSite(state.site, { from: "url" });
+    }).catch(function (err) {
+      setCount(M.loadFailed + " " + err.message);
+    });
+
+    var app = { map: map, state: state, status: status, useBasemap: useBasemap, openSite: openSite,
+      setFilters: setFilters, markers: function () { return markers; }, cluster: siteCluster };
+    window.WenchengScout.app = app;
+    window.WenchengScout.state = status;
+    return app;
+  }
+
+  window.WenchengScout = { mount: mount, state: null, app: null };
 })();

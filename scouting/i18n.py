@@ -1,0 +1,106 @@
+"""Language: zh-CN first, English second (Flask-Babel).
+
+The choice comes from `?lang=` (remembered in a cookie for a year), else the cookie, else the
+browser's Accept-Language, else zh-CN.  Source strings are English; translations/zh_CN holds Chinese.
+"""
+from __future__ import annotations
+
+from flask import Flask, Response, g, request
+from flask_babel import Babel, gettext
+
+LANGUAGES = {"zh_CN": "中文", "en": "English"}
+DEFAULT_LANGUAGE = "zh_CN"
+COOKIE = "lang"
+
+
+def _normalise(value: str | None) -> str | None:
+    if not value:
+        return None
+    value = value.replace("-", "_")
+    if value.lower().startswith("zh"):
+        return "zh_CN"
+    if value.lower().startswith("en"):
+        return "en"
+    return None
+
+
+def select_locale() -> str:
+    chosen = _normalise(request.args.get("lang")) or _normalise(request.cookies.get(COOKIE))
+    if chosen:
+        return chosen
+    best = request.accept_languages.best_match(["zh-CN", "zh", "en"])
+    return _normalise(best) or DEFAULT_LANGUAGE
+
+
+def init_app(app: Flask) -> None:
+    app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT_LANGUAGE)
+    Babel(app, locale_selector=select_locale)
+
+    @app.after_request
+    def _remember_language(response: Response) -> Response:
+        chosen = _normalise(request.args.get("lang"))
+        if chosen and chosen != _normalise(request.cookies.get(COOKIE)):
+            response.set_cookie(COOKIE, chosen, max_age=365 * 24 * 3600, samesite="Lax", httponly=True,
+                                secure=request.is_secure)
+        return response
+
+
+def current_language() -> str:
+    if "scout_lang" not in g:
+        g.scout_lang = select_locale()
+    return g.scout_lang
+
+
+def js_messages() -> dict[str, str]:
+    """UI strings the map's JavaScript shows, translated for the request's language."""
+    _ = gettext
+    return {
+        "loading": _("Loading…"),
+        "loadFailed": _("Could not load the data:"),
+        "sitesMatch": _("%(n)s sites match", n="{n}"),
+        "oneSiteMatches": _("1 site matches"),
+        "noSites": _("No site matches these filters."),
+        "clearFilter": _("Clear “%(filter)s” (%(n)s sites)", filter="{filter}", n="{n}"),
+        "clearAll": _("Clear all filters"),
+        "genre": _("Genre"), "terrain": _("Terrain"), "facility": _("Facilities"), "base": _("Base"),
+        "q": _("Search"), "bbox": _("Map box"), "area": _("Drawn area"), "near": _("Near a point"),
+        "elevation": _("Elevation"),
+        "approximate": _("approximate"),
+        "accuracy": _("Position accuracy"),
+        "elevationM": _("Elevation"),
+        "seasons": _("Best seasons"),
+        "description": _("Description"),
+        "access": _("Access"),
+        "position": _("Position"),
+        "copy": _("Copy"),
+        "copied": _("Copied"),
+        "navigate": _("Navigate"),
+        "amap": _("Amap (高德)"),
+        "baidu": _("Baidu Maps"),
+        "fromSeat": _("From the county seat"),
+        "sun": _("Sun"),
+        "date": _("Date"),
+        "close": _("Close"),
+        "photos": _("Photos"),
+        "noPhotos": _("No photos yet."),
+        "source": _("Source"),
+        "unverified": _("Not yet verified on the ground"),
+        "pickPoint": _("Click the map to choose the point…"),
+        "locating": _("Finding your location…"),
+        "locateFailed": _("Your location is not available."),
+        "polarDay": _("The sun does not set on this date."),
+        "polarNight": _("The sun does not rise on this date."),
+        "sun_blue_morning_start": _("Morning blue hour begins"),
+        "sun_golden_morning_start": _("Morning golden hour begins"),
+        "sun_sunrise": _("Sunrise"),
+        "sun_golden_morning_end": _("Morning golden hour ends"),
+        "sun_noon": _("Solar noon"),
+        "sun_golden_evening_start": _("Evening golden hour begins"),
+        "sun_sunset": _("Sunset"),
+        "sun_blue_evening_start": _("Evening blue hour begins"),
+        "sun_blue_evening_end": _("Evening blue hour ends"),
+        "azimuth": _("azimuth"),
+        "km": _("km"),
+        "m": _("m"),
+        "flatHorizon": _("Times for a flat horizon; mountains delay sunrise and advance sunset."),
+    }
