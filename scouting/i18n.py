@@ -102,5 +102,9 @@ def js_messages() -> dict[str, str]:
         "azimuth": _("azimuth"),
         "km": _("km"),
         "m": _("m"),
+        "legend": _("Legend"),
+        "legendSite": _("A site: coloured by its first genre, marked with that genre's first letter"),
+        "showBases": _("Themed bases"),
+        "showSites": _("Sites"),
         "flatHorizon": _("Times for a flat horizon; mountains delay sunrise and advance sunset."),
     }

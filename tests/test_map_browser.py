@@ -237,10 +237,14 @@ def test_language_switch_changes_labels_and_survives_reload(session):
     page = session.open("/?genre=nature")
     assert page.inner_text("h1") == "文成外景地图"
     assert "自然风光" in page.inner_text(".scout-chip[data-term=nature]")
+    assert page.inner_text(".scout-legend summary") == "图例"
+    assert "宗教 / 武侠" in page.inner_text(".scout-legend-bases")
     page.click("#scout-lang-en")
     wait_ready(page)
     assert page.inner_text("h1") == "Wencheng Scout"
     assert "Natural scenery" in page.inner_text(".scout-chip[data-term=nature]")
+    assert page.inner_text(".scout-legend summary") == "Legend"
+    assert "Religious / Wuxia (martial arts)" in page.inner_text(".scout-legend-bases")
     assert "sites match" in page.inner_text("#scout-count")
     params = parse_qs(urlsplit(page.url).query)
     assert params["genre"] == ["nature"] and "lang" not in params

@@ -570,6 +570,7 @@
         L.circle(latlng, { radius: f.properties.coord_accuracy_m, color: "#555", weight: 1, dashArray: "4 4",
           fillOpacity: 0.04, interactive: false }).addTo(accuracyLayer);
         var marker = markers[id];
+        if (options.from === "list" && document.body.classList.contains("panel-open")) setPanelOpen(false);
         if (marker && options.from === "list") {
           // The zoom may end after another site was opened: only the current one is marked.
           siteCluster.zoomToShowLayer(marker, function () { if (state.site === id) markActive(id); });
@@ -715,14 +716,60 @@
       return s;
     }
 
+    // ---------------------------------------------------------------- legend
+
+    // The ten bases with their number, colour and theme, and switches for the two point layers.
+    function addLegend(features, basesLayer) {
+      var legend = L.control({ position: "bottomleft" });
+      legend.onAdd = function () {
+        var box = el("details", "scout-legend leaflet-control");
+        box.open = window.matchMedia("(min-width: 761px)").matches;
+        box.appendChild(el("summary", null, M.legend));
+        var list = el("ol", "scout-legend-bases");
+        features.forEach(function (f) {
+          var p = f.properties, li = el("li");
+          var badge = el("span", "scout-legend-badge", p.number);
+          badge.style.background = GENRE_COLOURS[p.genres[0]] || "#555";
+          li.appendChild(badge);
+          li.appendChild(el("span", null, p.genres.map(function (g) { return termLabel("genre", g); }).join(" / ") +
+            " · " + (p.towns || []).join("、")));
+          list.appendChild(li);
+        });
+        box.appendChild(list);
+        var key = el("p", "scout-legend-key");
+        var dot = el("span", "scout-legend-dot", zh ? "自" : "N");
+        dot.style.background = GENRE_COLOURS.nature;
+        key.appendChild(dot);
+        key.appendChild(el("span", null, M.legendSite));
+        box.appendChild(key);
+        [[M.showBases, basesLayer], [M.showSites, siteCluster]].forEach(function (pair) {
+          var label = el("label", "scout-legend-toggle"), input = el("input");
+          input.type = "checkbox";
+          input.checked = true;
+          input.addEventListener("change", function () {
+            if (input.checked) map.addLayer(pair[1]); else map.removeLayer(pair[1]);
+          });
+          label.appendChild(input);
+          label.appendChild(el("span", null, " " + pair[0]));
+          box.appendChild(label);
+        });
+        L.DomEvent.disableClickPropagation(box);
+        L.DomEvent.disableScrollPropagation(box);
+        return box;
+      };
+      legend.addTo(map);
+    }
+
     // ---------------------------------------------------------------- phone layout
 
     var toggle = byId("scout-panel-toggle");
-    toggle.addEventListener("click", function () {
-      var open = document.body.classList.toggle("panel-open");
+    // On a phone the panel slides over the map; choosing a site closes it so the map shows the site.
+    function setPanelOpen(open) {
+      document.body.classList.toggle("panel-open", open);
       toggle.setAttribute("aria-expanded", open ? "true" : "false");
       setTimeout(function () { map.invalidateSize(); }, 50);
-    });
+    }
+    toggle.addEventListener("click", function () { setPanelOpen(!document.body.classList.contains("panel-open")); });
 
     // ---------------------------------------------------------------- start
 
@@ -755,7 +802,7 @@
         option.value = f.properties.slug;
         select.appendChild(option);
       });
-      L.geoJSON(fc, {
+      var basesLayer = L.geoJSON(fc, {
         pointToLayer: function (f, latlng) {
           return L.marker(latlng, { icon: baseIcon(f.properties), title: primaryName(f.properties), keyboard: true,
             zIndexOffset: 1000 });
@@ -763,6 +810,7 @@
         onEachFeature: function (f, layer) { layer.bindPopup(basePopup(f)); }
       }).addTo(map);
       status.basesDrawn = fc.features.length;
+      addLegend(fc.features, basesLayer);
     });
 
     if (state.view) map.setView([state.view.lat, state.view.lng], state.view.zoom);
