@@ -54,7 +54,7 @@ scouting/translations/%/LC_MESSAGES/messages.mo: scouting/translations/%/LC_MESS
 # After changing UI strings: extract them and merge into the catalogues (then translate the new ones).
 i18n: python-deps
 	$(BIN)/pybabel extract -F babel.cfg -k _ -k gettext -k N_ --no-location --omit-header -o scouting/translations/messages.pot .
-	$(BIN)/pybabel update -i scouting/translations/messages.pot -d scouting/translations --no-fuzzy-matching
+	$(BIN)/pybabel update -i scouting/translations/messages.pot -d scouting/translations --no-fuzzy-matching --ignore-obsolete
 
 # Migrate the configured database and seed it from geodata/ when it is empty (first run).
 db: python-deps

@@ -71,6 +71,58 @@ def load_geodata_command(if_empty: bool):
     click.echo(report.summary())
 
 
+@click.command("export")
+@click.option("--pack", "pack_token", help="The pack's id (the token in its share link).")
+@click.option("--format", "fmt", default="geojson", show_default=True,
+              type=click.Choice(["geojson", "kml", "gpx", "gpkg", "csv", "zip"]))
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), required=True)
+@click.option("--genre", help="Filters as in the API: comma-separated, any of.")
+@click.option("--terrain")
+@click.option("--facility", help="Comma-separated, all of.")
+@click.option("--base")
+@click.option("--q")
+@click.option("--bbox", help="minLon,minLat,maxLon,maxLat")
+@click.option("--near", help="lon,lat (with --radius-km)")
+@click.option("--radius-km", "radius_km")
+@click.option("--elev-min", "elev_min")
+@click.option("--elev-max", "elev_max")
+@with_appcontext
+@_fail_readably
+def export_command(pack_token, fmt, output, **filters):
+    """Export a pack or the sites matching filters to FILE (the same query builder as the API)."""
+    from .formats.export import ExportItem, export
+    from .search import iter_sites, parse_site_query
+
+    args = {k: v for k, v in filters.items() if v}
+    with current_app.extensions["scouting"]["sessionmaker"]() as session:
+        if pack_token:
+            if args:
+                raise click.UsageError("give either --pack or filters, not both")
+            from . import packs
+            pack = packs.get_pack(session, pack_token)
+            items, title = packs.pack_hits(session, pack), pack.name
+        else:
+            if fmt == "zip":
+                raise click.UsageError("zip is for packs")
+            items, title = (ExportItem(hit=h) for h in iter_sites(session, parse_site_query(args))), "Wencheng sites"
+        written = 0
+        with open(output, "wb") as f:
+            if fmt == "zip":
+                from flask import render_template
+
+                from .formats.pack_zip import pack_zip
+                from .web.packs import _page_context
+                with current_app.test_request_context():
+                    html = render_template("pack_print.html", **_page_context(pack, items, session))
+                f.write(pack_zip(items, title, html))
+            else:
+                for chunk in export(items, fmt, title).chunks:
+                    f.write(chunk)
+                    written += len(chunk)
+    click.echo(f"wrote {output}")
+
+
 def register_commands(app: Flask) -> None:
     app.cli.add_command(db_cli)
     app.cli.add_command(load_geodata_command)
+    app.cli.add_command(export_command)

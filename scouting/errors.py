@@ -42,3 +42,26 @@ class DatabaseUnavailable(ScoutingError):
 
     status = 503
     title = "Database unavailable"
+
+
+class Gone(ScoutingError):
+    """The thing existed but is no more (an expired pack)."""
+
+    status = 410
+    title = "Gone"
+
+
+class Forbidden(ScoutingError):
+    status = 403
+    title = "Forbidden"
+
+
+class PreconditionFailed(ScoutingError):
+    """A stale edit: the If-Match version is not the current one.  `current` is what is stored now."""
+
+    status = 412
+    title = "Precondition failed"
+
+    def __init__(self, detail: str, current: dict | None = None):
+        super().__init__(detail)
+        self.current = current

@@ -94,6 +94,24 @@ class ScoutLayers(JSCSSMixin, MacroElement):
         self.default_css = css
 
 
+class PackLayer(JSCSSMixin, MacroElement):
+    """A pack's sites on its share page, fetched from the pack API."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+            WenchengPack.mount({{ this._parent.get_name() }}, {{ this.settings|tojson }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, settings: dict, js: list[tuple[str, str]]):
+        super().__init__()
+        self._name = "PackLayer"
+        self.settings = settings
+        self.default_js = js
+
+
 def _vendor(path: str) -> str:
     return url_for("static", filename=f"vendor/{path}")
 
@@ -122,17 +140,39 @@ def _add_basemap(fmap: folium.Map, basemap: Basemap, tianditu_key: str | None, s
     group.add_to(fmap)
 
 
-def build_map(tianditu_key: str | None, language: str, messages: dict[str, str]) -> dict[str, str]:
-    """The map's three parts for templates/map.html: header (CSS/JS links), body (the div), script."""
+def _new_map(tianditu_key: str | None) -> folium.Map:
+    """A map centred on Wencheng with local Leaflet and every basemap the configuration allows."""
     # An explicit zoom range: with no tile layer on the map for a moment (while basemaps swap) Leaflet's
     # max zoom would be Infinity, and the marker clusterer would loop over every zoom level forever.
     fmap = folium.Map(location=WENCHENG_CENTER, zoom_start=WENCHENG_ZOOM, tiles=None, control_scale=True,
                       zoom_control=True, min_zoom=3, max_zoom=19)
     _local_assets(fmap, {"leaflet": "leaflet/leaflet.js"}, {"leaflet_css": "leaflet/leaflet.css"})
-
     basemaps = [b for b in BASEMAPS if tianditu_key or not b.needs_key]
     for i, basemap in enumerate(basemaps):
         _add_basemap(fmap, basemap, tianditu_key, show=i == 0)
+    return fmap
+
+
+def _parts(fmap: folium.Map) -> dict[str, str]:
+    root = fmap.get_root()
+    root.render()
+    return {"map_header": root.header.render(), "map_body": root.html.render(), "map_script": root.script.render()}
+
+
+def build_pack_map(pack_api_url: str, tianditu_key: str | None) -> dict[str, str]:
+    """The pack page's map: the pack's sites, numbered in pack order (static/js/pack-map.js)."""
+    fmap = _new_map(tianditu_key)
+    folium.LayerControl(position="topright", collapsed=True).add_to(fmap)
+    PackLayer({"pack": pack_api_url, "boundary": url_for("api.boundary")},
+              js=[("gcoord", _vendor("gcoord/gcoord.global.prod.js")),
+                  ("scout_crs", url_for("static", filename="js/scout-crs.js")),
+                  ("pack_map", url_for("static", filename="js/pack-map.js"))]).add_to(fmap)
+    return _parts(fmap)
+
+
+def build_map(tianditu_key: str | None, language: str, messages: dict[str, str]) -> dict[str, str]:
+    """The map's three parts for templates/map.html: header (CSS/JS links), body (the div), script."""
+    fmap = _new_map(tianditu_key)
 
     drawn = folium.FeatureGroup(name=_("Drawn area"), control=False).add_to(fmap)
     draw = plugins.Draw(
@@ -180,6 +220,7 @@ def build_map(tianditu_key: str | None, language: str, messages: dict[str, str])
         "api": {
             "sites": url_for("api.list_sites"),
             "facets": url_for("api.site_facets"),
+            "packs": url_for("packs.create_pack"),
             "site": url_for("api.show_site", site_id=0).rsplit("/0", 1)[0],
             "bases": url_for("api.list_bases"),
             "boundary": url_for("api.boundary"),
@@ -191,15 +232,10 @@ def build_map(tianditu_key: str | None, language: str, messages: dict[str, str])
         settings,
         js=[("markercluster", _vendor("markercluster/leaflet.markercluster.js")),
             ("gcoord", _vendor("gcoord/gcoord.global.prod.js")),
+            ("scout_crs", url_for("static", filename="js/scout-crs.js")),
             ("scout_map", url_for("static", filename="js/scout-map.js"))],
         css=[("markercluster_css", _vendor("markercluster/MarkerCluster.css")),
              ("markercluster_default_css", _vendor("markercluster/MarkerCluster.Default.css"))],
     ).add_to(fmap)
 
-    root = fmap.get_root()
-    root.render()
-    return {
-        "map_header": root.header.render(),
-        "map_body": root.html.render(),
-        "map_script": root.script.render(),
-    }
+    return _parts(fmap)

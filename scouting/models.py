@@ -1,10 +1,10 @@
 """The data model: typed SQLAlchemy 2 models.  Geometries are WGS-84 (EPSG:4326) only."""
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from geoalchemy2 import Geometry
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, Date, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -112,3 +112,43 @@ class Boundary(Base):
     name_en: Mapped[str] = mapped_column(String(200))
     source: Mapped[str] = mapped_column(Text)
     geom = mapped_column(Geometry("MULTIPOLYGON", srid=4326, spatial_index=True, nullable=False), nullable=False)
+
+
+class Pack(Base):
+    """A location pack: a named, ordered shortlist of sites with a note each, shared by an unguessable link.
+
+    `token` is the pack's public id (in /packs/<token> and /api/packs/<token>): 192 random bits.
+    Changing or deleting a pack needs its edit token, of which only a hash is stored.
+    """
+
+    __tablename__ = "packs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    edit_token_hash: Mapped[str] = mapped_column(String(128))
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(Text)
+    shoot_date: Mapped[date | None] = mapped_column(Date)
+    expires_on: Mapped[date | None] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+
+    items: Mapped[list[PackItem]] = relationship(
+        back_populates="pack", cascade="all, delete-orphan", order_by="PackItem.position")
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class PackItem(Base):
+    __tablename__ = "pack_items"
+
+    pack_id: Mapped[int] = mapped_column(ForeignKey("packs.id", ondelete="CASCADE"), primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer)
+    note: Mapped[str | None] = mapped_column(Text)
+
+    pack: Mapped[Pack] = relationship(back_populates="items")
+    site: Mapped[Site] = relationship()
+
+    __table_args__ = (UniqueConstraint("pack_id", "position", name="uq_pack_items_position"),)

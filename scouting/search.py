@@ -287,6 +287,28 @@ def find_sites(session: Session, q: SiteQuery) -> SiteResults:
     return SiteResults(q, matched, hits)
 
 
+def get_sites(session: Session, site_ids: list[int]) -> list[SiteHit]:
+    rows = session.execute(
+        select(Site, func.ST_X(Site.geom), func.ST_Y(Site.geom)).where(Site.id.in_(site_ids))
+        .options(selectinload(Site.tags), selectinload(Site.base)))
+    return [SiteHit(row[0], row[1], row[2], None) for row in rows]
+
+
+def iter_sites(session: Session, q: SiteQuery, page_size: int = 1000):
+    """Every site of a query in id order, fetched a page at a time by keyset (exports stream this)."""
+    conds = site_conditions(q, spatial_dialect(session), _base_id(session, q))
+    last_id = 0
+    while True:
+        rows = session.execute(
+            select(Site, func.ST_X(Site.geom), func.ST_Y(Site.geom)).where(*conds, Site.id > last_id)
+            .order_by(Site.id).limit(page_size).options(selectinload(Site.tags), selectinload(Site.base))).all()
+        for row in rows:
+            yield SiteHit(row[0], row[1], row[2], None)
+        if len(rows) < page_size:
+            return
+        last_id = rows[-1][0].id
+
+
 def get_site(session: Session, site_id: int) -> SiteHit | None:
     row = session.execute(
         select(Site, func.ST_X(Site.geom), func.ST_Y(Site.geom)).where(Site.id == site_id)

@@ -299,3 +299,38 @@ def test_phone_layout_and_keyboard(browser, base_url, client):
     page.keyboard.press("Escape")
     assert not page.is_visible("#scout-detail")
     s.close()
+
+
+def test_put_a_pack_together_share_it_and_open_it(session, client):
+    page = session.open("/?genre=nature")
+    chosen = [f["id"] for f in api(client, "genre=nature")["features"][:2]]
+    for site_id in chosen:
+        page.click(f".scout-result[data-site-id='{site_id}']")
+        page.wait_for_selector(f"#scout-detail-body[data-site-id='{site_id}']")
+        page.click(f".scout-pack-toggle[data-site-id='{site_id}']")
+    assert page.locator(".scout-pack-item").count() == 2
+    page.fill(".scout-pack-item >> nth=0 >> textarea", "<b>dawn</b> shots")
+    page.click(".scout-pack-item >> nth=1 >> button[title]")  # move the second up
+    page.fill("#scout-pack-name", "Falls recce")
+    page.dispatch_event("#scout-pack-name", "change")
+    page.click("#scout-pack-create")
+    link = page.wait_for_selector(".scout-pack-link")
+    share_url = link.get_attribute("href")
+    token = share_url.rsplit("/", 1)[1]
+    pack = client.get(f"/api/packs/{token}").get_json()
+    assert pack["name"] == "Falls recce" and pack["site_ids"] == chosen[::-1]
+    assert pack["notes"] == {str(chosen[0]): "<b>dawn</b> shots"}
+    # The draft survives a reload (kept in this browser).
+    page.reload()
+    wait_ready(page)
+    assert page.locator(".scout-pack-item").count() == 2
+
+    shared = session.context.new_page()
+    session.watches.append(PageWatch(shared))
+    shared.goto(session.base_url + urlsplit(share_url).path)
+    shared.wait_for_function("window.WenchengPack && WenchengPack.state && WenchengPack.state.ready", timeout=20_000)
+    assert shared.evaluate("WenchengPack.state.sitesDrawn") == 2
+    assert shared.locator(".pack-marker-icon").count() >= 1
+    assert shared.inner_text("#pack-name") == "Falls recce"
+    assert "<b>dawn</b> shots" in shared.inner_text(".pack-note")  # shown as text
+    assert shared.locator(".pack-qr svg").count() == 1

@@ -4,14 +4,18 @@ from __future__ import annotations
 from flask import Flask, Response, json, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from ..errors import InvalidParameter, ScoutingError
+from ..errors import InvalidParameter, PreconditionFailed, ScoutingError
 
 
 def register_blueprints(app: Flask) -> None:
     from .api import api
+    from .ogc import ogc
+    from .packs import bp as packs_bp
     from .pages import pages
 
     app.register_blueprint(api)
+    app.register_blueprint(ogc)
+    app.register_blueprint(packs_bp)
     app.register_blueprint(pages)
 
     @app.errorhandler(ScoutingError)
@@ -19,6 +23,8 @@ def register_blueprints(app: Flask) -> None:
         extra = {}
         if isinstance(err, InvalidParameter):
             extra["invalid-params"] = [{"name": err.name, "reason": err.reason}]
+        if isinstance(err, PreconditionFailed):
+            extra["current"] = err.current  # a stale edit gets what is stored now, to merge and retry
         return _error_response(err.status, err.title, err.detail, extra)
 
     @app.errorhandler(HTTPException)
@@ -32,6 +38,10 @@ def register_blueprints(app: Flask) -> None:
 
 
 def wants_json() -> bool:
+    if request.path == "/ogc" or request.path.startswith("/ogc/"):
+        from .ogc import wants_html
+
+        return not wants_html()  # f=json, f=html, else the Accept header (JSON unless text/html is preferred)
     return (request.path.startswith("/api/") or request.path == "/healthz"
             or request.accept_mimetypes.best == "application/json")
 

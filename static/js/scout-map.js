@@ -5,9 +5,7 @@
  * same path: state -> URL -> API request -> map + list.
  *
  * Every string that comes from the data is put on the page as text (textContent), never as HTML.
- * Data and API are WGS-84.  When a GCJ-02 basemap (Amap) is shown, the map swaps to a CRS that
- * projects through WGS-84 -> GCJ-02, so every overlay, drawn shape and click lines up with those
- * tiles while the coordinates the code sees stay WGS-84.
+ * Data and API are WGS-84; Chinese (GCJ-02) basemaps are handled by scout-crs.js.
  */
 (function () {
   "use strict";
@@ -65,39 +63,6 @@
   function formatDistance(metres, M) {
     return metres >= 1000 ? (metres / 1000).toFixed(metres >= 10000 ? 0 : 1) + " " + M.km : Math.round(metres) + " " + M.m;
   }
-
-  // ------------------------------------------------------------------ coordinate systems
-
-  function wgsToGcj(lng, lat) { return gcoord.transform([lng, lat], gcoord.WGS84, gcoord.GCJ02); }
-  // The inverse by fixed-point iteration on gcoord's forward transform.  gcoord's own inverse loops
-  // until it converges, which it never does at the edge of its China box; ten steps reach < 1 mm.
-  function gcjToWgs(lng, lat) {
-    var x = lng, y = lat;
-    for (var i = 0; i < 10; i++) {
-      var g = wgsToGcj(x, y), dx = g[0] - lng, dy = g[1] - lat;
-      x -= dx;
-      y -= dy;
-      if (Math.abs(dx) < 1e-9 && Math.abs(dy) < 1e-9) break;
-    }
-    return [x, y];
-  }
-
-  var MERCATOR = L.Projection.SphericalMercator;
-  var GCJ_CRS = L.extend({}, L.CRS.EPSG3857, {
-    code: "GCJ02-3857",
-    projection: {
-      bounds: MERCATOR.bounds,
-      project: function (latlng) {
-        var g = wgsToGcj(latlng.lng, latlng.lat);
-        return MERCATOR.project(L.latLng(g[1], g[0]));
-      },
-      unproject: function (point) {
-        var g = MERCATOR.unproject(point);
-        var w = gcjToWgs(g.lng, g.lat);
-        return L.latLng(w[1], w[0]);
-      }
-    }
-  });
 
   // ------------------------------------------------------------------ URL state
 
@@ -187,19 +152,12 @@
     }
 
     function applyCrs(layer) {
-      var wantGcj = layer && layer.options && layer.options.coordSystem === "gcj02";
-      var crs = wantGcj ? GCJ_CRS : L.CRS.EPSG3857;
-      if (map.options.crs === crs) return;
-      var center = map.getCenter(), zoom = map.getZoom();
-      map.options.crs = crs;
-      // Leaflet has no public CRS switch; resetting the view re-projects every layer.
-      map._resetView(center, zoom, true);
-      status.crs = wantGcj ? "GCJ02" : "EPSG3857";
-      if (siteCluster) {
-        var all = siteCluster.getLayers();
-        siteCluster.clearLayers();
-        siteCluster.addLayers(all);
-      }
+      if (!WenchengCRS.applyCrs(map, layer)) return;
+      status.crs = WenchengCRS.isGcj(map) ? "GCJ02" : "EPSG3857";
+      // Clusters were built on the old projection's pixels.
+      var all = siteCluster.getLayers();
+      siteCluster.clearLayers();
+      siteCluster.addLayers(all);
     }
 
     function useBasemap(key) {
@@ -439,6 +397,8 @@
       });
       siteCluster.addLayers(layers);
       status.sitesDrawn = layers.length;
+      data.features.forEach(function (f) { if (inDraft(f.id)) draftNames[f.id] = primaryName(f.properties); });
+      renderDraft();
       if (state.site) markActive(state.site);
     }
 
@@ -620,6 +580,12 @@
       detailBody.appendChild(title);
       detailBody.appendChild(el("p", "scout-detail-secondary", secondaryName(p)));
       if (p.base) detailBody.appendChild(el("p", "scout-detail-base", (zh ? p.base_name_zh : p.base_name_en) || p.base));
+      var packButton = el("button", "scout-pack-toggle", inDraft(f.id) ? M.removeFromPack : M.addToPack);
+      packButton.type = "button";
+      packButton.setAttribute("data-site-id", f.id);
+      packButton.setAttribute("aria-pressed", inDraft(f.id) ? "true" : "false");
+      packButton.addEventListener("click", function () { toggleInDraft(f.id, primaryName(p)); });
+      detailBody.appendChild(packButton);
 
       var photos = section(M.photos);
       if (!d.photos.length) photos.appendChild(el("p", "scout-muted", M.noPhotos));
@@ -715,6 +681,123 @@
       s.appendChild(el("p", "scout-muted", M.flatHorizon));
       return s;
     }
+
+    // ---------------------------------------------------------------- the pack being put together
+
+    // A draft pack lives in this browser (localStorage) until "create share link" sends it.
+    var PACK_KEY = "wenchengScout.packDraft";
+    var draft = (function () {
+      try { return JSON.parse(window.localStorage.getItem(PACK_KEY)) || { items: [] }; } catch (e) { return { items: [] }; }
+    })();
+    var draftNames = {};
+
+    function saveDraft() {
+      try { window.localStorage.setItem(PACK_KEY, JSON.stringify(draft)); } catch (e) { /* private mode: keep in memory */ }
+      renderDraft();
+    }
+
+    function inDraft(id) { return draft.items.some(function (i) { return i.id === id; }); }
+
+    function toggleInDraft(id, name) {
+      if (inDraft(id)) draft.items = draft.items.filter(function (i) { return i.id !== id; });
+      else draft.items.push({ id: id, note: "" });
+      if (name) draftNames[id] = name;
+      saveDraft();
+    }
+
+    function renderDraft() {
+      var box = byId("scout-pack"), list = byId("scout-pack-items");
+      box.hidden = draft.items.length === 0;
+      byId("scout-pack-count").textContent = "(" + draft.items.length + ")";
+      list.textContent = "";
+      draft.items.forEach(function (item, index) {
+        var li = el("li", "scout-pack-item");
+        li.setAttribute("data-site-id", item.id);
+        var marker = markers[item.id];
+        var name = draftNames[item.id] || (marker ? primaryName(marker.feature.properties) : "#" + item.id);
+        li.appendChild(el("span", "scout-pack-name", name));
+        var note = el("textarea", "scout-pack-note");
+        note.rows = 2;
+        note.maxLength = 2000;
+        note.placeholder = M.noteFor;
+        note.setAttribute("aria-label", M.noteFor + ": " + name);
+        note.value = item.note || "";
+        note.addEventListener("input", function () {
+          item.note = note.value;
+          try { window.localStorage.setItem(PACK_KEY, JSON.stringify(draft)); } catch (e) { /* ignore */ }
+        });
+        li.appendChild(note);
+        var tools = el("span", "scout-pack-tools");
+        [[M.moveUp, "↑", -1], [M.moveDown, "↓", 1]].forEach(function (spec) {
+          var b = el("button", null, spec[1]);
+          b.type = "button";
+          b.title = spec[0];
+          b.setAttribute("aria-label", spec[0] + ": " + name);
+          b.disabled = index + spec[2] < 0 || index + spec[2] >= draft.items.length;
+          b.addEventListener("click", function () {
+            var other = index + spec[2];
+            draft.items[index] = draft.items[other];
+            draft.items[other] = item;
+            saveDraft();
+          });
+          tools.appendChild(b);
+        });
+        var remove = el("button", null, "×");
+        remove.type = "button";
+        remove.title = M.remove;
+        remove.setAttribute("aria-label", M.remove + ": " + name);
+        remove.addEventListener("click", function () { toggleInDraft(item.id); });
+        tools.appendChild(remove);
+        li.appendChild(tools);
+        list.appendChild(li);
+      });
+      byId("scout-pack-name").value = draft.name || "";
+      byId("scout-pack-shoot").value = draft.shoot_date || "";
+      byId("scout-pack-expires").value = draft.expires_on || "";
+      document.querySelectorAll(".scout-pack-toggle").forEach(function (b) {
+        var id = +b.getAttribute("data-site-id");
+        b.textContent = inDraft(id) ? M.removeFromPack : M.addToPack;
+        b.setAttribute("aria-pressed", inDraft(id) ? "true" : "false");
+      });
+    }
+
+    ["name", "shoot", "expires"].forEach(function (field) {
+      byId("scout-pack-" + field).addEventListener("change", function (e) {
+        draft[{ name: "name", shoot: "shoot_date", expires: "expires_on" }[field]] = e.target.value;
+        saveDraft();
+      });
+    });
+    byId("scout-pack-clear").addEventListener("click", function () {
+      draft = { items: [] };
+      byId("scout-pack-result").textContent = "";
+      saveDraft();
+    });
+    byId("scout-pack-create").addEventListener("click", function () {
+      var result = byId("scout-pack-result");
+      draft.name = byId("scout-pack-name").value.trim();
+      if (!draft.name) { result.textContent = M.packNeedsName; byId("scout-pack-name").focus(); return; }
+      var notes = {};
+      draft.items.forEach(function (i) { if (i.note && i.note.trim()) notes[i.id] = i.note.trim(); });
+      var body = { name: draft.name, site_ids: draft.items.map(function (i) { return i.id; }), notes: notes };
+      if (draft.shoot_date) body.shoot_date = draft.shoot_date;
+      if (draft.expires_on) body.expires_on = draft.expires_on;
+      fetch(settings.api.packs, { method: "POST", headers: { "Content-Type": "application/json", Accept: "application/json" },
+        body: JSON.stringify(body) })
+        .then(function (r) { return r.json().then(function (b) { if (!r.ok) throw new Error(b.detail || r.status); return b; }); })
+        .then(function (pack) {
+          // The edit token is shown once: keep it in this browser so its maker can change the pack later.
+          try {
+            var tokens = JSON.parse(window.localStorage.getItem("wenchengScout.editTokens") || "{}");
+            tokens[pack.id] = pack.edit_token;
+            window.localStorage.setItem("wenchengScout.editTokens", JSON.stringify(tokens));
+          } catch (e) { /* ignore */ }
+          result.textContent = M.packCreated + " ";
+          var a = el("a", "scout-pack-link", pack.share_url);
+          a.href = pack.share_url;
+          result.appendChild(a);
+        })
+        .catch(function (err) { result.textContent = M.loadFailed + " " + err.message; });
+    });
 
     // ---------------------------------------------------------------- legend
 
@@ -825,7 +908,7 @@
       setCount(M.loadFailed + " " + err.message);
     });
 
-    var app = { map: map, state: state, status: status, useBasemap: useBasemap, openSite: openSite,
+    var app = { map: map, state: state, status: status, draft: function () { return draft; }, useBasemap: useBasemap, openSite: openSite,
       setFilters: setFilters, markers: function () { return markers; }, cluster: siteCluster };
     window.WenchengScout.app = app;
     window.WenchengScout.state = status;

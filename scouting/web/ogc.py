@@ -1,0 +1,528 @@
+"""OGC API – Features, Part 1 Core (https://docs.ogc.org/is/17-069r4/17-069r4.html), under /ogc.
+
+Two collections: `sites` and `bases`.  The sites' items are the JSON API's query, not a second one:
+OGC parameters are checked here, then handed to `search.parse_site_query` and `search.find_sites`.
+JSON (GeoJSON for features) is the default; HTML comes with `f=html` or a browser's Accept header.
+
+Deviations, on purpose: `limit` above 1000 is clamped to 1000 (as the standard asks); there is no
+`datetime` parameter (sites have no time dimension) and an unknown parameter is a 400 that names it.
+"""
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from urllib.parse import urlencode
+
+import orjson
+from flask import Blueprint, Response, render_template, request, url_for
+from sqlalchemy import func, select
+
+from .. import get_session, vocab
+from ..errors import InvalidParameter, NotFound
+from ..formats.geojson import base_feature, feature_collection, site_feature
+from ..models import Site, ThemedBase
+from ..search import DEFAULT_LIMIT, MAX_LIMIT, MAX_RADIUS_KM, MAX_TEXT, find_sites, get_site, parse_site_query
+
+ogc = Blueprint("ogc", __name__)
+
+TITLE = "Wencheng Scout — 文成外景地图"
+DESCRIPTION = ("文成县微电影外景拍摄地与十类外景拍摄基地（WGS-84）。 "
+               "Shooting locations and the ten themed exterior shooting bases of Wencheng County, Zhejiang (WGS-84).")
+CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+CONFORMANCE = [
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+]
+JSON = "application/json"
+GEOJSON = "application/geo+json"
+HTML = "text/html"
+OPENAPI = "application/vnd.oai.openapi+json;version=3.0"
+FORMATS = ("json", "html")
+
+PAGING = ("bbox", "limit", "offset")
+# The site filters of the JSON API that the OGC API passes through (besides bbox/limit/offset).
+SITE_FILTERS = ("genre", "terrain", "facility", "base", "q", "near", "radius_km", "elev_min", "elev_max")
+
+
+class Collection:
+    def __init__(self, id: str, title_zh: str, title_en: str, description: str, model, filters: tuple[str, ...]):
+        self.id, self.title_zh, self.title_en = id, title_zh, title_en
+        self.description, self.model = description, model
+        self.parameters = ("f", *PAGING, *filters)
+
+    @property
+    def title(self) -> str:
+        return f"{self.title_zh} · {self.title_en}"
+
+
+COLLECTIONS = {
+    "sites": Collection(
+        "sites", "外景拍摄地", "Shooting locations",
+        "文成县的外景拍摄地：题材、地形、设施、所属基地与海拔。 Wencheng's shooting locations with genre, "
+        "terrain, facilities, themed base and elevation; filter with the same parameters as /api/sites.",
+        Site, SITE_FILTERS),
+    "bases": Collection(
+        "bases", "外景拍摄基地", "Themed shooting bases",
+        "十类外景拍摄基地（2017 年规划）的中心位置。 The centres of the ten themed exterior shooting bases (2017 plan).",
+        ThemedBase, ()),
+}
+
+
+# --------------------------------------------------------------------------- negotiation
+
+def wants_html() -> bool:
+    """HTML when f=html, or with no f when the client prefers text/html (a browser); JSON otherwise."""
+    f = request.args.get("f")
+    if f:
+        return f == "html"
+    best = request.accept_mimetypes.best_match([JSON, GEOJSON, HTML])
+    return best == HTML
+
+
+def _format() -> str:
+    f = request.args.get("f")
+    if f and f not in FORMATS:
+        raise InvalidParameter("f", f"unknown format {f!r}; use json or html")
+    return "html" if wants_html() else "json"
+
+
+def _check_parameters(allowed: tuple[str, ...]) -> None:
+    unknown = sorted(k for k in request.args if k not in allowed)
+    if unknown:
+        raise InvalidParameter(unknown[0], f"unknown parameter; valid parameters here are {', '.join(allowed)}")
+
+
+def _json(body, mimetype: str = JSON) -> Response:
+    return Response(orjson.dumps(body), mimetype=mimetype)
+
+
+def _url(endpoint: str, f: str | None = None, args: dict | None = None, **values) -> str:
+    """An absolute URL; `args` are query parameters, kept in order, with f set (or left out)."""
+    query = {k: v for k, v in (args or {}).items() if k != "f"}
+    if f:
+        query["f"] = f
+    url = url_for(endpoint, _external=True, **values)
+    return url + ("?" + urlencode(query) if query else "")
+
+
+def _link(rel: str, type_: str, href: str, title: str | None = None) -> dict:
+    link = {"rel": rel, "type": type_, "href": href}
+    if title:
+        link["title"] = title
+    return link
+
+
+def _self_links(fmt: str, endpoint: str, json_type: str = JSON, args: dict | None = None, **values) -> list[dict]:
+    """self in the format served, alternate in the other one."""
+    as_json = _link("self" if fmt == "json" else "alternate", json_type, _url(endpoint, "json", args, **values),
+                    "This document as JSON")
+    as_html = _link("self" if fmt == "html" else "alternate", HTML, _url(endpoint, "html", args, **values),
+                    "This document as HTML")
+    return [as_json, as_html] if fmt == "json" else [as_html, as_json]
+
+
+def _collection_or_404(collection_id: str) -> Collection:
+    collection = COLLECTIONS.get(collection_id)
+    if collection is None:
+        raise NotFound(f"there is no collection {collection_id!r}; the collections are {', '.join(COLLECTIONS)}")
+    return collection
+
+
+# --------------------------------------------------------------------------- landing, conformance, API
+
+@ogc.get("/ogc", strict_slashes=False)
+def landing():
+    _check_parameters(("f",))
+    fmt = _format()
+    body = {
+        "title": TITLE,
+        "description": DESCRIPTION,
+        "links": [
+            *_self_links(fmt, "ogc.landing"),
+            _link("service-desc", OPENAPI, _url("ogc.openapi", "json"), "The API definition (OpenAPI 3.0)"),
+            _link("service-doc", HTML, _url("ogc.openapi", "html"), "The API documentation"),
+            _link("conformance", JSON, _url("ogc.conformance", "json"), "Conformance classes implemented"),
+            _link("data", JSON, _url("ogc.collections", "json"), "The feature collections"),
+        ],
+    }
+    if fmt == "html":
+        return render_template("ogc/landing.html", doc=body, collections=COLLECTIONS.values())
+    return _json(body)
+
+
+@ogc.get("/ogc/conformance")
+def conformance():
+    _check_parameters(("f",))
+    fmt = _format()
+    body = {"conformsTo": CONFORMANCE, "links": _self_links(fmt, "ogc.conformance")}
+    if fmt == "html":
+        return render_template("ogc/conformance.html", doc=body)
+    return _json(body)
+
+
+@ogc.get("/ogc/api")
+def openapi():
+    _check_parameters(("f",))
+    fmt = _format()
+    doc = openapi_document(_base_slugs())
+    if fmt == "html":
+        return render_template("ogc/api.html", doc=doc, json_url=_url("ogc.openapi", "json"))
+    return _json(doc, OPENAPI)
+
+
+# --------------------------------------------------------------------------- collections
+
+def _extent(model) -> list[float] | None:
+    row = get_session().execute(select(
+        func.min(func.ST_X(model.geom)), func.min(func.ST_Y(model.geom)),
+        func.max(func.ST_X(model.geom)), func.max(func.ST_Y(model.geom)))).one()
+    return None if row[0] is None else [float(v) for v in row]
+
+
+def _collection_doc(collection: Collection, fmt: str, self_endpoint: bool) -> dict:
+    items = {"collection_id": collection.id}
+    if self_endpoint:
+        links = _self_links(fmt, "ogc.collection", collection_id=collection.id)
+    else:
+        links = [_link("self", JSON, _url("ogc.collection", "json", collection_id=collection.id)),
+                 _link("alternate", HTML, _url("ogc.collection", "html", collection_id=collection.id))]
+    links += [
+        _link("items", GEOJSON, _url("ogc.items", "json", **items), f"{collection.title_en} as GeoJSON"),
+        _link("items", HTML, _url("ogc.items", "html", **items), f"{collection.title_en} as HTML"),
+    ]
+    doc = {
+        "id": collection.id,
+        "title": collection.title,
+        "description": collection.description,
+        "itemType": "feature",
+        "links": links,
+    }
+    bbox = _extent(collection.model)
+    if bbox is not None:
+        doc["extent"] = {"spatial": {"bbox": [bbox], "crs": CRS84}}
+    return doc
+
+
+@ogc.get("/ogc/collections")
+def collections():
+    _check_parameters(("f",))
+    fmt = _format()
+    body = {
+        "links": _self_links(fmt, "ogc.collections"),
+        "collections": [_collection_doc(c, fmt, self_endpoint=False) for c in COLLECTIONS.values()],
+    }
+    if fmt == "html":
+        return render_template("ogc/collections.html", doc=body)
+    return _json(body)
+
+
+@ogc.get("/ogc/collections/<collection_id>")
+def collection(collection_id: str):
+    found = _collection_or_404(collection_id)
+    _check_parameters(("f",))
+    fmt = _format()
+    body = _collection_doc(found, fmt, self_endpoint=True)
+    if fmt == "html":
+        return render_template("ogc/collection.html", doc=body)
+    return _json(body)
+
+
+# --------------------------------------------------------------------------- items
+
+def _paging_args(collection: Collection) -> dict[str, str]:
+    """The request's parameters, checked and translated to the JSON API's: 6-number bboxes lose their
+    heights, and a limit over the maximum is clamped to it (OGC API – Features /req/core/fc-limit-response-1)."""
+    _check_parameters(collection.parameters)
+    args = {k: v for k, v in request.args.items() if k != "f"}
+    bbox = args.get("bbox")
+    if bbox and bbox.count(",") == 5:
+        parts = bbox.split(",")
+        args["bbox"] = ",".join(parts[0:2] + parts[3:5])
+    try:
+        if int(args.get("limit", "")) > MAX_LIMIT:
+            args["limit"] = str(MAX_LIMIT)
+    except ValueError:
+        pass  # parse_site_query says what is wrong with it
+    return args
+
+
+def _time_stamp() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _page_offsets(matched: int, returned: int, offset: int, limit: int) -> dict[str, int]:
+    pages = {}
+    if offset + returned < matched:
+        pages["next"] = offset + limit
+    if offset > 0:
+        pages["prev"] = max(0, offset - limit)
+    return pages
+
+
+def _items_body(collection: Collection, fmt: str, features: list[dict], matched: int, pages: dict[str, int]) -> dict:
+    args = request.args.to_dict()
+    values = {"collection_id": collection.id}
+    links = _self_links(fmt, "ogc.items", GEOJSON, args, **values)
+    for rel, offset in pages.items():
+        links.append(_link(rel, GEOJSON, _url("ogc.items", "json", args | {"offset": str(offset)}, **values),
+                           f"The {rel} page"))
+    links.append(_link("collection", JSON, _url("ogc.collection", "json", **values), collection.title))
+    return feature_collection(features, numberMatched=matched, numberReturned=len(features),
+                              timeStamp=_time_stamp(), links=links)
+
+
+def _base_counts(session) -> dict[int, int]:
+    return dict(session.execute(select(Site.base_id, func.count()).group_by(Site.base_id)).all())
+
+
+def _base_slugs() -> list[str]:
+    return list(get_session().scalars(select(ThemedBase.slug).order_by(ThemedBase.number)))
+
+
+def _find_bases(query) -> tuple[int, list[dict]]:
+    session = get_session()
+    lon, lat = func.ST_X(ThemedBase.geom), func.ST_Y(ThemedBase.geom)
+    conds = []
+    if query.bbox:
+        minx, miny, maxx, maxy = query.bbox
+        conds = [lon.between(minx, maxx), lat.between(miny, maxy)]
+    matched = session.scalar(select(func.count()).select_from(ThemedBase).where(*conds))
+    rows = session.execute(select(ThemedBase, lon, lat).where(*conds).order_by(ThemedBase.number, ThemedBase.id)
+                           .limit(query.limit).offset(query.offset))
+    counts = _base_counts(session)
+    return matched, [base_feature(b, x, y, counts.get(b.id, 0)) for b, x, y in rows]
+
+
+@ogc.get("/ogc/collections/<collection_id>/items")
+def items(collection_id: str):
+    found = _collection_or_404(collection_id)
+    args = _paging_args(found)
+    fmt = _format()
+    query = parse_site_query(args)  # validates every parameter, the bases' three included
+    if found.id == "sites":
+        results = find_sites(get_session(), query)
+        matched, features = results.number_matched, [site_feature(hit) for hit in results.hits]
+    else:
+        matched, features = _find_bases(query)
+    pages = _page_offsets(matched, len(features), query.offset, query.limit)
+    body = _items_body(found, fmt, features, matched, pages)
+    if fmt == "html":
+        args = request.args.to_dict()
+        page_urls = {rel: _url("ogc.items", "html", args | {"offset": str(offset)}, collection_id=found.id)
+                     for rel, offset in pages.items()}
+        filters = [(k, v) for k, v in request.args.items() if k != "f"]
+        return render_template("ogc/items.html", doc=body, collection=found, pages=page_urls, filters=filters,
+                               offset=query.offset)
+    return _json(body, GEOJSON)
+
+
+@ogc.get("/ogc/collections/<collection_id>/items/<feature_id>")
+def item(collection_id: str, feature_id: str):
+    found = _collection_or_404(collection_id)
+    _check_parameters(("f",))
+    fmt = _format()
+    feature = _feature(found, feature_id)
+    if feature is None:
+        raise NotFound(f"there is no feature {feature_id!r} in the collection {found.id!r}")
+    values = {"collection_id": found.id, "feature_id": feature_id}
+    feature["links"] = [
+        *_self_links(fmt, "ogc.item", GEOJSON, **values),
+        _link("collection", JSON, _url("ogc.collection", "json", collection_id=found.id), found.title),
+    ]
+    if fmt == "html":
+        return render_template("ogc/item.html", doc=feature, collection=found)
+    return _json(feature, GEOJSON)
+
+
+def _feature(collection: Collection, feature_id: str) -> dict | None:
+    if not feature_id.isascii() or not feature_id.isdigit() or len(feature_id) > 18:
+        return None
+    session = get_session()
+    if collection.id == "sites":
+        hit = get_site(session, int(feature_id))
+        return site_feature(hit) if hit else None
+    row = session.execute(select(ThemedBase, func.ST_X(ThemedBase.geom), func.ST_Y(ThemedBase.geom))
+                          .where(ThemedBase.id == int(feature_id))).first()
+    if row is None:
+        return None
+    base, lon, lat = row
+    return base_feature(base, lon, lat, _base_counts(session).get(base.id, 0))
+
+
+# --------------------------------------------------------------------------- OpenAPI 3.0
+
+def _param(name: str, schema: dict, description: str, style_form_list: bool = False, in_: str = "query",
+           required: bool = False) -> dict:
+    param = {"name": name, "in": in_, "required": required, "description": description, "schema": schema}
+    if style_form_list:
+        param.update(style="form", explode=False)
+    return param
+
+
+def _ref(kind: str, name: str) -> dict:
+    return {"$ref": f"#/components/{kind}/{name}"}
+
+
+def _response(description: str, schema_name: str | None, mimetype: str = JSON, html: bool = True) -> dict:
+    content = {}
+    if schema_name:
+        content[mimetype] = {"schema": _ref("schemas", schema_name)}
+    if html:
+        content[HTML] = {"schema": {"type": "string"}}
+    return {"description": description, "content": content}
+
+
+def _terms_param(name: str, vocabulary: dict, how: str) -> dict:
+    labels = "; ".join(f"{t.slug} = {t.zh} / {t.en}" for t in vocabulary.values())
+    return _param(name, {"type": "array", "items": {"type": "string", "enum": list(vocabulary)}},
+                  f"Comma-separated {name} terms; a site matches {how}. Terms: {labels}.", style_form_list=True)
+
+
+def openapi_document(base_slugs: list[str]) -> dict:
+    """The API definition; paths are absolute from the server's root, so the document says exactly what is served."""
+    root = url_for("ogc.landing", _external=True)
+    server = root[: -len("/ogc")] if root.endswith("/ogc") else root
+    errors = {"400": _ref("responses", "InvalidParameter"), "404": _ref("responses", "NotFound"),
+              "500": _ref("responses", "ServerError")}
+    simple = [_ref("parameters", "f")]
+    site_filters = [
+        _terms_param("genre", vocab.GENRES, "when it has any of them"),
+        _terms_param("terrain", vocab.TERRAIN, "when it has any of them"),
+        _terms_param("facility", vocab.FACILITIES, "only when it has all of them"),
+        _param("base", {"type": "string", "enum": base_slugs}, "The slug of a themed base: only its sites."),
+        _param("q", {"type": "string", "maxLength": MAX_TEXT},
+               "Text to find in the Chinese or English name or description (case-insensitive)."),
+        _param("near", {"type": "array", "minItems": 2, "maxItems": 2, "items": {"type": "number"}},
+               "lon,lat (WGS-84) to measure from; needs radius_km. Results come nearest first.", style_form_list=True),
+        _param("radius_km", {"type": "number", "exclusiveMinimum": True, "minimum": 0, "maximum": MAX_RADIUS_KM},
+               "The search radius around near, in kilometres (geodesic); needs near."),
+        _param("elev_min", {"type": "number"}, "Lowest elevation, metres."),
+        _param("elev_max", {"type": "number"}, "Highest elevation, metres."),
+    ]
+    paging = [_ref("parameters", "bbox"), _ref("parameters", "limit"), _ref("parameters", "offset"),
+              _ref("parameters", "f")]
+    paths: dict = {
+        "/ogc": {"get": {
+            "operationId": "getLandingPage", "summary": "Landing page", "tags": ["Capabilities"],
+            "parameters": simple,
+            "responses": {"200": _response("The landing page: title, description and links.", "LandingPage"),
+                          **errors}}},
+        "/ogc/conformance": {"get": {
+            "operationId": "getConformance", "summary": "Conformance classes implemented", "tags": ["Capabilities"],
+            "parameters": simple,
+            "responses": {"200": _response("The conformance classes.", "ConfClasses"), **errors}}},
+        "/ogc/api": {"get": {
+            "operationId": "getAPI", "summary": "This API definition (OpenAPI 3.0)", "tags": ["Capabilities"],
+            "parameters": simple,
+            "responses": {"200": {"description": "The API definition.", "content": {
+                OPENAPI: {"schema": {"type": "object"}}, HTML: {"schema": {"type": "string"}}}}, **errors}}},
+        "/ogc/collections": {"get": {
+            "operationId": "getCollections", "summary": "The feature collections", "tags": ["Capabilities"],
+            "parameters": simple,
+            "responses": {"200": _response("The collections: sites and bases.", "Collections"), **errors}}},
+    }
+    for collection in COLLECTIONS.values():
+        base = f"/ogc/collections/{collection.id}"
+        name = collection.id.capitalize()
+        paths[base] = {"get": {
+            "operationId": f"describe{name}Collection", "summary": f"Describe the {collection.id} collection",
+            "tags": [collection.title_en], "parameters": simple,
+            "responses": {"200": _response(f"The {collection.id} collection.", "Collection"), **errors}}}
+        filters = site_filters if collection.id == "sites" else []
+        paths[base + "/items"] = {"get": {
+            "operationId": f"get{name}Features", "summary": f"{collection.title_en} (a page of features)",
+            "description": "GeoJSON FeatureCollection in WGS-84 lon/lat; next/prev links page through the result. "
+                           "An unknown parameter is a 400.",
+            "tags": [collection.title_en], "parameters": [*paging, *filters],
+            "responses": {"200": _response("A page of features.", "FeatureCollection", GEOJSON), **errors}}}
+        paths[base + "/items/{featureId}"] = {"get": {
+            "operationId": f"get{name}Feature", "summary": f"One feature of {collection.id}",
+            "tags": [collection.title_en], "parameters": [_ref("parameters", "featureId"), *simple],
+            "responses": {"200": _response("The feature.", "Feature", GEOJSON), **errors}}}
+
+    link = {"type": "object", "required": ["href", "rel"], "properties": {
+        "href": {"type": "string"}, "rel": {"type": "string"}, "type": {"type": "string"},
+        "title": {"type": "string"}, "hreflang": {"type": "string"}}}
+    links = {"type": "array", "items": _ref("schemas", "Link")}
+    point = {"type": "object", "required": ["type", "coordinates"], "properties": {
+        "type": {"type": "string", "enum": ["Point"]},
+        "coordinates": {"type": "array", "minItems": 2, "maxItems": 3, "items": {"type": "number"},
+                        "description": "longitude, latitude (WGS-84)"}}}
+    feature = {"type": "object", "required": ["type", "geometry", "properties"], "properties": {
+        "type": {"type": "string", "enum": ["Feature"]},
+        "id": {"oneOf": [{"type": "string"}, {"type": "integer"}]},
+        "geometry": {"allOf": [_ref("schemas", "PointGeometry")], "nullable": True},
+        "properties": {"type": "object", "nullable": True},
+        "links": links}}
+    collection_schema = {"type": "object", "required": ["id", "links"], "properties": {
+        "id": {"type": "string"}, "title": {"type": "string"}, "description": {"type": "string"},
+        "links": links, "itemType": {"type": "string"}, "crs": {"type": "array", "items": {"type": "string"}},
+        "extent": {"type": "object", "properties": {"spatial": {"type": "object", "properties": {
+            "bbox": {"type": "array", "minItems": 1, "items": {
+                "type": "array", "minItems": 4, "maxItems": 6, "items": {"type": "number"}}},
+            "crs": {"type": "string", "enum": [CRS84], "default": CRS84}}}}}}}
+    problem = {"type": "object", "required": ["title", "status"], "properties": {
+        "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "invalid-params": {"type": "array", "items": {"type": "object", "properties": {
+            "name": {"type": "string"}, "reason": {"type": "string"}}}}}}
+
+    def problem_response(description: str) -> dict:
+        return {"description": description, "content": {
+            "application/problem+json": {"schema": _ref("schemas", "Problem")}, HTML: {"schema": {"type": "string"}}}}
+
+    return {
+        "openapi": "3.0.3",
+        "info": {
+            "title": TITLE,
+            "description": DESCRIPTION + " Staff-only notes are never served.",
+            "version": "1.0.0",
+            "license": {"name": "See the project's README and geodata/SOURCES.md"},
+        },
+        "servers": [{"url": server}],
+        "tags": [{"name": "Capabilities"}, *({"name": c.title_en, "description": c.description}
+                                            for c in COLLECTIONS.values())],
+        "paths": paths,
+        "components": {
+            "parameters": {
+                "f": _param("f", {"type": "string", "enum": list(FORMATS)},
+                            "The format of the answer; without it the Accept header decides (JSON unless text/html)."),
+                "bbox": _param("bbox", {"type": "array", "minItems": 4, "maxItems": 6, "items": {"type": "number"}},
+                               "minLon,minLat,maxLon,maxLat in CRS84 (WGS-84 lon/lat); with six numbers the heights "
+                               "are ignored. Boxes across the antimeridian are not supported.", style_form_list=True),
+                "limit": _param("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT,
+                                          "default": DEFAULT_LIMIT},
+                                f"The page size. A value above {MAX_LIMIT} is served as {MAX_LIMIT}."),
+                "offset": _param("offset", {"type": "integer", "minimum": 0, "default": 0},
+                                 "How many features of the result to skip (next/prev links set it)."),
+                "featureId": _param("featureId", {"type": "string"}, "The id of a feature.", in_="path",
+                                    required=True),
+            },
+            "schemas": {
+                "Link": link,
+                "LandingPage": {"type": "object", "required": ["links"], "properties": {
+                    "title": {"type": "string"}, "description": {"type": "string"}, "links": links}},
+                "ConfClasses": {"type": "object", "required": ["conformsTo"], "properties": {
+                    "conformsTo": {"type": "array", "items": {"type": "string"}}}},
+                "Collections": {"type": "object", "required": ["links", "collections"], "properties": {
+                    "links": links, "collections": {"type": "array", "items": _ref("schemas", "Collection")}}},
+                "Collection": collection_schema,
+                "PointGeometry": point,
+                "Feature": feature,
+                "FeatureCollection": {"type": "object", "required": ["type", "features"], "properties": {
+                    "type": {"type": "string", "enum": ["FeatureCollection"]},
+                    "features": {"type": "array", "items": _ref("schemas", "Feature")},
+                    "links": links,
+                    "timeStamp": {"type": "string", "format": "date-time"},
+                    "numberMatched": {"type": "integer", "minimum": 0},
+                    "numberReturned": {"type": "integer", "minimum": 0}}},
+                "Problem": problem,
+            },
+            "responses": {
+                "InvalidParameter": problem_response("A parameter is wrong or unknown; invalid-params names it."),
+                "NotFound": problem_response("No such collection or feature."),
+                "ServerError": problem_response("A server error."),
+            },
+        },
+    }

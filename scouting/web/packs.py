@@ -1,0 +1,165 @@
+"""Location packs: JSON API, share page, print view, and exports (of a pack or of any filter)."""
+from __future__ import annotations
+
+from datetime import date
+from urllib.parse import quote
+
+import segno
+from flask import Blueprint, Response, current_app, render_template, request, stream_with_context, url_for
+
+from .. import geo, get_session, packs
+from ..errors import InvalidParameter
+from ..formats.export import EXPORT_FORMATS, export
+from ..formats.pack_zip import pack_zip
+from ..formats.svg import locator_svg
+from ..i18n import current_language
+from ..search import iter_sites, parse_site_query
+from .api import json_response
+
+bp = Blueprint("packs", __name__)
+
+
+def _share_url(pack) -> str:
+    return url_for("packs.pack_page", token=pack.token, _external=True)
+
+
+def _json_body():
+    if not request.is_json:
+        raise InvalidParameter("Content-Type", "send the pack as application/json")
+    data = request.get_json(silent=True)
+    if data is None:
+        raise InvalidParameter("body", "is not valid JSON")
+    return data
+
+
+def _with_etag(response: Response, pack) -> Response:
+    response.headers["ETag"] = f'"{pack.version}"'
+    return response
+
+
+@bp.post("/api/packs")
+def create_pack():
+    session = get_session()
+    pack, edit_token = packs.create_pack(session, _json_body())
+    body = packs.pack_json(pack, _share_url(pack)) | {"edit_token": edit_token}
+    response = json_response(body, 201)
+    response.headers["Location"] = url_for("packs.show_pack", token=pack.token)
+    return _with_etag(response, pack)
+
+
+@bp.get("/api/packs/<token>")
+def show_pack(token: str):
+    session = get_session()
+    pack = packs.get_pack(session, token)
+    return _with_etag(json_response(packs.pack_json(pack, _share_url(pack), packs.pack_hits(session, pack))), pack)
+
+
+def _editable(token: str):
+    session = get_session()
+    pack = packs.get_pack(session, token, allow_expired=True)
+    packs.authorise_edit(pack, request.headers.get("X-Edit-Token"))
+    packs.check_version(pack, request.headers.get("If-Match"), packs.pack_json(pack, _share_url(pack)))
+    return session, pack
+
+
+@bp.patch("/api/packs/<token>")
+def update_pack(token: str):
+    session, pack = _editable(token)
+    pack = packs.update_pack(session, pack, _json_body())
+    return _with_etag(json_response(packs.pack_json(pack, _share_url(pack))), pack)
+
+
+@bp.delete("/api/packs/<token>")
+def delete_pack(token: str):
+    session, pack = _editable(token)
+    packs.delete_pack(session, pack)
+    return Response(status=204)
+
+
+def _attachment(name: str, extension: str) -> str:
+    """Content-Disposition with an ASCII fallback and the UTF-8 name (RFC 6266 / 5987)."""
+    safe = "".join(c if c.isascii() and (c.isalnum() or c in "-_.") else "_" for c in name).strip("_") or "wencheng-scout"
+    return f"attachment; filename=\"{safe}.{extension}\"; filename*=UTF-8''{quote(name + '.' + extension, safe='')}"
+
+
+def _export_format() -> str:
+    fmt = request.args.get("format", "geojson")
+    if fmt not in (*EXPORT_FORMATS, "zip"):
+        raise InvalidParameter("format", f"unknown format {fmt!r}; valid formats are {', '.join((*EXPORT_FORMATS, 'zip'))}")
+    return fmt
+
+
+@bp.get("/api/packs/<token>/export")
+def export_pack(token: str):
+    fmt = _export_format()
+    extra = sorted(set(request.args) - {"format"})
+    if extra:
+        raise InvalidParameter(extra[0], "unknown parameter; the only parameter is format")
+    session = get_session()
+    pack = packs.get_pack(session, token)
+    items = packs.pack_hits(session, pack)
+    if fmt == "zip":
+        html = _print_html(pack, items)
+        body = pack_zip(items, pack.name, html)
+        return Response(body, mimetype="application/zip", headers={"Content-Disposition": _attachment(pack.name, "zip")})
+    out = export(items, fmt, pack.name)
+    return Response(stream_with_context(out.chunks), mimetype=out.mimetype,
+                    headers={"Content-Disposition": _attachment(pack.name, out.extension)})
+
+
+@bp.get("/api/sites/export")
+def export_sites():
+    fmt = _export_format()
+    if fmt == "zip":
+        raise InvalidParameter("format", "zip is for packs; a filter exports as geojson, kml, gpx, gpkg or csv")
+    args = {k: v for k, v in request.args.items() if k != "format"}
+    query = parse_site_query(args)
+    session = get_session()
+    from ..formats.export import ExportItem
+
+    items = (ExportItem(hit=hit) for hit in iter_sites(session, query))
+    out = export(items, fmt, "文成外景 Wencheng sites")
+    return Response(stream_with_context(out.chunks), mimetype=out.mimetype,
+                    headers={"Content-Disposition": _attachment("wencheng-sites", out.extension)})
+
+
+# --------------------------------------------------------------------------- pages
+
+def _sun_rows(items, day: date) -> dict[int, list]:
+    return {i.hit.site.id: geo.sun_day(i.hit.lon, i.hit.lat, day).events for i in items}
+
+
+def _page_context(pack, items, session=None):
+    session = session or get_session()
+    day = pack.shoot_date or packs.today()
+    return {
+        "pack": pack, "items": items, "day": day, "sun": _sun_rows(items, day),
+        "gcj": {i.hit.site.id: geo.wgs84_to_gcj02(i.hit.lon, i.hit.lat) for i in items},
+        "locators": {i.hit.site.id: locator_svg(session, i.hit.lon, i.hit.lat) for i in items},
+        "share_url": _share_url(pack), "lang": current_language(),
+        "label": "zh" if current_language() == "zh_CN" else "en",
+    }
+
+
+def _print_html(pack, items) -> str:
+    return render_template("pack_print.html", **_page_context(pack, items))
+
+
+@bp.get("/packs/<token>")
+def pack_page(token: str):
+    session = get_session()
+    pack = packs.get_pack(session, token)
+    items = packs.pack_hits(session, pack)
+    qr = segno.make(_share_url(pack), error="m").svg_inline(scale=4, dark="#1d3b2a")
+    from ..maps import build_pack_map
+
+    parts = build_pack_map(url_for("packs.show_pack", token=pack.token), current_app.config.get("TIANDITU_KEY"))
+    return render_template("pack.html", **_page_context(pack, items), qr_svg=qr, **parts,
+                           formats=(*EXPORT_FORMATS, "zip"))
+
+
+@bp.get("/packs/<token>/print")
+def pack_print(token: str):
+    session = get_session()
+    pack = packs.get_pack(session, token)
+    return _print_html(pack, packs.pack_hits(session, pack))

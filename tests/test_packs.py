@@ -1,0 +1,158 @@
+"""Location packs: the API (create, read, change, delete, stale edits), share and print pages, exports, CLI."""
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from datetime import timedelta
+from urllib.parse import unquote
+
+import pytest
+from sqlalchemy import update
+
+from scouting.models import Pack
+from scouting.packs import today
+
+HOSTILE = '<img src=x onerror=alert(1)>"\'&'
+
+
+@pytest.fixture
+def site_ids(client):
+    return [f["id"] for f in client.get("/api/sites?genre=nature&limit=4").get_json()["features"]]
+
+
+def create(client, site_ids, **extra):
+    body = {"name": "瀑布 scenes", "site_ids": site_ids, "notes": {str(site_ids[0]): "dawn, front-lit"}} | extra
+    resp = client.post("/api/packs", json=body)
+    assert resp.status_code == 201, resp.get_json()
+    return resp
+
+
+def test_create_and_read(client, site_ids):
+    resp = create(client, site_ids, shoot_date="2026-12-01")
+    body = resp.get_json()
+    assert len(body["id"]) >= 32 and len(body["edit_token"]) >= 32  # 192 random bits each, base64url
+    assert body["share_url"].endswith("/packs/" + body["id"])
+    assert resp.headers["Location"] == f"/api/packs/{body['id']}" and resp.headers["ETag"] == '"1"'
+    got = client.get(f"/api/packs/{body['id']}").get_json()
+    assert got["site_ids"] == site_ids and got["notes"] == {str(site_ids[0]): "dawn, front-lit"}
+    assert [s["properties"]["pack_position"] for s in got["sites"]] == [1, 2, 3, 4]
+    assert got["sites"][0]["properties"]["pack_note"] == "dawn, front-lit"
+    assert "edit_token" not in got and "edit_token_hash" not in json.dumps(got)
+    assert client.get("/api/packs/not-a-real-token").status_code == 404
+
+
+@pytest.mark.parametrize("body,field", [
+    ({"site_ids": [1]}, "name"),
+    ({"name": " ", "site_ids": [1]}, "name"),
+    ({"name": "x" * 201, "site_ids": [1]}, "name"),
+    ({"name": "a", "site_ids": []}, "site_ids"),
+    ({"name": "a", "site_ids": [1, 1]}, "site_ids"),
+    ({"name": "a", "site_ids": ["1"]}, "site_ids"),
+    ({"name": "a", "site_ids": [999999]}, "site_ids"),
+    ({"name": "a", "site_ids": [1], "notes": {"2": "not in the pack"}}, "notes"),
+    ({"name": "a", "site_ids": [1], "notes": {"1": "x" * 2001}}, "notes"),
+    ({"name": "a", "site_ids": [1], "shoot_date": "2026-13-01"}, "shoot_date"),
+    ({"name": "a", "site_ids": [1], "expires_on": "2000-01-01"}, "expires_on"),
+    ({"name": "a", "site_ids": [1], "owner": "me"}, "owner"),
+])
+def test_invalid_pack_names_the_field(client, body, field):
+    resp = client.post("/api/packs", json=body)
+    assert resp.status_code == 400
+    assert resp.get_json()["invalid-params"][0]["name"] == field
+
+
+def test_wrong_content_type_and_malformed_json(client):
+    assert client.post("/api/packs", data="name=x", content_type="application/x-www-form-urlencoded").status_code == 400
+    resp = client.post("/api/packs", data="{not json", content_type="application/json")
+    assert resp.status_code == 400 and resp.get_json()["invalid-params"][0]["name"] == "body"
+
+
+def test_change_needs_the_edit_token_and_the_current_version(client, site_ids):
+    body = create(client, site_ids).get_json()
+    url, token = f"/api/packs/{body['id']}", body["edit_token"]
+    assert client.patch(url, json={"name": "x"}).status_code == 403
+    assert client.patch(url, json={"name": "x"}, headers={"X-Edit-Token": "guess"}).status_code == 403
+    ok = client.patch(url, json={"name": "Renamed", "site_ids": site_ids[::-1]},
+                      headers={"X-Edit-Token": token, "If-Match": '"1"'})
+    assert ok.status_code == 200 and ok.headers["ETag"] == '"2"'
+    assert ok.get_json()["site_ids"] == site_ids[::-1]
+    # The note followed its site to its new place.
+    assert ok.get_json()["notes"] == {str(site_ids[0]): "dawn, front-lit"}
+    # A second editor still holding version 1 is refused and told what is stored now; nothing changes.
+    stale = client.patch(url, json={"name": "Lost edit"}, headers={"X-Edit-Token": token, "If-Match": '"1"'})
+    assert stale.status_code == 412
+    assert stale.get_json()["current"]["name"] == "Renamed" and stale.get_json()["current"]["version"] == 2
+    assert client.get(url).get_json()["name"] == "Renamed"
+    assert client.delete(url, headers={"X-Edit-Token": "guess"}).status_code == 403
+    assert client.delete(url, headers={"X-Edit-Token": token}).status_code == 204
+    assert client.get(url).status_code == 404
+
+
+def test_expired_pack_is_gone(app, client, site_ids):
+    body = create(client, site_ids, expires_on=today().isoformat()).get_json()
+    assert client.get(f"/api/packs/{body['id']}").status_code == 200  # valid through its last day
+    with app.extensions["scouting"]["sessionmaker"]() as session:
+        session.execute(update(Pack).where(Pack.token == body["id"]).values(expires_on=today() - timedelta(days=1)))
+        session.commit()
+    for path in ("/api/packs/{}", "/packs/{}", "/packs/{}/print", "/api/packs/{}/export?format=csv"):
+        assert client.get(path.format(body["id"])).status_code == 410, path
+
+
+def test_share_page_escapes_user_strings_and_has_a_qr_code(client, site_ids):
+    body = create(client, site_ids, name=HOSTILE, notes={str(site_ids[1]): HOSTILE}, description=HOSTILE).get_json()
+    html = client.get(f"/packs/{body['id']}").get_data(as_text=True)
+    assert "<img src=x" not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
+    assert "<svg" in html and body["share_url"] in html
+    for fmt in ("geojson", "kml", "gpx", "gpkg", "csv", "zip"):
+        assert f"format={fmt}" in html
+    printed = client.get(f"/packs/{body['id']}/print").get_data(as_text=True)
+    assert "<img src=x" not in printed and printed.count('class="locator"') == len(site_ids)
+    assert "@page { size: A4" in printed
+
+
+def test_pack_exports_and_zip(client, site_ids):
+    body = create(client, site_ids, name="丽水 & 文成: 5月").get_json()
+    geo = client.get(f"/api/packs/{body['id']}/export?format=geojson")
+    assert geo.status_code == 200 and geo.mimetype == "application/geo+json"
+    disposition = geo.headers["Content-Disposition"]
+    assert disposition.startswith("attachment; filename=\"") and "filename*=UTF-8''" in disposition
+    assert unquote(disposition.split("filename*=UTF-8''")[1]) == "丽水 & 文成: 5月.geojson"
+    features = json.loads(geo.get_data())["features"]
+    assert [f["id"] for f in features] == site_ids
+    archive = zipfile.ZipFile(io.BytesIO(client.get(f"/api/packs/{body['id']}/export?format=zip").get_data()))
+    names = set(archive.namelist())
+    assert {"pack.geojson", "pack.kml", "pack.gpx", "pack.gpkg", "pack.csv", "print.html"} <= names
+    assert archive.testzip() is None
+    assert json.loads(archive.read("pack.geojson"))["features"][0]["id"] == site_ids[0]
+    bad = client.get(f"/api/packs/{body['id']}/export?format=shp")
+    assert bad.status_code == 400 and "valid formats" in bad.get_json()["detail"]
+
+
+def test_filter_export_is_the_same_query(client):
+    api = client.get("/api/sites?genre=nature&facility=parking&limit=1000").get_json()
+    out = client.get("/api/sites/export?format=geojson&genre=nature&facility=parking")
+    assert out.status_code == 200
+    assert sorted(f["id"] for f in json.loads(out.get_data())["features"]) == sorted(f["id"] for f in api["features"])
+    assert client.get("/api/sites/export?format=csv&genre=horror").status_code == 400
+    assert client.get("/api/sites/export?format=zip").status_code == 400
+
+
+def test_cli_export(app, client, runner, tmp_path, site_ids):
+    body = create(client, site_ids).get_json()
+    out = tmp_path / "pack.gpx"
+    result = runner.invoke(args=["export", "--pack", body["id"], "--format", "gpx", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    import gpxpy
+    assert len(gpxpy.parse(out.read_text(encoding="utf-8")).waypoints) == len(site_ids)
+    out = tmp_path / "nature.csv"
+    result = runner.invoke(args=["export", "--genre", "nature", "--format", "csv", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    rows = out.read_text(encoding="utf-8-sig").strip().splitlines()
+    assert len(rows) - 1 == client.get("/api/sites?genre=nature").get_json()["numberMatched"]
+    zipped = tmp_path / "pack.zip"
+    result = runner.invoke(args=["export", "--pack", body["id"], "--format", "zip", "-o", str(zipped)])
+    assert result.exit_code == 0, result.output
+    assert "print.html" in zipfile.ZipFile(zipped).namelist()
+    result = runner.invoke(args=["export", "--pack", "nope", "--format", "csv", "-o", str(tmp_path / "x.csv")])
+    assert result.exit_code != 0 and "no pack" in result.output
