@@ -122,7 +122,39 @@ def export_command(pack_token, fmt, output, **filters):
     click.echo(f"wrote {output}")
 
 
+@click.command("create-user")
+@click.argument("name")
+@click.option("--role", type=click.Choice(["director", "planner", "admin"]), required=True)
+@with_appcontext
+@_fail_readably
+def create_user_command(name: str, role: str):
+    """Create an account; the password comes from SCOUTING_PASSWORD, else a hidden prompt."""
+    import os
+
+    from . import accounts
+
+    password = os.environ.get("SCOUTING_PASSWORD") or click.prompt("Password", hide_input=True,
+                                                                  confirmation_prompt=True)
+    with current_app.extensions["scouting"]["sessionmaker"]() as session:
+        user = accounts.create_user(session, name, password, role)
+        click.echo(f"created {user.role} {user.username}")
+
+
+@click.command("create-token")
+@click.argument("name")
+@with_appcontext
+@_fail_readably
+def create_token_command(name: str):
+    """Print a new API token for user NAME (shown once; only its hash is stored)."""
+    from . import accounts
+
+    with current_app.extensions["scouting"]["sessionmaker"]() as session:
+        click.echo(accounts.create_token(session, name))
+
+
 def register_commands(app: Flask) -> None:
+    app.cli.add_command(create_user_command)
+    app.cli.add_command(create_token_command)
     app.cli.add_command(db_cli)
     app.cli.add_command(load_geodata_command)
     app.cli.add_command(export_command)

@@ -16,6 +16,12 @@ DEFAULTS = {
     "SPATIALITE_LIBRARY": os.environ.get("SPATIALITE_LIBRARY_PATH", "mod_spatialite"),
     "TIANDITU_KEY": None,
     "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
+    # Cookies: never readable by scripts, not sent on cross-site requests.
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "REMEMBER_COOKIE_HTTPONLY": True,
+    "REMEMBER_COOKIE_SAMESITE": "Lax",
+    "RATELIMIT_HEADERS_ENABLED": True,
     "JSON_AS_ASCII": False,
 }
 

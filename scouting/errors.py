@@ -65,3 +65,13 @@ class PreconditionFailed(ScoutingError):
     def __init__(self, detail: str, current: dict | None = None):
         super().__init__(detail)
         self.current = current
+
+
+class PreconditionRequired(ScoutingError):
+    status = 428
+    title = "Precondition required"
+
+
+class UnsupportedMediaType(ScoutingError):
+    status = 415
+    title = "Unsupported media type"

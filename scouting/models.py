@@ -70,6 +70,7 @@ class Site(PositionMixin, Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
     version: Mapped[int] = mapped_column(Integer, nullable=False)
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # soft delete: undoable
 
     base: Mapped[ThemedBase | None] = relationship(back_populates="sites")
     tags: Mapped[list[SiteTag]] = relationship(
@@ -152,3 +153,68 @@ class PackItem(Base):
     site: Mapped[Site] = relationship()
 
     __table_args__ = (UniqueConstraint("pack_id", "position", name="uq_pack_items_position"),)
+
+
+ROLES = ("director", "planner", "admin")
+
+
+class User(Base):
+    """An account: a director keeps packs, a planner edits sites, an admin manages users."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(256))
+    role: Mapped[str] = mapped_column(String(16))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    # Flask-Login's user interface.
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self) -> str:
+        return str(self.id)
+
+    def can_edit_sites(self) -> bool:
+        return self.role in ("planner", "admin")
+
+
+class ApiToken(Base):
+    """A script's credential (Authorization: Bearer ...); only its SHA-256 is stored."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    user: Mapped[User] = relationship()
+
+
+class SiteRevision(Base):
+    """One change to a site: who, when, what, and the whole record before and after."""
+
+    __tablename__ = "site_revisions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), index=True)
+    version: Mapped[int] = mapped_column(Integer)  # the site's version after this change
+    action: Mapped[str] = mapped_column(String(16))  # create | update | delete | undelete | restore
+    actor: Mapped[str] = mapped_column(String(64))
+    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    changed_fields: Mapped[list[str]] = mapped_column(JSON)
+    before: Mapped[dict | None] = mapped_column(JSON)
+    after: Mapped[dict | None] = mapped_column(JSON)

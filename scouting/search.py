@@ -205,7 +205,7 @@ def area_wkt(ring: tuple[tuple[float, float], ...]) -> str:
 
 def site_conditions(q: SiteQuery, dialect: SpatialDialect, base_id: int | None) -> list:
     """WHERE conditions for a SiteQuery; each uses an index (tags, spatial index, elevation)."""
-    conds = []
+    conds = [Site.deleted_at.is_(None)]
     if q.genres:
         conds.append(Site.id.in_(_tagged("genre", q.genres)))
     if q.terrain:
@@ -289,7 +289,7 @@ def find_sites(session: Session, q: SiteQuery) -> SiteResults:
 
 def get_sites(session: Session, site_ids: list[int]) -> list[SiteHit]:
     rows = session.execute(
-        select(Site, func.ST_X(Site.geom), func.ST_Y(Site.geom)).where(Site.id.in_(site_ids))
+        select(Site, func.ST_X(Site.geom), func.ST_Y(Site.geom)).where(Site.id.in_(site_ids), Site.deleted_at.is_(None))
         .options(selectinload(Site.tags), selectinload(Site.base)))
     return [SiteHit(row[0], row[1], row[2], None) for row in rows]
 
@@ -309,9 +309,10 @@ def iter_sites(session: Session, q: SiteQuery, page_size: int = 1000):
         last_id = rows[-1][0].id
 
 
-def get_site(session: Session, site_id: int) -> SiteHit | None:
+def get_site(session: Session, site_id: int, include_deleted: bool = False) -> SiteHit | None:
+    deleted = [] if include_deleted else [Site.deleted_at.is_(None)]
     row = session.execute(
-        select(Site, func.ST_X(Site.geom), func.ST_Y(Site.geom)).where(Site.id == site_id)
+        select(Site, func.ST_X(Site.geom), func.ST_Y(Site.geom)).where(Site.id == site_id, *deleted)
         .options(selectinload(Site.tags), selectinload(Site.base))
     ).first()
     return SiteHit(row[0], row[1], row[2], None) if row else None

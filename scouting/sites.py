@@ -13,7 +13,7 @@ from geoalchemy2 import WKTElement
 
 from . import vocab
 from .errors import InvalidGeodata
-from .models import Site, SiteTag, ThemedBase
+from .models import Site, SiteRevision, SiteTag, ThemedBase
 
 TEXT_LIMITS = {
     "slug": 64, "name_zh": 200, "name_en": 200,
@@ -149,3 +149,214 @@ def apply_site_record(site: Site, rec: dict[str, Any], bases_by_slug: dict[str, 
 
 def point_element(lon: float, lat: float) -> WKTElement:
     return WKTElement(f"POINT({lon!r} {lat!r})", srid=4326)
+
+
+# --------------------------------------------------------------------------- writes with revisions
+
+EDITABLE = (*TEXT_LIMITS, "lon", "lat", "elevation_m", "area_m2", "coord_accuracy_m", "position_method", "base",
+            *TAG_FIELDS, "best_seasons", "verified")
+DATUMS = ("wgs84", "gcj02", "bd09")
+
+
+def feature_to_raw(feature: Any, datum: str = "wgs84", partial: bool = False) -> dict[str, Any]:
+    """A GeoJSON Feature (Point) from a client as a raw record; pasted GCJ-02/BD-09 points become WGS-84."""
+    from . import geo
+    from .errors import InvalidParameter
+
+    if datum not in DATUMS:
+        raise InvalidParameter("datum", f"must be one of {', '.join(DATUMS)}")
+    if not isinstance(feature, dict) or feature.get("type") != "Feature":
+        raise InvalidParameter("body", "must be a GeoJSON Feature")
+    props = feature.get("properties") or {}
+    if not isinstance(props, dict):
+        raise InvalidParameter("properties", "must be an object")
+    unknown = sorted(set(props) - set(EDITABLE) - {"id", "version"})
+    if unknown:
+        raise InvalidParameter(unknown[0], "is not a field a site can be given")
+    raw = {k: v for k, v in props.items() if k not in ("id", "version", "lon", "lat")}
+    geometry = feature.get("geometry")
+    if geometry is None and partial:
+        return raw
+    coords = geometry.get("coordinates") if isinstance(geometry, dict) else None
+    if (not isinstance(geometry, dict) or geometry.get("type") != "Point" or not isinstance(coords, list)
+            or len(coords) not in (2, 3)):
+        raise InvalidParameter("geometry", "must be a GeoJSON Point with [lon, lat]")
+    lon, lat = coords[0], coords[1]
+    for name, value, limit in (("longitude", lon, 180), ("latitude", lat, 90)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise InvalidParameter("geometry", f"{name} must be a finite number")
+        if abs(value) > limit:
+            raise InvalidParameter("geometry", f"{name} {value} is out of range ±{limit} (GeoJSON is [lon, lat])")
+    if datum == "gcj02":
+        lon, lat = geo.gcj02_to_wgs84(lon, lat)
+    elif datum == "bd09":
+        lon, lat = geo.bd09_to_wgs84(lon, lat)
+    raw.update(lon=lon, lat=lat)
+    return raw
+
+
+def _county(session) -> Any:
+    from shapely import wkt as shapely_wkt
+    from sqlalchemy import func, select
+
+    from .models import Boundary
+
+    text = session.scalar(select(func.ST_AsText(Boundary.geom)).order_by(Boundary.id).limit(1))
+    return shapely_wkt.loads(text) if text else None
+
+
+def _check_inside(session, rec: dict, confirm_outside: bool) -> None:
+    from shapely.geometry import Point
+
+    from .errors import InvalidParameter
+
+    county = _county(session)
+    if county is not None and not confirm_outside and not county.contains(Point(rec["lon"], rec["lat"])):
+        raise InvalidParameter("geometry", "the point lies outside Wencheng County; if it is a real site just "
+                                           "outside, send it again with confirm_outside=true")
+
+
+def _clean(session, raw: dict) -> dict:
+    from sqlalchemy import select
+
+    from .errors import InvalidParameter
+
+    try:
+        return clean_site_record(raw, set(session.scalars(select(ThemedBase.slug))))
+    except RecordError as err:
+        raise InvalidParameter(err.field, err.reason) from None
+
+
+def _bases(session) -> dict[str, ThemedBase]:
+    from sqlalchemy import select
+
+    return {b.slug: b for b in session.scalars(select(ThemedBase))}
+
+
+def _revision(site: Site, action: str, actor: str, before: dict | None, after: dict | None) -> SiteRevision:
+    changed = sorted(k for k in (after or before or {}) if (before or {}).get(k) != (after or {}).get(k))
+    return SiteRevision(site_id=site.id, version=site.version, action=action, actor=actor, changed_fields=changed,
+                        before=before, after=after)
+
+
+def _stored(session, site_id: int, include_deleted: bool = False):
+    from .errors import NotFound
+    from .search import get_site
+
+    hit = get_site(session, site_id, include_deleted=include_deleted)
+    if hit is None:
+        raise NotFound(f"there is no site with id {site_id}")
+    return hit
+
+
+def _check_version(session, hit, expected: int | None) -> None:
+    from .errors import PreconditionFailed
+    from .formats.geojson import site_feature
+
+    if expected is not None and expected != hit.site.version:
+        raise PreconditionFailed(f"the site has changed since version {expected}; it is now version {hit.site.version}",
+                                 site_feature(hit, include_staff=True))
+
+
+def _save(session, site: Site, action: str, actor: str, before: dict | None, after: dict | None) -> None:
+    """Write the change and its revision in one transaction.
+
+    Two planners saving the same version at once: the database takes the first UPDATE, the second
+    matches no row (its version is gone) and gets a 412 with what is stored now; nothing of it is written.
+    """
+    from sqlalchemy.orm.exc import StaleDataError
+
+    from .errors import PreconditionFailed
+    from .formats.geojson import site_feature
+
+    site_id = site.id
+    try:
+        session.flush()
+        session.add(_revision(site, action, actor, before, after))
+        session.commit()
+    except StaleDataError:
+        session.rollback()
+        hit = _stored(session, site_id, include_deleted=True)
+        raise PreconditionFailed("another edit was saved first; nothing of yours was written",
+                                 site_feature(hit, include_staff=True)) from None
+
+
+def create_site(session, raw: dict, actor: str, confirm_outside: bool = False) -> Site:
+    from sqlalchemy import select
+
+    from .errors import InvalidParameter
+
+    if not raw.get("slug") and raw.get("name_en"):
+        base = "".join(c.lower() if c.isascii() and c.isalnum() else "-" for c in raw["name_en"]).strip("-")
+        raw["slug"] = "-".join(filter(None, base.split("-")))[:56] or None
+    raw.setdefault("coord_source", None)
+    rec = _clean(session, raw)
+    if session.scalar(select(Site.id).where(Site.slug == rec["slug"])):
+        raise InvalidParameter("slug", f"{rec['slug']!r} is already used by another site")
+    _check_inside(session, rec, confirm_outside)
+    site = Site(slug=rec["slug"], tags=[])
+    apply_site_record(site, rec, _bases(session))
+    session.add(site)
+    session.flush()
+    _save(session, site, "create", actor, None, rec)
+    return site
+
+
+def update_site(session, site_id: int, patch: dict, expected: int | None, actor: str,
+                confirm_outside: bool = False) -> Site:
+    hit = _stored(session, site_id)
+    _check_version(session, hit, expected)
+    before = site_record(hit.site, hit.lon, hit.lat)
+    rec = _clean(session, before | patch)
+    if (rec["lon"], rec["lat"]) != (before["lon"], before["lat"]):
+        _check_inside(session, rec, confirm_outside)
+    if rec == before:
+        return hit.site
+    apply_site_record(hit.site, rec, _bases(session))
+    _save(session, hit.site, "update", actor, before, rec)
+    return hit.site
+
+
+def delete_site(session, site_id: int, expected: int | None, actor: str) -> None:
+    from datetime import UTC, datetime
+
+    hit = _stored(session, site_id)
+    _check_version(session, hit, expected)
+    before = site_record(hit.site, hit.lon, hit.lat)
+    hit.site.deleted_at = datetime.now(UTC)
+    _save(session, hit.site, "delete", actor, before, None)
+
+
+def undelete_site(session, site_id: int, actor: str) -> Site:
+    from .errors import InvalidParameter
+
+    hit = _stored(session, site_id, include_deleted=True)
+    if hit.site.deleted_at is None:
+        raise InvalidParameter("id", f"site {site_id} is not deleted")
+    hit.site.deleted_at = None
+    _save(session, hit.site, "undelete", actor, None, site_record(hit.site, hit.lon, hit.lat))
+    return hit.site
+
+
+def restore_revision(session, site_id: int, revision_id: int, expected: int | None, actor: str) -> Site:
+    """Put back the record as it was after an earlier revision; the restore is a new revision."""
+    from .errors import InvalidParameter
+
+    revision = session.get(SiteRevision, revision_id)
+    if revision is None or revision.site_id != site_id or revision.after is None:
+        raise InvalidParameter("revision", f"site {site_id} has no revision {revision_id} with a state to restore")
+    hit = _stored(session, site_id)
+    _check_version(session, hit, expected)
+    before = site_record(hit.site, hit.lon, hit.lat)
+    rec = _clean(session, dict(revision.after))
+    apply_site_record(hit.site, rec, _bases(session))
+    _save(session, hit.site, "restore", actor, before, rec)
+    return hit.site
+
+
+def site_history(session, site_id: int) -> list[SiteRevision]:
+    from sqlalchemy import select
+
+    _stored(session, site_id, include_deleted=True)
+    return list(session.scalars(select(SiteRevision).where(SiteRevision.site_id == site_id)
+                                .order_by(SiteRevision.id.desc())))

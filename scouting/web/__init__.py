@@ -8,6 +8,7 @@ from ..errors import InvalidParameter, PreconditionFailed, ScoutingError
 
 
 def register_blueprints(app: Flask) -> None:
+    from . import auth
     from .api import api
     from .ogc import ogc
     from .packs import bp as packs_bp
@@ -17,6 +18,11 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(ogc)
     app.register_blueprint(packs_bp)
     app.register_blueprint(pages)
+    app.register_blueprint(auth.bp)
+    auth.init_app(app)
+    # These take no cookie as authority (API tokens, pack edit tokens, read-only OGC): no CSRF token needed.
+    for blueprint in (api, packs_bp, ogc):
+        auth.csrf.exempt(blueprint)
 
     @app.errorhandler(ScoutingError)
     def _core_error(err: ScoutingError):

@@ -4,15 +4,16 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 import orjson
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, current_app, g, request, url_for
 from sqlalchemy import func, select
 
-from .. import get_session, vocab
+from .. import get_session, sites, vocab
 from ..details import parse_day, site_details
-from ..errors import DatabaseUnavailable, InvalidParameter, NotFound
+from ..errors import DatabaseUnavailable, InvalidParameter, NotFound, PreconditionRequired, UnsupportedMediaType
 from ..formats.geojson import base_feature, boundary_feature, feature_collection, site_feature
 from ..models import Boundary, Site, ThemedBase
 from ..search import count_sites, facet_counts, find_sites, get_site, parse_site_query, relaxations
+from .auth import api_user
 
 api = Blueprint("api", __name__)
 
@@ -65,7 +66,10 @@ def _site_or_404(site_id: int):
 
 @api.get("/api/sites/<int:site_id>")
 def show_site(site_id: int):
-    return geojson_response(site_feature(_site_or_404(site_id)))
+    hit = _site_or_404(site_id)
+    response = geojson_response(site_feature(hit))
+    response.headers["ETag"] = f'"{hit.site.version}"'
+    return response
 
 
 @api.get("/api/sites/<int:site_id>/details")
@@ -79,7 +83,8 @@ def show_site_details(site_id: int):
 @api.get("/api/bases")
 def list_bases():
     session = get_session()
-    counts = dict(session.execute(select(Site.base_id, func.count()).group_by(Site.base_id)).all())
+    counts = dict(session.execute(select(Site.base_id, func.count()).where(Site.deleted_at.is_(None))
+                                  .group_by(Site.base_id)).all())
     rows = session.execute(
         select(ThemedBase, func.ST_X(ThemedBase.geom), func.ST_Y(ThemedBase.geom)).order_by(ThemedBase.number))
     features = [base_feature(b, x, y, counts.get(b.id, 0)) for b, x, y in rows]
@@ -113,3 +118,90 @@ def healthz():
         return json_response({"status": "unavailable", "database": dialect.label,
                               "detail": "the database did not answer"}, 503)
     return json_response({"status": "ok", "database": dialect.label, "sites": sites})
+
+
+# --------------------------------------------------------------------------- writes (planners, by API token)
+
+def _feature_body() -> dict:
+    if not request.is_json:
+        raise UnsupportedMediaType("send the site as application/json (a GeoJSON Feature)")
+    data = request.get_json(silent=True)
+    if data is None:
+        raise InvalidParameter("body", "is not valid JSON")
+    return data
+
+
+def _flag(name: str) -> bool:
+    return request.args.get(name, "").lower() in ("1", "true", "yes")
+
+
+def _if_match() -> int:
+    header = request.headers.get("If-Match")
+    if not header:
+        raise PreconditionRequired("send If-Match with the ETag of the version you edited (GET the site first)")
+    try:
+        return int(header.strip().removeprefix("W/").strip('"'))
+    except ValueError:
+        raise InvalidParameter("If-Match", f"{header!r} is not an ETag of this API") from None
+
+
+def _site_response(site_id: int, status: int = 200) -> Response:
+    hit = get_site(get_session(), site_id)
+    response = geojson_response(site_feature(hit, include_staff=True))
+    response.status_code = status
+    response.headers["ETag"] = f'"{hit.site.version}"'
+    return response
+
+
+@api.post("/api/sites")
+@api_user()
+def create_site():
+    raw = sites.feature_to_raw(_feature_body(), request.args.get("datum", "wgs84"))
+    site = sites.create_site(get_session(), raw, g.api_user.username, _flag("confirm_outside"))
+    response = _site_response(site.id, 201)
+    response.headers["Location"] = url_for("api.show_site", site_id=site.id)
+    return response
+
+
+@api.patch("/api/sites/<int:site_id>")
+@api_user()
+def update_site(site_id: int):
+    expected = _if_match()
+    raw = sites.feature_to_raw(_feature_body(), request.args.get("datum", "wgs84"), partial=True)
+    sites.update_site(get_session(), site_id, raw, expected, g.api_user.username, _flag("confirm_outside"))
+    return _site_response(site_id)
+
+
+@api.delete("/api/sites/<int:site_id>")
+@api_user()
+def delete_site(site_id: int):
+    sites.delete_site(get_session(), site_id, _if_match(), g.api_user.username)
+    return Response(status=204)
+
+
+@api.post("/api/sites/<int:site_id>/undelete")
+@api_user()
+def undelete_site(site_id: int):
+    sites.undelete_site(get_session(), site_id, g.api_user.username)
+    return _site_response(site_id)
+
+
+@api.post("/api/sites/<int:site_id>/restore")
+@api_user()
+def restore_site(site_id: int):
+    body = _feature_body()
+    revision = body.get("revision") if isinstance(body, dict) else None
+    if not isinstance(revision, int) or isinstance(revision, bool):
+        raise InvalidParameter("revision", "send {\"revision\": <id from the history>}")
+    sites.restore_revision(get_session(), site_id, revision, _if_match(), g.api_user.username)
+    return _site_response(site_id)
+
+
+@api.get("/api/sites/<int:site_id>/history")
+@api_user()
+def site_history(site_id: int):
+    revisions = sites.site_history(get_session(), site_id)
+    return json_response({"site_id": site_id, "revisions": [
+        {"id": r.id, "version": r.version, "action": r.action, "actor": r.actor,
+         "changed_at": r.changed_at.isoformat(), "changed_fields": r.changed_fields, "before": r.before, "after": r.after}
+        for r in revisions]})

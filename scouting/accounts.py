@@ -1,0 +1,65 @@
+"""Accounts and API tokens.  Passwords are hashed with scrypt (werkzeug); tokens are stored as SHA-256."""
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from .errors import InvalidParameter, NotFound
+from .models import ROLES, ApiToken, User
+
+MIN_PASSWORD = 10
+
+
+def create_user(session: Session, username: str, password: str, role: str) -> User:
+    username = (username or "").strip()
+    if not username or len(username) > 64 or not all(c.isalnum() or c in "-_." for c in username):
+        raise InvalidParameter("username", "use 1–64 letters, digits, '-', '_' or '.'")
+    if role not in ROLES:
+        raise InvalidParameter("role", f"must be one of {', '.join(ROLES)}")
+    if len(password or "") < MIN_PASSWORD:
+        raise InvalidParameter("password", f"must be at least {MIN_PASSWORD} characters long")
+    if session.scalar(select(User.id).where(User.username == username)):
+        raise InvalidParameter("username", f"{username!r} is taken")
+    user = User(username=username, password_hash=generate_password_hash(password, method="scrypt"), role=role)
+    session.add(user)
+    session.commit()
+    return user
+
+
+def authenticate(session: Session, username: str, password: str) -> User | None:
+    user = session.scalar(select(User).where(User.username == (username or "").strip()))
+    if user is None:
+        # Spend the same time as a real check, so timing does not tell which usernames exist.
+        check_password_hash(generate_password_hash("x", method="scrypt"), password or "")
+        return None
+    if not user.active or not check_password_hash(user.password_hash, password or ""):
+        return None
+    return user
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_token(session: Session, username: str) -> str:
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise NotFound(f"there is no user {username!r}")
+    token = "ws_" + secrets.token_urlsafe(32)
+    session.add(ApiToken(user_id=user.id, token_hash=_token_hash(token)))
+    session.commit()
+    return token
+
+
+def user_for_token(session: Session, token: str) -> User | None:
+    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_hash(token)))
+    if row is None or not row.user.active:
+        return None
+    row.last_used_at = datetime.now(UTC)
+    session.commit()
+    return row.user

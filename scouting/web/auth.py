@@ -1,0 +1,95 @@
+"""Sign-in for people (Flask-Login session, CSRF-protected form, rate-limited) and tokens for scripts.
+
+Writes through the JSON API take only `Authorization: Bearer <token>`: a browser's cookie never
+authorises an API write, so the API needs no CSRF token.  Forms on pages carry one (Flask-WTF).
+"""
+from __future__ import annotations
+
+from functools import wraps
+
+from flask import Blueprint, current_app, g, redirect, render_template, request, url_for
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_login import LoginManager, current_user, login_user, logout_user
+from flask_wtf import FlaskForm
+from flask_wtf.csrf import CSRFProtect
+from wtforms import PasswordField, StringField
+from wtforms.validators import DataRequired, Length
+
+from .. import accounts, get_session
+from ..errors import Forbidden, ScoutingError
+from ..models import User
+
+bp = Blueprint("auth", __name__)
+login_manager = LoginManager()
+csrf = CSRFProtect()
+limiter = Limiter(key_func=get_remote_address, storage_uri="memory://", default_limits=[])
+
+
+class Unauthorized(ScoutingError):
+    status = 401
+    title = "Unauthorized"
+
+
+class LoginForm(FlaskForm):
+    username = StringField("username", validators=[DataRequired(), Length(max=64)])
+    password = PasswordField("password", validators=[DataRequired(), Length(max=512)])
+
+
+@login_manager.user_loader
+def _load_user(user_id: str) -> User | None:
+    user = get_session().get(User, int(user_id)) if user_id.isdigit() else None
+    return user if user and user.active else None
+
+
+def init_app(app) -> None:
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    csrf.init_app(app)
+    limiter.init_app(app)
+
+
+def api_user(require_editor: bool = True):
+    """Decorator for API writes: the Bearer token's user, who must be a planner or admin."""
+    def decorator(view):
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            header = request.headers.get("Authorization", "")
+            scheme, _, token = header.partition(" ")
+            user = accounts.user_for_token(get_session(), token.strip()) if scheme.lower() == "bearer" and token else None
+            if user is None:
+                raise Unauthorized("this needs an API token: Authorization: Bearer <token> "
+                                   "(flask --app app create-token NAME makes one)")
+            if require_editor and not user.can_edit_sites():
+                raise Forbidden(f"{user.username} is a {user.role}; only planners and admins change sites")
+            g.api_user = user
+            return view(*args, **kwargs)
+        return wrapper
+    return decorator
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit("10 per minute", methods=["POST"])
+def login():
+    form = LoginForm()
+    error = None
+    if form.validate_on_submit():
+        user = accounts.authenticate(get_session(), form.username.data, form.password.data)
+        if user:
+            login_user(user)
+            current_app.logger.info("sign-in: %s from %s", user.username, request.remote_addr)
+            target = request.args.get("next", "")
+            # Only paths on this site: never an open redirect.
+            return redirect(target if target.startswith("/") and not target.startswith("//") else url_for("pages.index"))
+        error = "wrong"
+    return render_template("login.html", form=form, error=error), (401 if error else 200)
+
+
+@bp.post("/logout")
+def logout():
+    logout_user()
+    return redirect(url_for("pages.index"))
+
+
+def whoami() -> User | None:
+    return current_user if current_user.is_authenticated else None
