@@ -8,6 +8,9 @@ from __future__ import annotations
 import importlib
 from dataclasses import dataclass
 
+# GDAL (inside pyogrio) must be loaded before any SpatiaLite connection: mod_spatialite brings the system
+# SQLite and PROJ into the process, and a GDAL loaded after them binds to those copies and crashes.
+import pyogrio  # noqa: F401, I001
 from geoalchemy2 import Geography
 from sqlalchemy import Engine, Integer, bindparam, cast, column, create_engine, event, func, text
 from sqlalchemy.orm import Session, sessionmaker

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from . import PROJECT_ROOT
 from .errors import InvalidGeodata
-from .models import Boundary, Site, ThemedBase
+from .models import Boundary, Site, SiteRevision, ThemedBase
 from .sites import RecordError, apply_site_record, clean_site_record, point_element, site_record
 
 GEODATA_DIR = PROJECT_ROOT / "geodata"
@@ -169,11 +169,14 @@ def _upsert_sites(session: Session, sites: list[dict], bases_by_slug: dict[str, 
             select(Site, func.ST_X(Site.geom), func.ST_Y(Site.geom)).options(selectinload(Site.tags), selectinload(Site.base))
         )
     }
+    changes = []
     for rec in sites:
         existing = stored.get(rec["slug"])
+        before = None
         if existing:
             site, x, y = existing
-            if site_record(site, x, y) == rec:
+            before = site_record(site, x, y)
+            if before == rec:
                 report.unchanged["sites"] += 1
                 continue
             report.updated["sites"] += 1
@@ -182,7 +185,13 @@ def _upsert_sites(session: Session, sites: list[dict], bases_by_slug: dict[str, 
             session.add(site)
             report.created["sites"] += 1
         apply_site_record(site, rec, bases_by_slug)
+        changes.append((site, before, rec))
     session.flush()
+    # Loading is a change like any other: it leaves a revision per site it wrote.
+    for site, before, rec in changes:
+        changed = sorted(k for k in rec if (before or {}).get(k) != rec[k])
+        session.add(SiteRevision(site_id=site.id, version=site.version, action="update" if before else "create",
+                                 actor="load-geodata", changed_fields=changed, before=before, after=rec))
 
 
 def _upsert_boundaries(session: Session, boundaries: list[dict], report: LoadReport) -> None:

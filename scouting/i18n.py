@@ -114,5 +114,9 @@ def js_messages() -> dict[str, str]:
         "remove": _("Remove"),
         "packCreated": _("Share link created:"),
         "packNeedsName": _("Give the pack a name first."),
+        "staffOnly": _("Staff only"),
+        "permits": _("Permits"),
+        "contacts": _("Contacts"),
+        "history": _("History and restore"),
         "flatHorizon": _("Times for a flat horizon; mountains delay sunrise and advance sunset."),
     }

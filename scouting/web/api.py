@@ -13,7 +13,7 @@ from ..errors import DatabaseUnavailable, InvalidParameter, NotFound, Preconditi
 from ..formats.geojson import base_feature, boundary_feature, feature_collection, site_feature
 from ..models import Boundary, Site, ThemedBase
 from ..search import count_sites, facet_counts, find_sites, get_site, parse_site_query, relaxations
-from .auth import api_user
+from .auth import api_user, whoami
 
 api = Blueprint("api", __name__)
 
@@ -77,7 +77,13 @@ def show_site_details(site_id: int):
     unknown = sorted(set(request.args) - {"date"})
     if unknown:
         raise InvalidParameter(unknown[0], "unknown parameter; the only parameter is date=YYYY-MM-DD")
-    return json_response(site_details(_site_or_404(site_id), parse_day(request.args.get("date"))))
+    staff = whoami() is not None and whoami().can_edit_sites()
+    body = site_details(_site_or_404(site_id), parse_day(request.args.get("date")), include_staff=staff)
+    if staff:
+        body["history_url"] = url_for("planner.history", site_id=site_id)
+    response = json_response(body)
+    response.headers["Cache-Control"] = "private, no-store" if staff else "no-cache"
+    return response
 
 
 @api.get("/api/bases")

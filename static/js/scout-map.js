@@ -620,6 +620,19 @@
       if (p.facts_source) source.appendChild(el("p", null, p.facts_source));
       detailBody.appendChild(source);
 
+      // Staff-only notes and the history reach the page only for a signed-in planner.
+      if (p.permit_notes || p.contact_notes || d.history_url) {
+        var staff = section(M.staffOnly);
+        if (p.permit_notes) staff.appendChild(el("p", "scout-permit", M.permits + ": " + p.permit_notes));
+        if (p.contact_notes) staff.appendChild(el("p", "scout-contact", M.contacts + ": " + p.contact_notes));
+        if (d.history_url) {
+          var history = el("a", "scout-history", M.history);
+          history.href = d.history_url;
+          staff.appendChild(history);
+        }
+        detailBody.appendChild(staff);
+      }
+
       var description = localText(p, "description");
       if (description) { var ds = section(M.description); ds.appendChild(el("p", null, description)); detailBody.appendChild(ds); }
       var access = localText(p, "access_notes");

@@ -1,0 +1,116 @@
+"""Planner pages: sign-in state, staff-only fields, history with restore; hostile names shown as text."""
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import sync_playwright
+
+from scouting import accounts
+from scouting.geodata import load_geodata
+
+from .browser import CHROMIUM, CHROMIUM_ARGS, PageWatch, serve
+
+HOSTILE = "<img src=x onerror=alert(1)>"
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def planner_app(fresh_app):
+    with fresh_app.extensions["scouting"]["sessionmaker"]() as session:
+        load_geodata(session)
+        accounts.create_user(session, "ping", PASSWORD, "planner")
+        accounts.create_user(session, "dir", PASSWORD, "director")
+        fresh_app.token = accounts.create_token(session, "ping")
+    return fresh_app
+
+
+def sign_in(client, username):
+    page = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    resp = client.post("/login", data={"username": username, "password": PASSWORD, "csrf_token": token})
+    assert resp.status_code == 302
+
+
+def test_staff_fields_only_for_signed_in_planners(planner_app):
+    client = planner_app.test_client()
+    auth = {"Authorization": f"Bearer {planner_app.token}"}
+    site = client.get("/api/sites?limit=1").get_json()["features"][0]
+    etag = client.get(f"/api/sites/{site['id']}").headers["ETag"]
+    resp = client.patch(f"/api/sites/{site['id']}", json={"type": "Feature", "properties": {
+        "permit_notes": "文旅局 permit", "contact_notes": "Mr Zhou 138..."}}, headers=auth | {"If-Match": etag})
+    assert resp.status_code == 200
+    anonymous = client.get(f"/api/sites/{site['id']}/details").get_json()
+    assert "permit_notes" not in anonymous["feature"]["properties"] and "history_url" not in anonymous
+    director = planner_app.test_client()
+    sign_in(director, "dir")
+    assert "permit_notes" not in director.get(f"/api/sites/{site['id']}/details").get_json()["feature"]["properties"]
+    planner = planner_app.test_client()
+    sign_in(planner, "ping")
+    staff = planner.get(f"/api/sites/{site['id']}/details")
+    assert staff.get_json()["feature"]["properties"]["permit_notes"] == "文旅局 permit"
+    assert staff.headers["Cache-Control"] == "private, no-store"
+    assert "Sign out" in planner.get("/", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    # Exports and lists never carry them.
+    for url in ("/api/sites?limit=1000", "/api/sites/export?format=geojson", "/api/sites/export?format=csv"):
+        assert "文旅局 permit" not in planner.get(url).get_data(as_text=True), url
+
+
+def test_history_page_restores_with_csrf(planner_app):
+    client = planner_app.test_client()
+    auth = {"Authorization": f"Bearer {planner_app.token}"}
+    site = client.get("/api/sites?limit=1").get_json()["features"][0]
+    url = f"/sites/{site['id']}/history"
+    assert client.get(url).status_code == 302  # to the sign-in page
+    director = planner_app.test_client()
+    sign_in(director, "dir")
+    assert director.get(url).status_code == 403
+    etag = client.get(f"/api/sites/{site['id']}").headers["ETag"]
+    client.patch(f"/api/sites/{site['id']}", json={"type": "Feature", "properties": {"name_en": "Changed"}},
+                 headers=auth | {"If-Match": etag})
+    sign_in(client, "ping")
+    page = client.get(url).get_data(as_text=True)
+    assert "load-geodata" in page and "Changed" in page
+    first = re.findall(r'name="revision" value="(\d+)"', page)[-1]
+    version = re.search(r'name="version" value="(\d+)"', page).group(1)
+    assert client.post(url, data={"revision": first, "version": version}).status_code == 400  # no CSRF token
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    done = client.post(url, data={"revision": first, "version": version, "csrf_token": token})
+    assert done.status_code == 302
+    assert client.get(f"/api/sites/{site['id']}").get_json()["properties"]["name_en"] == site["properties"]["name_en"]
+    assert "restore" in client.get(url).get_data(as_text=True)
+
+
+def test_hostile_name_is_text_in_a_real_browser(planner_app):
+    client = planner_app.test_client()
+    auth = {"Authorization": f"Bearer {planner_app.token}"}
+    body = {"type": "Feature", "geometry": {"type": "Point", "coordinates": [120.05, 27.80]},
+            "properties": {"name_zh": HOSTILE, "name_en": HOSTILE + " en", "slug": "hostile", "genres": ["nature"],
+                           "terrain": ["forest"], "coord_source": HOSTILE, "coord_accuracy_m": 10,
+                           "position_method": "surveyed", "description_zh": HOSTILE}}
+    created = client.post("/api/sites", json=body, headers=auth)
+    assert created.status_code == 201, created.get_json()
+    sid = created.get_json()["id"]
+    with serve(planner_app) as base, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_context(locale="zh-CN").new_page()
+        watch = PageWatch(page)
+        dialogs = []
+        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+        page.goto(f"{base}/?site={sid}")
+        page.wait_for_function("WenchengScout.state && WenchengScout.state.ready && !WenchengScout.state.loading")
+        page.wait_for_selector(f"#scout-detail-body[data-site-id='{sid}']")
+        assert page.inner_text(f".scout-result[data-site-id='{sid}'] .scout-result-name") == HOSTILE
+        assert page.inner_text("#scout-detail-title") == HOSTILE
+        page.click(".scout-legend summary") if not page.is_visible(".scout-legend-bases") else None
+        # Sign in and look at the history page too.
+        page.goto(f"{base}/login?next=/sites/{sid}/history")
+        page.fill("input[name=username]", "ping")
+        page.fill("input[name=password]", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_selector("#history-site")
+        assert page.inner_text("#history-site") == HOSTILE
+        assert page.locator("img[src=x]").count() == 0
+        assert not dialogs
+        assert not watch.page_errors
+        browser.close()
