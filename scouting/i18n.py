@@ -118,5 +118,6 @@ def js_messages() -> dict[str, str]:
         "permits": _("Permits"),
         "contacts": _("Contacts"),
         "history": _("History and restore"),
+        "edit": _("Edit this site"),
         "flatHorizon": _("Times for a flat horizon; mountains delay sunrise and advance sunset."),
     }

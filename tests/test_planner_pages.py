@@ -114,3 +114,51 @@ def test_hostile_name_is_text_in_a_real_browser(planner_app):
         assert not dialogs
         assert not watch.page_errors
         browser.close()
+
+
+def csrf_of(html: str) -> str:
+    return re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', html).group(1)
+
+
+def test_site_form_create_edit_stale_delete(planner_app):
+    import prcoords
+
+    client = planner_app.test_client()
+    assert client.get("/sites/new").status_code == 302
+    sign_in(client, "ping")
+    page = client.get("/sites/new").get_data(as_text=True)
+    form = {"csrf_token": csrf_of(page), "name_zh": "", "name_en": "Form site", "genres": ["nature"],
+            "terrain": ["forest"], "lon": "120.05", "lat": "27.80", "datum": "wgs84", "coord_source": "GNSS",
+            "coord_accuracy_m": "5", "position_method": "surveyed", "base": ""}
+    bad = client.post("/sites/new", data=form)
+    assert bad.status_code == 400
+    assert 'id="name_zh-error"' in bad.get_data(as_text=True)
+    # Pasted from Amap (GCJ-02): stored as WGS-84.
+    glat, glon = prcoords.wgs_gcj((27.80, 120.05))
+    ok = client.post("/sites/new", data=form | {"name_zh": "表单外景地", "datum": "gcj02", "lon": f"{glon:.9f}",
+                                               "lat": f"{glat:.9f}"})
+    assert ok.status_code == 302, ok.get_data(as_text=True)[:500]
+    sid = int(ok.headers["Location"].split("site=")[1])
+    stored = client.get(f"/api/sites/{sid}").get_json()["geometry"]["coordinates"]
+    assert stored == pytest.approx([120.05, 27.80], abs=1e-7)
+    outside = client.post("/sites/new", data=form | {"name_zh": "外", "name_en": "Far", "lon": "121.5", "lat": "31.2"})
+    assert outside.status_code == 400 and "outside Wencheng" in outside.get_data(as_text=True)
+
+    edit_page = client.get(f"/sites/{sid}/edit").get_data(as_text=True)
+    assert 'value="表单外景地"' in edit_page
+    version = re.search(r'id="version" name="version" type="hidden" value="(\d+)"', edit_page).group(1)
+    edit = {"csrf_token": csrf_of(edit_page), "name_zh": "表单外景地", "name_en": "Edited", "genres": ["nature"],
+            "terrain": ["forest"], "lon": "120.05", "lat": "27.80", "datum": "wgs84", "coord_source": "GNSS",
+            "coord_accuracy_m": "5", "position_method": "surveyed", "base": "", "version": version}
+    saved = client.post(f"/sites/{sid}/edit", data=edit)
+    assert saved.status_code == 302, re.findall(r'scout-field-error[^>]*>([^<]+)<', saved.get_data(as_text=True))
+    stale = client.post(f"/sites/{sid}/edit", data=edit | {"name_en": "Lost"})
+    assert stale.status_code == 409 and "Edited" in stale.get_data(as_text=True)
+    assert client.get(f"/api/sites/{sid}").get_json()["properties"]["name_en"] == "Edited"
+
+    current = client.get(f"/api/sites/{sid}").headers["ETag"].strip('"')
+    assert client.post(f"/sites/{sid}/delete", data={"version": current}).status_code == 400  # no CSRF token
+    gone = client.post(f"/sites/{sid}/delete", data={"version": current, "csrf_token": csrf_of(edit_page)})
+    assert gone.status_code == 302 and client.get(f"/api/sites/{sid}").status_code == 404
+    back = client.post(f"/sites/{sid}/undelete", data={"csrf_token": csrf_of(edit_page)})
+    assert back.status_code == 302 and client.get(f"/api/sites/{sid}").status_code == 200

@@ -81,6 +81,7 @@ def show_site_details(site_id: int):
     body = site_details(_site_or_404(site_id), parse_day(request.args.get("date")), include_staff=staff)
     if staff:
         body["history_url"] = url_for("planner.history", site_id=site_id)
+        body["edit_url"] = url_for("planner.edit", site_id=site_id)
     response = json_response(body)
     response.headers["Cache-Control"] = "private, no-store" if staff else "no-cache"
     return response

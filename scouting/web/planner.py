@@ -6,11 +6,15 @@ from functools import wraps
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, IntegerField
+from sqlalchemy import select
+from wtforms import BooleanField, HiddenField, IntegerField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import DataRequired
+from wtforms.widgets import CheckboxInput, ListWidget
 
-from .. import get_session, sites
-from ..errors import PreconditionFailed, ScoutingError
+from .. import get_session, sites, vocab
+from ..errors import InvalidParameter, PreconditionFailed, ScoutingError
+from ..i18n import current_language
+from ..models import ThemedBase
 from ..search import get_site
 
 bp = Blueprint("planner", __name__)
@@ -49,3 +53,143 @@ def history(site_id: int):
     revisions = sites.site_history(session, site_id)
     hit = get_site(session, site_id, include_deleted=True)
     return render_template("history.html", site=hit.site, revisions=revisions, form=form)
+
+
+# --------------------------------------------------------------------------- add and edit sites
+
+class SiteForm(FlaskForm):
+    """The fields of a site.  Checking is done once, by scouting.sites, and its errors shown per field."""
+
+    name_zh = StringField()
+    name_en = StringField()
+    slug = StringField()
+    base = SelectField(choices=[])
+    genres = SelectMultipleField(choices=[], widget=ListWidget(prefix_label=False), option_widget=CheckboxInput())
+    terrain = SelectMultipleField(choices=[], widget=ListWidget(prefix_label=False), option_widget=CheckboxInput())
+    facilities = SelectMultipleField(choices=[], widget=ListWidget(prefix_label=False), option_widget=CheckboxInput())
+    best_seasons = SelectMultipleField(choices=[], widget=ListWidget(prefix_label=False), option_widget=CheckboxInput())
+    elevation_m = StringField()
+    area_m2 = StringField()
+    description_zh = TextAreaField()
+    description_en = TextAreaField()
+    access_notes_zh = TextAreaField()
+    access_notes_en = TextAreaField()
+    permit_notes = TextAreaField()
+    contact_notes = TextAreaField()
+    lon = StringField()
+    lat = StringField()
+    datum = SelectField(choices=[("wgs84", "WGS-84 (GPS, 天地图)"), ("gcj02", "GCJ-02 (高德 Amap)"), ("bd09", "BD-09 (百度 Baidu)")])
+    coord_source = StringField()
+    coord_accuracy_m = StringField()
+    position_method = SelectField(choices=[])
+    facts_source = TextAreaField()
+    verified = BooleanField()
+    confirm_outside = BooleanField()
+    version = HiddenField()
+
+
+def _choices(form: SiteForm, label: str) -> None:
+    def pairs(vocabulary):
+        return [(t.slug, getattr(t, label)) for t in vocabulary.values()]
+
+    form.genres.choices = pairs(vocab.GENRES)
+    form.terrain.choices = pairs(vocab.TERRAIN)
+    form.facilities.choices = pairs(vocab.FACILITIES)
+    form.best_seasons.choices = pairs(vocab.SEASONS)
+    form.position_method.choices = pairs(vocab.POSITION_METHODS)
+    bases = get_session().scalars(select(ThemedBase).order_by(ThemedBase.number))
+    form.base.choices = [("", "—")] + [(b.slug, f"{b.number}. {getattr(b, 'name_' + label)}") for b in bases]
+
+
+def _number(text: str | None):
+    """Form text to a number for the record; anything else goes through as text so the checker names it."""
+    if text is None or not text.strip():
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
+def _raw_from_form(form: SiteForm) -> dict:
+    raw = {name: (getattr(form, name).data or None) for name in (
+        "name_zh", "name_en", "slug", "base", "description_zh", "description_en", "access_notes_zh",
+        "access_notes_en", "permit_notes", "contact_notes", "coord_source", "facts_source", "position_method")}
+    raw.update(genres=form.genres.data or [], terrain=form.terrain.data or [], facilities=form.facilities.data or [],
+               best_seasons=form.best_seasons.data or [], verified=bool(form.verified.data),
+               elevation_m=_number(form.elevation_m.data), area_m2=_number(form.area_m2.data),
+               coord_accuracy_m=_number(form.coord_accuracy_m.data))
+    return raw
+
+
+def _point(form: SiteForm) -> tuple[float, float]:
+    """The typed or clicked position, converted to WGS-84 from the datum the planner chose."""
+    feature = {"type": "Feature", "properties": {},
+               "geometry": {"type": "Point", "coordinates": [_number(form.lon.data), _number(form.lat.data)]}}
+    raw = sites.feature_to_raw(feature, form.datum.data or "wgs84")
+    return raw["lon"], raw["lat"]
+
+
+def _fill(form: SiteForm, hit) -> None:
+    rec = sites.site_record(hit.site, hit.lon, hit.lat)
+    for name, field in form._fields.items():
+        if name in rec and name not in ("csrf_token",):
+            value = rec[name]
+            field.data = value if not isinstance(value, float) or name not in ("lon", "lat") else f"{value:.7f}"
+    form.lon.data, form.lat.data = f"{hit.lon:.7f}", f"{hit.lat:.7f}"
+    form.base.data = rec["base"] or ""
+    form.version.data = str(hit.site.version)
+
+
+@bp.route("/sites/new", methods=["GET", "POST"])
+@bp.route("/sites/<int:site_id>/edit", methods=["GET", "POST"])
+@planner_required
+def edit(site_id: int | None = None):
+    session = get_session()
+    label = "zh" if current_language() == "zh_CN" else "en"
+    form = SiteForm()
+    _choices(form, label)
+    hit = get_site(session, site_id) if site_id else None
+    if site_id and hit is None:
+        abort(404)
+    errors: dict[str, str] = {}
+    stale = None
+    if request.method == "GET":
+        if hit:
+            _fill(form, hit)
+        else:
+            form.lon.data, form.lat.data = request.args.get("lon", ""), request.args.get("lat", "")
+            form.position_method.data = "surveyed"
+    elif form.validate_on_submit():
+        try:
+            raw = _raw_from_form(form)
+            raw["lon"], raw["lat"] = _point(form)
+            confirm = bool(form.confirm_outside.data)
+            if hit:
+                raw.pop("slug", None)  # a site's short id does not change: links and packs use it
+                saved = sites.update_site(session, site_id, raw, int(form.version.data or 0), current_user.username, confirm)
+            else:
+                saved = sites.create_site(session, raw, current_user.username, confirm)
+            return redirect(url_for("pages.index", site=saved.id))
+        except InvalidParameter as err:
+            errors[err.name if err.name in form._fields else "form"] = f"{err.name}: {err.reason}"
+        except PreconditionFailed as err:
+            stale = err.current
+    status = 200 if request.method == "GET" else (409 if stale else 400)
+    return render_template("site_form.html", form=form, hit=hit, errors=errors, stale=stale, label=label), status
+
+
+@bp.post("/sites/<int:site_id>/delete")
+@planner_required
+def delete(site_id: int):
+    # CSRFProtect has already checked the form's token (every POST outside the token-authorised APIs).
+    sites.delete_site(get_session(), site_id, int(request.form.get("version", "0")), current_user.username)
+    flash("deleted")
+    return redirect(url_for("planner.history", site_id=site_id))
+
+
+@bp.post("/sites/<int:site_id>/undelete")
+@planner_required
+def undelete(site_id: int):
+    sites.undelete_site(get_session(), site_id, current_user.username)
+    return redirect(url_for("pages.index", site=site_id))

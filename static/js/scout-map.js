@@ -589,6 +589,30 @@
 
       var photos = section(M.photos);
       if (!d.photos.length) photos.appendChild(el("p", "scout-muted", M.noPhotos));
+      else {
+        var strip = el("div", "scout-photos");
+        d.photos.forEach(function (ph) {
+          // Thumbnail linking to the full public copy; every value set as a property, never as markup.
+          var link = el("a", "scout-photo");
+          link.href = ph.url;
+          link.target = "_blank";
+          link.rel = "noopener noreferrer";
+          if (ph.caption) link.title = ph.caption;
+          var img = el("img");
+          var scale = Math.min(1, 320 / Math.max(ph.width, ph.height, 1));
+          img.src = ph.thumb_url;
+          img.alt = ph.caption || M.photos;
+          img.width = Math.round(ph.width * scale);
+          img.height = Math.round(ph.height * scale);
+          img.loading = "lazy";
+          img.decoding = "async";
+          img.style.maxWidth = "100%";
+          img.style.height = "auto";
+          link.appendChild(img);
+          strip.appendChild(link);
+        });
+        photos.appendChild(strip);
+      }
       detailBody.appendChild(photos);
 
       var tags = el("ul", "scout-tags");
@@ -625,11 +649,13 @@
         var staff = section(M.staffOnly);
         if (p.permit_notes) staff.appendChild(el("p", "scout-permit", M.permits + ": " + p.permit_notes));
         if (p.contact_notes) staff.appendChild(el("p", "scout-contact", M.contacts + ": " + p.contact_notes));
-        if (d.history_url) {
-          var history = el("a", "scout-history", M.history);
-          history.href = d.history_url;
-          staff.appendChild(history);
-        }
+        [[d.edit_url, M.edit, "scout-edit"], [d.history_url, M.history, "scout-history"]].forEach(function (link) {
+          if (!link[0]) return;
+          var a = el("a", link[2], link[1]);
+          a.href = link[0];
+          staff.appendChild(a);
+          staff.appendChild(document.createTextNode(" "));
+        });
         detailBody.appendChild(staff);
       }
 
