@@ -105,20 +105,20 @@ def export_command(pack_token, fmt, output, **filters):
             if fmt == "zip":
                 raise click.UsageError("zip is for packs")
             items, title = (ExportItem(hit=h) for h in iter_sites(session, parse_site_query(args))), "Wencheng sites"
-        written = 0
         with open(output, "wb") as f:
             if fmt == "zip":
                 from flask import render_template
 
                 from .formats.pack_zip import pack_zip
                 from .web.packs import _page_context
+                from .web.photos import pack_photos
                 with current_app.test_request_context():
                     html = render_template("pack_print.html", **_page_context(pack, items, session))
-                f.write(pack_zip(items, title, html))
+                    photos = pack_photos(session, items)
+                f.write(pack_zip(items, title, html, photos=photos))
             else:
                 for chunk in export(items, fmt, title).chunks:
                     f.write(chunk)
-                    written += len(chunk)
     click.echo(f"wrote {output}")
 
 
@@ -152,7 +152,54 @@ def create_token_command(name: str):
         click.echo(accounts.create_token(session, name))
 
 
+@click.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--datum", type=click.Choice(["wgs84", "gcj02", "bd09"]), default="wgs84", show_default=True,
+              help="The datum of the file's numbers: gcj02 for Amap/Tencent, bd09 for Baidu.")
+@click.option("--commit", is_flag=True, help="Write the sites (default: a dry run that only reports).")
+@click.option("--actor", help="Who imports, for the history as import:NAME (default: your login name).")
+@click.option("--layer", help="Read only this layer (GeoPackage layer, KML folder, shapefile in a zip).")
+@click.option("--genre-default", help="The genre (slug or label) of new sites whose row names none.")
+@click.option("--confirm-outside", is_flag=True, help="Accept new points outside Wencheng County.")
+@with_appcontext
+@_fail_readably
+def import_command(file, datum, commit, actor, layer, genre_default, confirm_outside):
+    """Import sites from FILE: GeoJSON, KML/KMZ, GPX, CSV, GeoPackage or zipped Shapefile (a dry run unless --commit)."""
+    import getpass
+    import sys
+
+    from . import imports
+
+    if not actor:
+        try:
+            actor = getpass.getuser()
+        except (OSError, KeyError):
+            actor = "cli"
+    options = imports.options_from_config(current_app.config, datum=datum, layer=layer, genre_default=genre_default,
+                                          confirm_outside=confirm_outside)
+    bars = []
+
+    def progress(done: int, total: int) -> None:
+        if not bars and total >= imports.PROGRESS_MIN_ROWS:
+            bars.append(click.progressbar(length=total, label="checking rows", file=sys.stderr))
+            bars[0].__enter__()
+        if bars:
+            bars[0].update(done - bars[0].pos)
+
+    with current_app.extensions["scouting"]["sessionmaker"]() as session:
+        try:
+            report = imports.run_import(session, file, file, options, commit=commit, actor=f"import:{actor}",
+                                        progress=progress)
+        finally:
+            for bar in bars:
+                bar.__exit__(None, None, None)
+    click.echo(report.table())
+    if report.totals["invalid"]:
+        raise click.ClickException(f"{report.totals['invalid']} invalid row(s)" + ("; nothing was written" if commit else ""))
+
+
 def register_commands(app: Flask) -> None:
+    app.cli.add_command(import_command)
     app.cli.add_command(create_user_command)
     app.cli.add_command(create_token_command)
     app.cli.add_command(db_cli)

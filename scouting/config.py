@@ -15,7 +15,8 @@ DEFAULTS = {
     # Where mod_spatialite is looked up; the bare name lets the dynamic loader search its usual paths.
     "SPATIALITE_LIBRARY": os.environ.get("SPATIALITE_LIBRARY_PATH", "mod_spatialite"),
     "TIANDITU_KEY": None,
-    "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
+    # The largest request body of any kind; photos and imports have their own, smaller limits.
+    "MAX_CONTENT_LENGTH": 25 * 1024 * 1024,
     # Cookies: never readable by scripts, not sent on cross-site requests.
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",

@@ -6,9 +6,12 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy.orm import object_session
+
 from . import geo
 from .errors import InvalidParameter
 from .formats.geojson import site_feature
+from .photos import site_photo_list
 from .search import SiteHit
 
 
@@ -43,5 +46,5 @@ def site_details(hit: SiteHit, day: date, include_staff: bool = False) -> dict[s
                         "azimuth_deg": round(e.azimuth_deg, 1), "elevation_deg": round(e.elevation_deg, 1)}
                        for e in sun.events],
         },
-        "photos": [],
+        "photos": site_photo_list(object_session(hit.site), hit.site.id),
     }

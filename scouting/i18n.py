@@ -119,5 +119,8 @@ def js_messages() -> dict[str, str]:
         "contacts": _("Contacts"),
         "history": _("History and restore"),
         "edit": _("Edit this site"),
+        "suggestCorrection": _("Suggest a correction"),
+        "suggestion": _("Suggestion"),
+        "review": _("Review"),
         "flatHorizon": _("Times for a flat horizon; mountains delay sunrise and advance sunset."),
     }

@@ -170,7 +170,8 @@ def build_pack_map(pack_api_url: str, tianditu_key: str | None) -> dict[str, str
     return _parts(fmap)
 
 
-def build_map(tianditu_key: str | None, language: str, messages: dict[str, str]) -> dict[str, str]:
+def build_map(tianditu_key: str | None, language: str, messages: dict[str, str],
+              suggestions_url: str | None = None) -> dict[str, str]:
     """The map's three parts for templates/map.html: header (CSS/JS links), body (the div), script."""
     fmap = _new_map(tianditu_key)
 
@@ -221,6 +222,7 @@ def build_map(tianditu_key: str | None, language: str, messages: dict[str, str])
             "sites": url_for("api.list_sites"),
             "facets": url_for("api.site_facets"),
             "packs": url_for("packs.create_pack"),
+            "suggest": url_for("planner.suggest"),
             "site": url_for("api.show_site", site_id=0).rsplit("/0", 1)[0],
             "bases": url_for("api.list_bases"),
             "boundary": url_for("api.boundary"),
@@ -228,6 +230,8 @@ def build_map(tianditu_key: str | None, language: str, messages: dict[str, str])
         },
         "pageSize": 1000,
     }
+    if suggestions_url:
+        settings["api"]["suggestions"] = suggestions_url
     ScoutLayers(
         settings,
         js=[("markercluster", _vendor("markercluster/leaflet.markercluster.js")),

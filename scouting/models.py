@@ -218,3 +218,47 @@ class SiteRevision(Base):
     changed_fields: Mapped[list[str]] = mapped_column(JSON)
     before: Mapped[dict | None] = mapped_column(JSON)
     after: Mapped[dict | None] = mapped_column(JSON)
+
+
+class Photo(Base):
+    """A site photo.  Files live under PHOTO_DIR, named by `token` (random, never the uploaded name):
+    the original bytes (staff only), a public copy re-encoded without any metadata, and a thumbnail."""
+
+    __tablename__ = "photos"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), index=True)
+    token: Mapped[str] = mapped_column(String(64), unique=True)  # the files' name stem
+    ext: Mapped[str] = mapped_column(String(8))  # of the public copy and the thumbnail: jpg | webp
+    original_ext: Mapped[str] = mapped_column(String(8))  # jpg | png | webp | heic
+    caption: Mapped[str | None] = mapped_column(Text)
+    width: Mapped[int] = mapped_column(Integer)  # of the public copy (upright)
+    height: Mapped[int] = mapped_column(Integer)
+    content_type: Mapped[str] = mapped_column(String(64))  # of the original, identified from its content
+    bytes: Mapped[int] = mapped_column(Integer)  # size of the original
+    uploaded_by: Mapped[str] = mapped_column(String(64))
+    uploaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # From the original's EXIF (phones record WGS-84); staff only.
+    gps_lon: Mapped[float | None] = mapped_column(Float)
+    gps_lat: Mapped[float | None] = mapped_column(Float)
+    taken_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Suggestion(Base):
+    """A new site or a correction sent by anyone (no account).  Nothing reaches the data until a planner accepts it."""
+
+    __tablename__ = "suggestions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), index=True)  # None: a new site
+    lon: Mapped[float | None] = mapped_column(Float)
+    lat: Mapped[float | None] = mapped_column(Float)
+    name: Mapped[str | None] = mapped_column(String(200))  # the suggested site's name
+    message: Mapped[str] = mapped_column(Text)
+    suggester_name: Mapped[str | None] = mapped_column(String(100))  # credited when accepted
+    suggester_contact: Mapped[str | None] = mapped_column(String(200))  # staff only
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)  # pending | accepted | rejected
+    reason: Mapped[str | None] = mapped_column(Text)
+    reviewed_by: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    reviewed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

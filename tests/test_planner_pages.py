@@ -162,3 +162,41 @@ def test_site_form_create_edit_stale_delete(planner_app):
     assert gone.status_code == 302 and client.get(f"/api/sites/{sid}").status_code == 404
     back = client.post(f"/sites/{sid}/undelete", data={"csrf_token": csrf_of(edit_page)})
     assert back.status_code == 302 and client.get(f"/api/sites/{sid}").status_code == 200
+
+
+def test_suggestions_wait_for_review(planner_app):
+    visitor = planner_app.test_client()
+    page = visitor.get("/suggest?lon=120.06&lat=27.81").get_data(as_text=True)
+    data = {"csrf_token": csrf_of(page), "name": "石垟 old bridge", "message": "A covered bridge, good for period drama",
+            "suggester_name": "老王", "suggester_contact": "138 0000 0000", "lon": "120.06", "lat": "27.81"}
+    assert visitor.post("/suggest", data={k: v for k, v in data.items() if k != "csrf_token"}).status_code == 400
+    missing = visitor.post("/suggest", data=data | {"message": ""})
+    assert missing.status_code == 400 and "say what you suggest" in missing.get_data(as_text=True)
+    sent = visitor.post("/suggest", data=data)
+    assert sent.status_code == 200 and "审核前不会公开" in sent.get_data(as_text=True)
+    assert "石垟 old bridge" not in visitor.get("/api/sites?q=bridge").get_data(as_text=True)
+    assert visitor.get("/suggestions").status_code == 302 and visitor.get("/api/suggestions").status_code == 302
+
+    planner = planner_app.test_client()
+    sign_in(planner, "ping")
+    queue = planner.get("/suggestions").get_data(as_text=True)
+    assert "石垟 old bridge" in queue and "138 0000 0000" in queue
+    layer = planner.get("/api/suggestions").get_json()
+    assert layer["features"][0]["geometry"]["coordinates"] == [120.06, 27.81]
+    sid = layer["features"][0]["id"]
+    token = csrf_of(queue)
+    assert planner.post(f"/suggestions/{sid}/reject", data={"csrf_token": token, "reason": ""}).status_code == 302
+    assert "石垟 old bridge" in planner.get("/suggestions").get_data(as_text=True)  # not rejected without a reason
+    accepted = planner.post(f"/suggestions/{sid}/accept", data={"csrf_token": token})
+    assert accepted.status_code == 302 and "/sites/new" in accepted.headers["Location"]
+    form = planner.get(accepted.headers["Location"]).get_data(as_text=True)
+    assert 'value="石垟 old bridge"' in form and "suggested by 老王" in form
+    assert "石垟 old bridge" not in planner.get("/suggestions").get_data(as_text=True)
+
+
+def test_suggestions_are_rate_limited(planner_app):
+    visitor = planner_app.test_client()
+    token = csrf_of(visitor.get("/suggest").get_data(as_text=True))
+    codes = [visitor.post("/suggest", data={"csrf_token": token, "name": f"p{i}", "message": "x", "lon": "120.06",
+                                            "lat": "27.81"}).status_code for i in range(8)]
+    assert codes[:6] == [200] * 6 and 429 in codes[6:]

@@ -10,11 +10,13 @@ from ..errors import InvalidParameter, PreconditionFailed, ScoutingError
 def register_blueprints(app: Flask) -> None:
     from . import auth
     from .api import api
+    from .imports import bp as imports_bp
     from .ogc import ogc
     from .packs import bp as packs_bp
     from .pages import pages
 
     app.register_blueprint(api)
+    app.register_blueprint(imports_bp)
     app.register_blueprint(ogc)
     app.register_blueprint(packs_bp)
     app.register_blueprint(pages)
@@ -23,8 +25,13 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(planner_bp)
     auth.init_app(app)
     # These take no cookie as authority (API tokens, pack edit tokens, read-only OGC): no CSRF token needed.
-    for blueprint in (api, packs_bp, ogc):
+    for blueprint in (api, imports_bp, packs_bp, ogc):
         auth.csrf.exempt(blueprint)
+    from .photos import CSRF_EXEMPT as photo_token_writes
+    from .photos import bp as photos_bp
+    app.register_blueprint(photos_bp)
+    for view in photo_token_writes:  # the photo API's writes take only Bearer tokens
+        auth.csrf.exempt(view)
 
     @app.errorhandler(ScoutingError)
     def _core_error(err: ScoutingError):

@@ -5,15 +5,15 @@ from datetime import date
 from urllib.parse import quote
 
 import segno
-from flask import Blueprint, Response, current_app, render_template, request, stream_with_context, url_for
+from flask import Blueprint, Response, current_app, render_template, request, url_for
 
 from .. import geo, get_session, packs
 from ..errors import InvalidParameter
-from ..formats.export import EXPORT_FORMATS, export
+from ..formats.export import EXPORT_FORMATS, ExportItem, export
 from ..formats.pack_zip import pack_zip
 from ..formats.svg import locator_svg
 from ..i18n import current_language
-from ..search import iter_sites, parse_site_query
+from ..search import count_sites, iter_sites, parse_site_query
 from .api import json_response
 
 bp = Blueprint("packs", __name__)
@@ -100,10 +100,12 @@ def export_pack(token: str):
     items = packs.pack_hits(session, pack)
     if fmt == "zip":
         html = _print_html(pack, items)
-        body = pack_zip(items, pack.name, html)
+        from .photos import pack_photos
+
+        body = pack_zip(items, pack.name, html, photos=pack_photos(session, items))
         return Response(body, mimetype="application/zip", headers={"Content-Disposition": _attachment(pack.name, "zip")})
     out = export(items, fmt, pack.name)
-    return Response(stream_with_context(out.chunks), mimetype=out.mimetype,
+    return Response(out.chunks, mimetype=out.mimetype,
                     headers={"Content-Disposition": _attachment(pack.name, out.extension)})
 
 
@@ -114,13 +116,22 @@ def export_sites():
         raise InvalidParameter("format", "zip is for packs; a filter exports as geojson, kml, gpx, gpkg or csv")
     args = {k: v for k, v in request.args.items() if k != "format"}
     query = parse_site_query(args)
-    session = get_session()
-    from ..formats.export import ExportItem
+    total = count_sites(get_session(), query)  # also answers 400 (an unknown base) before streaming starts
+    maker = current_app.extensions["scouting"]["sessionmaker"]  # the stream runs after the request context
+    out = export(_streamed_items(maker, query), fmt, "文成外景 Wencheng sites")
+    return Response(out.chunks, mimetype=out.mimetype,
+                    headers={"Content-Disposition": _attachment("wencheng-sites", out.extension),
+                             "X-Total-Count": str(total)})
 
-    items = (ExportItem(hit=hit) for hit in iter_sites(session, query))
-    out = export(items, fmt, "文成外景 Wencheng sites")
-    return Response(stream_with_context(out.chunks), mimetype=out.mimetype,
-                    headers={"Content-Disposition": _attachment("wencheng-sites", out.extension)})
+
+def _streamed_items(maker, query):
+    """The export's sites, read with a session of its own that is closed when the stream ends or is dropped."""
+    session = maker()
+    try:
+        for hit in iter_sites(session, query):
+            yield ExportItem(hit=hit)
+    finally:
+        session.close()
 
 
 # --------------------------------------------------------------------------- pages

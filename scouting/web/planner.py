@@ -11,11 +11,12 @@ from wtforms import BooleanField, HiddenField, IntegerField, SelectField, Select
 from wtforms.validators import DataRequired
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from .. import get_session, sites, vocab
+from .. import get_session, sites, suggestions, vocab
 from ..errors import InvalidParameter, PreconditionFailed, ScoutingError
 from ..i18n import current_language
 from ..models import ThemedBase
 from ..search import get_site
+from .auth import limiter
 
 bp = Blueprint("planner", __name__)
 
@@ -159,7 +160,9 @@ def edit(site_id: int | None = None):
             _fill(form, hit)
         else:
             form.lon.data, form.lat.data = request.args.get("lon", ""), request.args.get("lat", "")
-            form.position_method.data = "surveyed"
+            form.position_method.data = "estimate" if request.args.get("source") else "surveyed"
+            form.name_zh.data = request.args.get("name", "")
+            form.coord_source.data = request.args.get("source", "")
     elif form.validate_on_submit():
         try:
             raw = _raw_from_form(form)
@@ -193,3 +196,93 @@ def delete(site_id: int):
 def undelete(site_id: int):
     sites.undelete_site(get_session(), site_id, current_user.username)
     return redirect(url_for("pages.index", site=site_id))
+
+
+# --------------------------------------------------------------------------- suggestions
+
+class SuggestionForm(FlaskForm):
+    name = StringField()
+    message = TextAreaField()
+    suggester_name = StringField()
+    suggester_contact = StringField()
+    lon = StringField()
+    lat = StringField()
+    site_id = HiddenField()
+
+
+@bp.route("/suggest", methods=["GET", "POST"])
+@limiter.limit("6 per 10 minutes", methods=["POST"])
+def suggest():
+    """Anyone may suggest a new site or a correction; it waits for a planner."""
+    session = get_session()
+    form = SuggestionForm()
+    site = None
+    site_id = request.values.get("site_id") or request.args.get("site")
+    if site_id and str(site_id).isdigit():
+        hit = get_site(session, int(site_id))
+        site = hit.site if hit else None
+    errors: dict[str, str] = {}
+    if request.method == "GET":
+        form.lon.data, form.lat.data = request.args.get("lon", ""), request.args.get("lat", "")
+        form.site_id.data = str(site.id) if site else ""
+    elif form.validate_on_submit():
+        try:
+            data = {k: getattr(form, k).data for k in ("name", "message", "suggester_name", "suggester_contact")}
+            lon, lat = _number(form.lon.data), _number(form.lat.data)
+            if isinstance(lon, str) or isinstance(lat, str):
+                raise InvalidParameter("lon", "the position must be numbers")
+            data.update(lon=lon, lat=lat, site_id=site.id if site else None)
+            suggestions.create_suggestion(session, data)
+            return render_template("suggest.html", form=form, site=site, errors={}, done=True)
+        except InvalidParameter as err:
+            errors[err.name] = err.reason
+    return render_template("suggest.html", form=form, site=site, errors=errors, done=False), (400 if errors else 200)
+
+
+class ReviewForm(FlaskForm):
+    reason = TextAreaField()
+
+
+@bp.route("/suggestions", methods=["GET"])
+@planner_required
+def review_list():
+    session = get_session()
+    return render_template("suggestions.html", items=suggestions.pending(session), form=ReviewForm())
+
+
+@bp.post("/suggestions/<int:suggestion_id>/accept")
+@planner_required
+def accept(suggestion_id: int):
+    """Accepting opens the site form filled from the suggestion; the planner completes and saves it."""
+    session = get_session()
+    item = suggestions.review(session, suggestion_id, True, current_user.username)
+    credit = f"suggested by {item.suggester_name}" if item.suggester_name else "suggested by a visitor"
+    if item.site_id:
+        flash(f"{credit}: {item.message}")
+        return redirect(url_for("planner.edit", site_id=item.site_id))
+    return redirect(url_for("planner.edit", lon=item.lon, lat=item.lat, name=item.name,
+                            source=f"{credit} (suggestion {item.id}); position not yet verified"))
+
+
+@bp.post("/suggestions/<int:suggestion_id>/reject")
+@planner_required
+def reject(suggestion_id: int):
+    form = ReviewForm()
+    try:
+        suggestions.review(get_session(), suggestion_id, False, current_user.username, form.reason.data)
+    except InvalidParameter as err:
+        flash(err.detail)
+    return redirect(url_for("planner.review_list"))
+
+
+@bp.get("/api/suggestions")
+@planner_required
+def suggestions_geojson():
+    """Pending suggestions with a position, for the planners' map layer."""
+    items = suggestions.pending(get_session())
+    features = [{"type": "Feature", "id": s.id, "geometry": {"type": "Point", "coordinates": [s.lon, s.lat]},
+                 "properties": {"name": s.name, "message": s.message, "site_id": s.site_id,
+                                "suggester_name": s.suggester_name,
+                                "review_url": url_for("planner.review_list") + f"#suggestion-{s.id}"}}
+                for s in items if s.lon is not None]
+    return {"type": "FeatureCollection", "features": features}

@@ -659,6 +659,10 @@
         detailBody.appendChild(staff);
       }
 
+      var suggest = el("a", "scout-suggest-correction", M.suggestCorrection);
+      suggest.href = settings.api.suggest + "?site=" + f.id;
+      detailBody.appendChild(suggest);
+
       var description = localText(p, "description");
       if (description) { var ds = section(M.description); ds.appendChild(el("p", null, description)); detailBody.appendChild(ds); }
       var access = localText(p, "access_notes");
@@ -934,6 +938,27 @@
       status.basesDrawn = fc.features.length;
       addLegend(fc.features, basesLayer);
     });
+
+    // Planners also see the suggestions waiting for review.
+    if (settings.api.suggestions) {
+      getJSON(settings.api.suggestions).then(function (fc) {
+        L.geoJSON(fc, {
+          pointToLayer: function (f, latlng) {
+            return L.marker(latlng, { icon: L.divIcon({ html: el("span", "scout-suggestion-dot", "?"), className: "scout-site-icon",
+              iconSize: [22, 22], iconAnchor: [11, 11] }), title: M.suggestion });
+          },
+          onEachFeature: function (f, layer) {
+            var box = el("div");
+            box.appendChild(el("strong", null, M.suggestion + (f.properties.name ? ": " + f.properties.name : "")));
+            box.appendChild(el("p", null, f.properties.message));
+            var a = el("a", null, M.review);
+            a.href = f.properties.review_url;
+            box.appendChild(a);
+            layer.bindPopup(box);
+          }
+        }).addTo(map);
+      }).catch(function () { /* the review list still has them */ });
+    }
 
     if (state.view) map.setView([state.view.lat, state.view.lng], state.view.zoom);
     if (state.layer) useBasemap(state.layer);

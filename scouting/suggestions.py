@@ -1,0 +1,66 @@
+"""Suggestions: anyone proposes a new site or a correction; planners accept, edit-then-accept, or reject.
+
+Accepting a suggestion never writes the site by itself: the planner saves the site (form or API),
+which makes the usual revision, and the suggestion records who accepted it and credits the suggester.
+"""
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .errors import InvalidParameter, NotFound
+from .models import Site, Suggestion
+
+LIMITS = {"name": 200, "message": 3000, "suggester_name": 100, "suggester_contact": 200}
+
+
+def create_suggestion(session: Session, data: dict) -> Suggestion:
+    clean: dict = {}
+    for field, limit in LIMITS.items():
+        value = (data.get(field) or "").strip()
+        if len(value) > limit:
+            raise InvalidParameter(field, f"at most {limit} characters are allowed")
+        clean[field] = value or None
+    if not clean["message"]:
+        raise InvalidParameter("message", "say what you suggest")
+    site_id = data.get("site_id")
+    if site_id:
+        if not session.scalar(select(Site.id).where(Site.id == site_id, Site.deleted_at.is_(None))):
+            raise InvalidParameter("site_id", f"there is no site {site_id}")
+    elif not clean["name"]:
+        raise InvalidParameter("name", "a new site needs a name")
+    lon, lat = data.get("lon"), data.get("lat")
+    if lon is not None or lat is not None:
+        if not all(isinstance(v, float | int) and math.isfinite(v) for v in (lon, lat)):
+            raise InvalidParameter("lon", "the position must be two finite numbers")
+        if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+            raise InvalidParameter("lat", "the position is out of range")
+    elif not site_id:
+        raise InvalidParameter("lon", "a new site needs a position (click the map)")
+    suggestion = Suggestion(site_id=site_id or None, lon=lon, lat=lat, status="pending", **clean)
+    session.add(suggestion)
+    session.commit()
+    return suggestion
+
+
+def pending(session: Session) -> list[Suggestion]:
+    return list(session.scalars(select(Suggestion).where(Suggestion.status == "pending").order_by(Suggestion.id)))
+
+
+def review(session: Session, suggestion_id: int, accept: bool, reviewer: str, reason: str | None = None) -> Suggestion:
+    suggestion = session.get(Suggestion, suggestion_id)
+    if suggestion is None:
+        raise NotFound(f"there is no suggestion {suggestion_id}")
+    if suggestion.status != "pending":
+        raise InvalidParameter("suggestion", f"was already {suggestion.status}")
+    if not accept and not (reason or "").strip():
+        raise InvalidParameter("reason", "say why it is rejected")
+    suggestion.status = "accepted" if accept else "rejected"
+    suggestion.reason = (reason or "").strip() or None
+    suggestion.reviewed_by = reviewer
+    suggestion.reviewed_at = datetime.now(UTC)
+    session.commit()
+    return suggestion
