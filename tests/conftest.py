@@ -114,3 +114,23 @@ def site_features() -> list[dict]:
 @pytest.fixture(scope="session")
 def base_features() -> list[dict]:
     return load_features("bases.geojson")
+
+
+STAFF_PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def writer(fresh_app):
+    """A test client on a seeded database of its own (for tests that write), with a planner `ping`, a director
+    `dir` and their API tokens in `client.tokens`."""
+    from scouting import accounts
+    from scouting.geodata import load_geodata
+
+    with fresh_app.extensions["scouting"]["sessionmaker"]() as session:
+        load_geodata(session)
+        accounts.create_user(session, "ping", STAFF_PASSWORD, "planner")
+        accounts.create_user(session, "dir", STAFF_PASSWORD, "director")
+        tokens = {"planner": accounts.create_token(session, "ping"), "director": accounts.create_token(session, "dir")}
+    client = fresh_app.test_client()
+    client.tokens = tokens
+    return client

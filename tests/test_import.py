@@ -24,7 +24,7 @@ from pyproj import Geod
 from shapely.geometry import LineString, Point
 from sqlalchemy import func, select
 
-from scouting import accounts, vocab
+from scouting import vocab
 from scouting.models import Site, SiteRevision
 
 GEOD = Geod(ellps="WGS84")
@@ -40,22 +40,6 @@ FALLS = {"slug": "baizhangji-falls", "name_zh": "百丈漈瀑布", "name_en": "B
 
 
 # --------------------------------------------------------------------------- fixtures and helpers
-
-@pytest.fixture
-def writer(fresh_app):
-    """A seeded database of its own (imports write), with a planner, a director and their tokens."""
-    from scouting.geodata import load_geodata
-
-    maker = fresh_app.extensions["scouting"]["sessionmaker"]
-    with maker() as session:
-        load_geodata(session)
-        accounts.create_user(session, "ping", "correct horse battery", "planner")
-        accounts.create_user(session, "dir", "correct horse battery", "director")
-        tokens = {"planner": accounts.create_token(session, "ping"), "director": accounts.create_token(session, "dir")}
-    client = fresh_app.test_client()
-    client.tokens = tokens
-    return client
-
 
 def auth(client, role="planner"):
     return {"Authorization": f"Bearer {client.tokens[role]}"}

@@ -13,7 +13,6 @@ from PIL import ExifTags, Image, ImageCms, TiffImagePlugin
 from pyproj import Geod
 from sqlalchemy import func, select
 
-from scouting import accounts
 from scouting.models import Photo
 
 GEOD = Geod(ellps="WGS84")
@@ -25,21 +24,12 @@ SECRET_WORDS = (b"Apple", b"iPhone 15", b"Wang Wei 13800000000", b"xmpmeta", b"E
 # --------------------------------------------------------------------------- fixtures and helpers
 
 @pytest.fixture
-def writer(fresh_app):
-    from scouting.geodata import load_geodata
-
-    maker = fresh_app.extensions["scouting"]["sessionmaker"]
-    with maker() as session:
-        load_geodata(session)
-        accounts.create_user(session, "ping", "correct horse battery", "planner")
-        accounts.create_user(session, "dir", "correct horse battery", "director")
-        tokens = {"planner": accounts.create_token(session, "ping"), "director": accounts.create_token(session, "dir")}
-    client = fresh_app.test_client()
-    client.tokens = tokens
-    client.app = fresh_app
-    client.photo_dir = Path(fresh_app.instance_path) / "photos"  # the default PHOTO_DIR
-    client.site = client.get("/api/sites?limit=1").get_json()["features"][0]
-    return client
+def writer(writer):
+    """The shared staff client (conftest), plus where photos land and a site to attach them to."""
+    writer.app = writer.application
+    writer.photo_dir = Path(writer.application.instance_path) / "photos"  # the default PHOTO_DIR
+    writer.site = writer.get("/api/sites?limit=1").get_json()["features"][0]
+    return writer
 
 
 def auth(client, role="planner"):

@@ -4,29 +4,12 @@ from __future__ import annotations
 import threading
 
 import prcoords
-import pytest
 from pyproj import Geod
 
 from scouting import accounts
 
 GEOD = Geod(ellps="WGS84")
 INSIDE = [120.05, 27.80]
-
-
-@pytest.fixture
-def writer(fresh_app):
-    """A seeded database of its own (these tests write), with a planner, a director and their tokens."""
-    from scouting.geodata import load_geodata
-
-    maker = fresh_app.extensions["scouting"]["sessionmaker"]
-    with maker() as session:
-        load_geodata(session)
-        accounts.create_user(session, "ping", "correct horse battery", "planner")
-        accounts.create_user(session, "dir", "correct horse battery", "director")
-        tokens = {"planner": accounts.create_token(session, "ping"), "director": accounts.create_token(session, "dir")}
-    client = fresh_app.test_client()
-    client.tokens = tokens
-    return client
 
 
 def auth(client, role="planner", **headers):
