@@ -165,14 +165,16 @@ def _set_items(pack: Pack, site_ids: list[int], notes: dict[int, str | None], se
     pack.items.extend(PackItem(site_id=sid, position=i, note=notes.get(sid)) for i, sid in enumerate(site_ids, start=1))
 
 
-def create_pack(session: Session, data: Any) -> tuple[Pack, str]:
-    """Create a pack; returns it and its edit token (shown once, stored only as a hash)."""
+def create_pack(session: Session, data: Any, owner_id: int | None = None) -> tuple[Pack, str]:
+    """Create a pack; returns it and its edit token (shown once, stored only as a hash).
+
+    A signed-in user's pack is also listed under their account (owner_id)."""
     clean = clean_pack_input(data, partial=False)
     _check_sites(session, clean["site_ids"])
     edit_token = secrets.token_urlsafe(24)
     pack = Pack(token=secrets.token_urlsafe(24), edit_token_hash=_hash(edit_token), name=clean["name"],
                 description=clean.get("description"), shoot_date=clean.get("shoot_date"),
-                expires_on=clean.get("expires_on"), items=[])
+                expires_on=clean.get("expires_on"), items=[], owner_id=owner_id)
     session.add(pack)
     _set_items(pack, clean["site_ids"], clean.get("notes", {}), session)
     session.commit()
@@ -218,3 +220,8 @@ def delete_pack(session: Session, pack: Pack) -> None:
 
 def count_packs(session: Session) -> int:
     return session.scalar(select(func.count()).select_from(Pack))
+
+
+def packs_of(session: Session, owner_id: int) -> list[Pack]:
+    return list(session.scalars(select(Pack).where(Pack.owner_id == owner_id).order_by(Pack.created_at.desc())
+                                .options(selectinload(Pack.items))))

@@ -286,7 +286,8 @@ def test_public_files_are_only_those_of_live_sites(writer):
     token = body["url"].rsplit("/", 1)[1].split(".")[0]
     assert writer.get(f"/photos/{token}.png").status_code == 404  # the wrong extension
     assert writer.get("/photos/..%2F..%2Fsecret_key.jpg").status_code == 404
-    assert writer.get(f"/photos/{token[:-1]}x.jpg").status_code == 404
+    other = "y" if token.endswith("x") else "x"  # a token one letter off (never the real one)
+    assert writer.get(f"/photos/{token[:-1]}{other}.jpg").status_code == 404
     sid = writer.site["id"]
     etag = writer.get(f"/api/sites/{sid}").headers["ETag"]
     assert writer.delete(f"/api/sites/{sid}", headers={**auth(writer), "If-Match": etag}).status_code == 204

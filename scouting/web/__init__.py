@@ -23,6 +23,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(auth.bp)
     from .planner import bp as planner_bp
     app.register_blueprint(planner_bp)
+    from .planner_uploads import bp as planner_uploads_bp
+    app.register_blueprint(planner_uploads_bp)
     auth.init_app(app)
     # These take no cookie as authority (API tokens, pack edit tokens, read-only OGC): no CSRF token needed.
     for blueprint in (api, imports_bp, packs_bp, ogc):

@@ -5,7 +5,8 @@ from datetime import date
 from urllib.parse import quote
 
 import segno
-from flask import Blueprint, Response, current_app, render_template, request, url_for
+from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
+from flask_login import current_user
 
 from .. import geo, get_session, packs
 from ..errors import InvalidParameter
@@ -40,7 +41,9 @@ def _with_etag(response: Response, pack) -> Response:
 @bp.post("/api/packs")
 def create_pack():
     session = get_session()
-    pack, edit_token = packs.create_pack(session, _json_body())
+    # Only a name on a list is taken from the cookie here, never the right to change a pack (the edit token).
+    owner = current_user.id if current_user.is_authenticated else None
+    pack, edit_token = packs.create_pack(session, _json_body(), owner_id=owner)
     body = packs.pack_json(pack, _share_url(pack)) | {"edit_token": edit_token}
     response = json_response(body, 201)
     response.headers["Location"] = url_for("packs.show_pack", token=pack.token)
@@ -135,6 +138,14 @@ def _streamed_items(maker, query):
 
 
 # --------------------------------------------------------------------------- pages
+
+@bp.get("/my/packs")
+def my_packs():
+    if not current_user.is_authenticated:
+        return redirect(url_for("auth.login", next=url_for("packs.my_packs")))
+    items = packs.packs_of(get_session(), current_user.id)
+    return render_template("my_packs.html", packs=items, today=packs.today())
+
 
 def _sun_rows(items, day: date) -> dict[int, list]:
     return {i.hit.site.id: geo.sun_day(i.hit.lon, i.hit.lat, day).events for i in items}
