@@ -200,3 +200,31 @@ def test_suggestions_are_rate_limited(planner_app):
     codes = [visitor.post("/suggest", data={"csrf_token": token, "name": f"p{i}", "message": "x", "lon": "120.06",
                                             "lat": "27.81"}).status_code for i in range(8)]
     assert codes[:6] == [200] * 6 and 429 in codes[6:]
+
+
+def test_admins_manage_accounts(planner_app):
+    with planner_app.extensions["scouting"]["sessionmaker"]() as session:
+        accounts.create_user(session, "boss", PASSWORD, "admin")
+    planner = planner_app.test_client()
+    sign_in(planner, "ping")
+    assert planner.get("/admin/users").status_code == 403
+    admin = planner_app.test_client()
+    assert admin.get("/admin/users").status_code == 302
+    sign_in(admin, "boss")
+    page = admin.get("/admin/users").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    assert admin.post("/admin/users", data={"username": "new", "password": PASSWORD, "role": "director"}).status_code == 400
+    admin.post("/admin/users", data={"csrf_token": token, "username": "zhao", "password": PASSWORD, "role": "director"})
+    admin.post("/admin/users", data={"csrf_token": token, "username": "x", "password": "short", "role": "director"})
+    listing = admin.get("/admin/users").get_data(as_text=True)
+    assert 'data-user="zhao"' in listing and 'data-user="x"' not in listing and "at least 10" in listing
+    from scouting.models import User
+    with planner_app.extensions["scouting"]["sessionmaker"]() as session:
+        ping = session.query(User).filter_by(username="ping").one()
+        boss = session.query(User).filter_by(username="boss").one()
+    # Switch the planner off: their session and token stop working.
+    admin.post(f"/admin/users/{ping.id}", data={"csrf_token": token, "role": "planner"})
+    assert planner.get("/sites/new").status_code == 302
+    assert planner.post("/api/sites", json={}, headers={"Authorization": f"Bearer {planner_app.token}"}).status_code == 401
+    admin.post(f"/admin/users/{boss.id}", data={"csrf_token": token, "role": "director", "active": "on"})
+    assert "cannot take away your own admin rights" in admin.get("/admin/users").get_data(as_text=True)

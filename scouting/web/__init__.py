@@ -9,29 +9,25 @@ from ..errors import InvalidParameter, PreconditionFailed, ScoutingError
 
 def register_blueprints(app: Flask) -> None:
     from . import auth
+    from .admin import bp as admin_bp
     from .api import api
     from .imports import bp as imports_bp
     from .ogc import ogc
     from .packs import bp as packs_bp
     from .pages import pages
-
-    app.register_blueprint(api)
-    app.register_blueprint(imports_bp)
-    app.register_blueprint(ogc)
-    app.register_blueprint(packs_bp)
-    app.register_blueprint(pages)
-    app.register_blueprint(auth.bp)
-    from .planner import bp as planner_bp
-    app.register_blueprint(planner_bp)
-    from .planner_uploads import bp as planner_uploads_bp
-    app.register_blueprint(planner_uploads_bp)
-    auth.init_app(app)
-    # These take no cookie as authority (API tokens, pack edit tokens, read-only OGC): no CSRF token needed.
-    for blueprint in (api, imports_bp, packs_bp, ogc):
-        auth.csrf.exempt(blueprint)
     from .photos import CSRF_EXEMPT as photo_token_writes
     from .photos import bp as photos_bp
-    app.register_blueprint(photos_bp)
+    from .planner import bp as planner_bp
+    from .planner_uploads import bp as planner_uploads_bp
+
+    for blueprint in (api, imports_bp, ogc, packs_bp, pages, auth.bp, planner_bp, admin_bp, planner_uploads_bp,
+                      photos_bp):
+        app.register_blueprint(blueprint)
+    auth.init_app(app)
+    # These take no cookie as authority (API tokens, pack edit tokens, read-only OGC): no CSRF token needed.
+    # Every other POST (pages' forms) must carry one.
+    for blueprint in (api, imports_bp, packs_bp, ogc):
+        auth.csrf.exempt(blueprint)
     for view in photo_token_writes:  # the photo API's writes take only Bearer tokens
         auth.csrf.exempt(view)
 
