@@ -85,3 +85,19 @@ def test_secret_key_is_generated_once(tmp_path):
     second = create_app({"DATABASE_URL": url}, instance_path=str(tmp_path / "inst"))
     assert first.config["SECRET_KEY"] == second.config["SECRET_KEY"] and len(first.config["SECRET_KEY"]) == 64
     assert (tmp_path / "inst" / "secret_key").stat().st_mode & 0o077 == 0
+
+
+def test_an_unmigrated_database_says_what_to_run(backend, tmp_path):
+    from scouting import create_app
+    url = new_database_url(backend, tmp_path)
+    app = create_app({"DATABASE_URL": url}, instance_path=str(tmp_path / "inst"))
+    engine = app.extensions["scouting"]["engine"]
+    try:
+        migrate.upgrade(engine, "0002")  # an older schema: sites has no deleted_at yet
+        resp = app.test_client().get("/api/sites")
+        assert resp.status_code == 503
+        assert "flask --app app db upgrade" in resp.get_json()["detail"]
+    finally:
+        engine.dispose()
+        from .conftest import drop_database
+        drop_database(url)

@@ -46,8 +46,21 @@ def register_blueprints(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(err: Exception):
+        if _schema_out_of_date(err):
+            app.logger.error("database schema out of date: %s", err)
+            return _error_response(503, "Database not migrated", "The database is older than this version of the "
+                                   "app: run `flask --app app db upgrade` (make run does it).", {})
         app.logger.exception("unhandled error")
         return _error_response(500, "Internal error", "Something went wrong on our side; it has been logged.", {})
+
+
+def _schema_out_of_date(err: Exception) -> bool:
+    """A missing table or column: the code is newer than the database's migrations."""
+    from sqlalchemy.exc import OperationalError, ProgrammingError
+
+    text = str(getattr(err, "orig", err)).lower()
+    return isinstance(err, OperationalError | ProgrammingError) and any(
+        marker in text for marker in ("no such table", "no such column", "does not exist"))
 
 
 def wants_json() -> bool:
