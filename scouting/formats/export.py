@@ -70,6 +70,17 @@ def export(items: Iterable[ExportItem], fmt: str, title: str) -> ExportFile:
 
 # --------------------------------------------------------------------------- shared helpers
 
+def _stream_xml(root: ET.Element, tail: str, entries: Iterable[str]) -> Iterator[bytes]:
+    """An XML document streamed entry by entry: the serialised header element is split at its closing tags
+    (`tail`), the entries go in between.  ElementTree writes no whitespace, so the tail is always last."""
+    head = ET.tostring(root, encoding="unicode")
+    if not head.endswith(tail):
+        raise RuntimeError(f"unexpected XML serialisation: {head[-40:]!r}")
+    yield b'<?xml version="1.0" encoding="UTF-8"?>\n' + head[: -len(tail)].encode()
+    yield from _buffered(entry.encode() + b"\n" for entry in entries)
+    yield tail.encode() + b"\n"
+
+
 def _buffered(pieces: Iterable[bytes]) -> Iterator[bytes]:
     """Join small pieces into ~CHUNK_BYTES chunks (a chunk per feature would be slow to send)."""
     buffer: list[bytes] = []
@@ -223,11 +234,7 @@ def _kml(items: Iterable[ExportItem], title: str) -> Iterator[bytes]:
         icon_style = ET.SubElement(style, "IconStyle")
         ET.SubElement(icon_style, "color").text = colour
         ET.SubElement(ET.SubElement(icon_style, "Icon"), "href").text = KML_ICON
-    head = ET.tostring(root, encoding="unicode")
-    assert head.endswith(_KML_TAIL)  # ET writes no whitespace, so this always holds
-    yield b'<?xml version="1.0" encoding="UTF-8"?>\n' + head[: -len(_KML_TAIL)].encode()
-    yield from _buffered(_kml_placemark(item).encode() + b"\n" for item in items)
-    yield _KML_TAIL.encode() + b"\n"
+    yield from _stream_xml(root, _KML_TAIL, (_kml_placemark(item) for item in items))
 
 
 def _kml_placemark(item: ExportItem) -> str:
@@ -309,11 +316,7 @@ def _gpx(items: Iterable[ExportItem], title: str) -> Iterator[bytes]:
         "xsi:schemaLocation": f"{GPX_NS} http://www.topografix.com/GPX/1/1/gpx.xsd",
     })
     ET.SubElement(ET.SubElement(root, "metadata"), "name").text = _xml_text(title)
-    head = ET.tostring(root, encoding="unicode")
-    assert head.endswith(_GPX_TAIL)  # ET writes no whitespace, so this always holds
-    yield b'<?xml version="1.0" encoding="UTF-8"?>\n' + head[: -len(_GPX_TAIL)].encode()
-    yield from _buffered(_gpx_waypoint(item).encode() + b"\n" for item in items)
-    yield _GPX_TAIL.encode() + b"\n"
+    yield from _stream_xml(root, _GPX_TAIL, (_gpx_waypoint(item) for item in items))
 
 
 def _gpx_waypoint(item: ExportItem) -> str:
