@@ -11,7 +11,18 @@ if ! command -v pg_ctlcluster >/dev/null; then
   echo "postgis.sh: PostgreSQL is not installed (apt-get install postgresql-15-postgis-3)" >&2
   exit 1
 fi
-pg_ctlcluster 15 main start 2>/dev/null || pg_ctlcluster 15 main status
+# The server is a daemon: it must not inherit any descriptor beyond 0-2.  It would keep this script's
+# "$(scripts/postgis.sh)" pipe (fd 3) open and the caller would wait for ever (CI timed out on exactly that).
+start_cluster() (
+  for fd in /proc/$BASHPID/fd/*; do
+    fd=${fd##*/}
+    if [ "$fd" -gt 2 ]; then eval "exec $fd>&-"; fi
+  done 2>/dev/null
+  exec pg_ctlcluster 15 main start </dev/null
+)
+if ! start_cluster 2>/dev/null; then
+  pg_ctlcluster 15 main status 3>&- </dev/null
+fi
 for _ in $(seq 1 30); do
   runuser -u postgres -- pg_isready -q -h 127.0.0.1 && break
   sleep 1
