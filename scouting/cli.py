@@ -198,7 +198,24 @@ def import_command(file, datum, commit, actor, layer, genre_default, confirm_out
         raise click.ClickException(f"{report.totals['invalid']} invalid row(s)" + ("; nothing was written" if commit else ""))
 
 
+@click.command("synth")
+@with_appcontext
+@click.option("--count", type=click.IntRange(min=1), required=True, help="How many synthetic sites to add.")
+@click.option("--seed", type=int, default=0, show_default=True, help="The same seed gives the same sites.")
+@_fail_readably
+def synth_command(count: int, seed: int):
+    """Add COUNT synthetic sites over Zhejiang (benchmarks, scale tests) to a database of their own."""
+    import time
+
+    from .synth import synthesize
+
+    started = time.perf_counter()
+    synthesize(_engine(), count, seed)
+    click.echo(f"{count} synthetic sites written in {time.perf_counter() - started:.1f} s (seed {seed})")
+
+
 def register_commands(app: Flask) -> None:
+    app.cli.add_command(synth_command)
     app.cli.add_command(import_command)
     app.cli.add_command(create_user_command)
     app.cli.add_command(create_token_command)

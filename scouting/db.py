@@ -6,13 +6,14 @@ where the two databases need different SQL.
 from __future__ import annotations
 
 import importlib
+import json
 from dataclasses import dataclass
 
 # GDAL (inside pyogrio) must be loaded before any SpatiaLite connection: mod_spatialite brings the system
 # SQLite and PROJ into the process, and a GDAL loaded after them binds to those copies and crashes.
 import pyogrio  # noqa: F401, I001
-from geoalchemy2 import Geography
-from sqlalchemy import Engine, Integer, bindparam, cast, column, create_engine, event, func, text
+from geoalchemy2 import Geography, Geometry
+from sqlalchemy import JSON, Engine, Integer, bindparam, cast, column, create_engine, event, func, text
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -141,6 +142,47 @@ class SpatialDialect:
             point = func.ST_SetSRID(func.ST_MakePoint(lon, lat), 4326)
             return func.ST_Distance(cast(geom_col, Geography), cast(point, Geography))
         return func.ST_Distance(geom_col, func.MakePoint(lon, lat, 4326), 1)
+
+
+    def bulk_insert(self, conn, table, rows: list[dict]) -> None:
+        """Many rows at once without per-row SQLAlchemy work: COPY on PostGIS, one executemany on SpatiaLite.
+
+        Values go through the columns' own bind processors (JSON, dates); geometry values are EWKT strings.
+        """
+        if not rows:
+            return
+        names = list(rows[0])
+        columns = [table.c[name] for name in names]
+        processors = [
+            None if isinstance(col.type, Geometry) else col.type.bind_processor(conn.dialect) for col in columns
+        ]
+        # psycopg adapts JSON values itself (a list would become an array): COPY needs the JSON text.
+        processors = [
+            json.dumps if proc is None and isinstance(col.type, JSON) else proc
+            for col, proc in zip(columns, processors, strict=True)
+        ]
+        values = [
+            tuple(proc(row[name]) if proc else row[name] for name, proc in zip(names, processors, strict=True))
+            for row in rows
+        ]
+        column_list = ", ".join(names)
+        if self.name == "postgis":
+            with conn.connection.driver_connection.cursor() as cur:
+                with cur.copy(f"COPY {table.name} ({column_list}) FROM STDIN") as copy:
+                    for value in values:
+                        copy.write_row(value)
+            return
+        placeholders = ", ".join("GeomFromEWKT(?)" if isinstance(col.type, Geometry) else "?" for col in columns)
+        conn.exec_driver_sql(f"INSERT INTO {table.name} ({column_list}) VALUES ({placeholders})", values)  # nosec B608
+
+    def sync_id_sequence(self, conn, table_name: str, id_column: str) -> None:
+        """After rows were inserted with explicit ids: PostgreSQL's serial sequence must move past them
+        (SQLite's INTEGER PRIMARY KEY simply continues from the largest id)."""
+        if self.name == "postgis":
+            conn.execute(
+                text(f"SELECT setval(pg_get_serial_sequence('{table_name}', '{id_column}'), "  # nosec B608: names are ours
+                     f"(SELECT COALESCE(MAX({id_column}), 1) FROM {table_name}))")
+            )
 
 
 def spatial_dialect(engine_or_session) -> SpatialDialect:
