@@ -23,6 +23,10 @@ DEFAULTS = {
     "REMEMBER_COOKIE_HTTPONLY": True,
     "REMEMBER_COOKIE_SAMESITE": "Lax",
     "RATELIMIT_HEADERS_ENABLED": True,
+    # Rate-limit counters: memory:// counts per process; redis://HOST:PORT shares them between gunicorn workers.
+    "RATELIMIT_STORAGE_URI": "memory://",
+    # The number of reverse proxies in front of the app whose X-Forwarded-For/-Proto/-Host are trusted (0: none).
+    "PROXY_FIX": 0,
     "JSON_AS_ASCII": False,
 }
 

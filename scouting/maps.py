@@ -94,6 +94,24 @@ class ScoutLayers(JSCSSMixin, MacroElement):
         self.default_css = css
 
 
+class MeasureTool(JSCSSMixin, MacroElement):
+    """Distance and area measuring (static/js/scout-measure.js)."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+            WenchengMeasure.add({{ this._parent.get_name() }}, {{ this.options|tojson }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, options: dict, js: list[tuple[str, str]]):
+        super().__init__()
+        self._name = "MeasureTool"
+        self.options = options
+        self.default_js = js
+
+
 class PackLayer(JSCSSMixin, MacroElement):
     """A pack's sites on its share page, fetched from the pack API."""
 
@@ -196,12 +214,10 @@ def build_map(tianditu_key: str | None, language: str, messages: dict[str, str],
                   {"Control_locate_min_css": "locate/L.Control.Locate.min.css"})
     locate.add_to(fmap)
 
-    measure = plugins.MeasureControl(position="topleft", primary_length_unit="kilometers",
-                                     secondary_length_unit="meters", primary_area_unit="hectares",
-                                     secondary_area_unit="sqmeters")
-    _local_assets(measure, {"leaflet_measure_js": "measure/leaflet-measure.js"},
-                  {"leaflet_measure_css": "measure/leaflet-measure.css"})
-    measure.add_to(fmap)
+    # Our own measuring tool on Leaflet.draw (loaded above): leaflet-measure needs 'unsafe-eval'.
+    MeasureTool({"messages": {"measureDistance": _("Measure a distance"), "measureArea": _("Measure an area"),
+                              "clearMeasurements": _("Clear the measurements")}},
+                js=[("scout_measure", url_for("static", filename="js/scout-measure.js"))]).add_to(fmap)
 
     minimap_tiles = folium.TileLayer(BASEMAPS[0].urls[0], attr=BASEMAPS[0].attribution)
     minimap = plugins.MiniMap(tile_layer=minimap_tiles, position="bottomright", toggle_display=True,

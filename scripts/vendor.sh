@@ -25,9 +25,6 @@ copy leaflet.fullscreen/Control.FullScreen.css fullscreen/Control.FullScreen.css
 copy leaflet.fullscreen/icon-fullscreen.svg fullscreen/icon-fullscreen.svg
 copy leaflet.locatecontrol/dist/L.Control.Locate.min.js locate/L.Control.Locate.min.js
 copy leaflet.locatecontrol/dist/L.Control.Locate.min.css locate/L.Control.Locate.min.css
-copy leaflet-measure/dist/leaflet-measure.js measure/leaflet-measure.js
-copy leaflet-measure/dist/leaflet-measure.css measure/leaflet-measure.css
-copy leaflet-measure/dist/images measure/images
 copy leaflet-minimap/dist/Control.MiniMap.min.js minimap/Control.MiniMap.min.js
 copy leaflet-minimap/dist/Control.MiniMap.min.css minimap/Control.MiniMap.min.css
 copy leaflet-minimap/dist/images minimap/images

@@ -17,7 +17,7 @@ from .browser import CHROMIUM, CHROMIUM_ARGS, PageWatch, serve
 
 pytestmark = pytest.mark.browser
 GEOD = Geod(ellps="WGS84")
-READY = "window.WenchengScout && WenchengScout.state && WenchengScout.state.ready && !WenchengScout.state.loading"
+READY = "() => window.WenchengScout && WenchengScout.state && WenchengScout.state.ready && !WenchengScout.state.loading"
 
 
 @pytest.fixture(scope="module")
@@ -113,7 +113,7 @@ def test_panel_filter_updates_map_list_and_url_and_the_url_restores_it(session, 
     page.click(".scout-chip[data-term=nature]")
     wait_ready(page)
     page.fill("#scout-q", "瀑")
-    page.wait_for_function("new URLSearchParams(location.search).get('q') === '瀑'")
+    page.wait_for_function("() => new URLSearchParams(location.search).get('q') === '瀑'")
     wait_ready(page)
     page.select_option("#scout-base", "baizhangji-nature")
     wait_ready(page)
@@ -125,7 +125,7 @@ def test_panel_filter_updates_map_list_and_url_and_the_url_restores_it(session, 
     assert drawn_count(page) == expected["numberMatched"]
     # Pan and zoom, then open the URL in a new page: the same filters, list and view.
     page.evaluate("WenchengScout.app.map.setView([27.84, 120.0], 13, {animate: false})")
-    page.wait_for_function("(new URLSearchParams(location.search).get('map') || '').startsWith('13/')")
+    page.wait_for_function("() => (new URLSearchParams(location.search).get('map') || '').startsWith('13/')")
     zoom, lat, lng = (float(v) for v in parse_qs(urlsplit(page.url).query)["map"][0].split("/"))
     assert lat == pytest.approx(27.84, abs=1e-3) and lng == pytest.approx(120.0, abs=1e-3)
     copy = session.open(urlsplit(page.url).path + "?" + urlsplit(page.url).query)
@@ -190,7 +190,7 @@ def test_amap_shifts_overlays_by_the_gcj02_offset_and_back(session, client):
 
     page.hover(".leaflet-control-layers")
     page.get_by_label("高德地图", exact=True).check()
-    page.wait_for_function("WenchengScout.state.crs === 'GCJ02'")
+    page.wait_for_function("() => WenchengScout.state.crs === 'GCJ02'")
     assert parse_qs(urlsplit(page.url).query)["layer"] == ["amap"]
     shifted = tile_latlng(page, seat["id"])
     glat, glon = prcoords.wgs_gcj((lat, lon))
@@ -211,7 +211,7 @@ def test_amap_shifts_overlays_by_the_gcj02_offset_and_back(session, client):
         return [box.x + p.x, box.y + p.y, onTiles.lng, onTiles.lat];
     }""", seat["id"])
     page.mouse.click(x, y)
-    page.wait_for_function("new URLSearchParams(location.search).has('near')")
+    page.wait_for_function("() => new URLSearchParams(location.search).has('near')")
     wait_ready(page)
     near = [float(v) for v in parse_qs(urlsplit(page.url).query)["near"][0].split(",")]
     want_lat, want_lon = prcoords.gcj_wgs_bored((tile_lat, tile_lon))
@@ -222,7 +222,7 @@ def test_amap_shifts_overlays_by_the_gcj02_offset_and_back(session, client):
 
     page.hover(".leaflet-control-layers")
     page.get_by_label("OpenStreetMap 开放街图", exact=True).check()
-    page.wait_for_function("WenchengScout.state.crs === 'EPSG3857'")
+    page.wait_for_function("() => WenchengScout.state.crs === 'EPSG3857'")
     assert tile_latlng(page, seat["id"]) == pytest.approx((lon, lat), abs=1e-7)
     assert "layer" not in parse_qs(urlsplit(page.url).query)
 
@@ -282,11 +282,11 @@ def test_phone_layout_and_keyboard(browser, base_url, client):
     page = s.open("/")
     assert not page.locator("#scout-panel").is_visible() or page.locator("#scout-panel").bounding_box()["x"] < 0
     page.click("#scout-panel-toggle")
-    page.wait_for_function("document.querySelector('#scout-panel').getBoundingClientRect().x >= 0")
+    page.wait_for_function("() => document.querySelector('#scout-panel').getBoundingClientRect().x >= 0")
     # Keyboard only: focus the first genre chip and toggle it with the space bar.
     page.focus(".scout-chip[data-term=costume] input")
     page.keyboard.press("Space")
-    page.wait_for_function("new URLSearchParams(location.search).get('genre') === 'costume'")
+    page.wait_for_function("() => new URLSearchParams(location.search).get('genre') === 'costume'")
     wait_ready(page)
     expected = api(client, "genre=costume")
     assert len(list_ids(page)) == expected["numberMatched"] > 0
@@ -328,7 +328,7 @@ def test_put_a_pack_together_share_it_and_open_it(session, client):
     shared = session.context.new_page()
     session.watches.append(PageWatch(shared))
     shared.goto(session.base_url + urlsplit(share_url).path)
-    shared.wait_for_function("window.WenchengPack && WenchengPack.state && WenchengPack.state.ready", timeout=20_000)
+    shared.wait_for_function("() => window.WenchengPack && WenchengPack.state && WenchengPack.state.ready", timeout=20_000)
     assert shared.evaluate("WenchengPack.state.sitesDrawn") == 2
     assert shared.locator(".pack-marker-icon").count() >= 1
     assert shared.inner_text("#pack-name") == "Falls recce"

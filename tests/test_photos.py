@@ -375,7 +375,7 @@ def test_detail_panel_shows_thumbnails(writer):
     hostile = '<img src=x onerror="window.pwned=1">'
     body = upload(writer, geotagged_jpeg((600, 400)), caption=hostile).get_json()
     sid = writer.site["id"]
-    ready = "window.WenchengScout && WenchengScout.state && WenchengScout.state.ready && !WenchengScout.state.loading"
+    ready = "() => window.WenchengScout && WenchengScout.state && WenchengScout.state.ready && !WenchengScout.state.loading"
     with serve(writer.app) as url, sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
@@ -389,7 +389,7 @@ def test_detail_panel_shows_thumbnails(writer):
             assert link.get_attribute("href") == body["url"]
             image = link.locator("img")
             assert image.get_attribute("src") == body["thumb_url"] and image.get_attribute("alt") == hostile
-            page.wait_for_function("document.querySelector('.scout-photos img').naturalWidth > 0", timeout=10_000)
+            page.wait_for_function("() => document.querySelector('.scout-photos img').naturalWidth > 0", timeout=10_000)
             assert page.evaluate("document.querySelector('.scout-photos img').naturalHeight") == 320
             assert page.evaluate("window.pwned") is None
             assert not watch.console_errors and not watch.page_errors, (watch.console_errors, watch.page_errors)

@@ -98,7 +98,7 @@ def test_hostile_name_is_text_in_a_real_browser(planner_app):
         dialogs = []
         page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
         page.goto(f"{base}/?site={sid}")
-        page.wait_for_function("WenchengScout.state && WenchengScout.state.ready && !WenchengScout.state.loading")
+        page.wait_for_function("() => WenchengScout.state && WenchengScout.state.ready && !WenchengScout.state.loading")
         page.wait_for_selector(f"#scout-detail-body[data-site-id='{sid}']")
         assert page.inner_text(f".scout-result[data-site-id='{sid}'] .scout-result-name") == HOSTILE
         assert page.inner_text("#scout-detail-title") == HOSTILE

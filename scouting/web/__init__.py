@@ -8,7 +8,7 @@ from ..errors import InvalidParameter, PreconditionFailed, ScoutingError
 
 
 def register_blueprints(app: Flask) -> None:
-    from . import auth
+    from . import auth, security
     from .admin import bp as admin_bp
     from .api import api
     from .imports import bp as imports_bp
@@ -24,6 +24,7 @@ def register_blueprints(app: Flask) -> None:
                       photos_bp):
         app.register_blueprint(blueprint)
     auth.init_app(app)
+    security.init_app(app)
     # These take no cookie as authority (API tokens, pack edit tokens, read-only OGC): no CSRF token needed.
     # Every other POST (pages' forms) must carry one.
     for blueprint in (api, imports_bp, packs_bp, ogc):
@@ -38,20 +39,20 @@ def register_blueprints(app: Flask) -> None:
             extra["invalid-params"] = [{"name": err.name, "reason": err.reason}]
         if isinstance(err, PreconditionFailed):
             extra["current"] = err.current  # a stale edit gets what is stored now, to merge and retry
-        return _error_response(err.status, err.title, err.detail, extra)
+        return error_response(err.status, err.title, err.detail, extra)
 
     @app.errorhandler(HTTPException)
     def _http_error(err: HTTPException):
-        return _error_response(err.code or 500, err.name, err.description or err.name, {})
+        return error_response(err.code or 500, err.name, err.description or err.name, {})
 
     @app.errorhandler(Exception)
     def _unexpected(err: Exception):
         if _schema_out_of_date(err):
             app.logger.error("database schema out of date: %s", err)
-            return _error_response(503, "Database not migrated", "The database is older than this version of the "
+            return error_response(503, "Database not migrated", "The database is older than this version of the "
                                    "app: run `flask --app app db upgrade` (make run does it).", {})
         app.logger.exception("unhandled error")
-        return _error_response(500, "Internal error", "Something went wrong on our side; it has been logged.", {})
+        return error_response(500, "Internal error", "Something went wrong on our side; it has been logged.", {})
 
 
 def _schema_out_of_date(err: Exception) -> bool:
@@ -72,7 +73,7 @@ def wants_json() -> bool:
             or request.accept_mimetypes.best == "application/json")
 
 
-def _error_response(status: int, title: str, detail: str, extra: dict):
+def error_response(status: int, title: str, detail: str, extra: dict):
     if wants_json():
         body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
         return Response(json.dumps(body, ensure_ascii=False), status=status, mimetype="application/problem+json")

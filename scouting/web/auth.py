@@ -8,11 +8,13 @@ from __future__ import annotations
 from functools import wraps
 
 from flask import Blueprint, current_app, g, redirect, render_template, request, url_for
-from flask_limiter import Limiter
+from flask_babel import gettext as _
+from flask_limiter import Limiter, RateLimitExceeded
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager, current_user, login_user, logout_user
 from flask_wtf import FlaskForm
 from flask_wtf.csrf import CSRFProtect
+from limits import parse as parse_limit
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
@@ -23,7 +25,16 @@ from ..models import User
 bp = Blueprint("auth", __name__)
 login_manager = LoginManager()
 csrf = CSRFProtect()
-limiter = Limiter(key_func=get_remote_address, storage_uri="memory://", default_limits=[])
+# Counts per client address (the real one behind a proxy: PROXY_FIX).  Where they are kept comes from
+# RATELIMIT_STORAGE_URI: memory:// for one process, redis://... to share them between gunicorn workers.
+limiter = Limiter(key_func=get_remote_address, default_limits=[])
+# Wrong API tokens from one address: guessing a token is hopeless at 30 a minute (they are 256-bit).
+BEARER_FAILURES = parse_limit("30 per minute")
+
+
+class TooManyTokenFailures(ScoutingError):
+    status = 429
+    title = "Too Many Requests"
 
 
 class Unauthorized(ScoutingError):
@@ -48,15 +59,41 @@ def init_app(app) -> None:
     csrf.init_app(app)
     limiter.init_app(app)
 
+    @app.errorhandler(RateLimitExceeded)
+    def _rate_limited(err: RateLimitExceeded):
+        from . import error_response
+
+        detail = _("Too many requests from your address (at most %(limit)s). Please wait a little and try again.",
+                   limit=err.description)
+        return error_response(429, _("Too many requests"), detail, {})
+
+
+def bearer_user() -> User | None:
+    """The user of the request's `Authorization: Bearer` token; None without one.
+
+    A wrong token raises Unauthorized and counts against the address; past BEARER_FAILURES a minute every
+    token from that address is refused with 429 until the minute is over, right or wrong."""
+    header = request.headers.get("Authorization")
+    if not header:
+        return None
+    key = ("bearer-failures", get_remote_address())
+    if not limiter.limiter.test(BEARER_FAILURES, *key):
+        raise TooManyTokenFailures(f"too many wrong API tokens from your address (at most {BEARER_FAILURES}); "
+                                   "wait a minute and try again")
+    scheme, _sep, token = header.partition(" ")
+    user = accounts.user_for_token(get_session(), token.strip()) if scheme.lower() == "bearer" and token else None
+    if user is None:
+        limiter.limiter.hit(BEARER_FAILURES, *key)
+        raise Unauthorized("the API token is not valid: Authorization: Bearer <token>")
+    return user
+
 
 def api_user(require_editor: bool = True):
     """Decorator for API writes: the Bearer token's user, who must be a planner or admin."""
     def decorator(view):
         @wraps(view)
         def wrapper(*args, **kwargs):
-            header = request.headers.get("Authorization", "")
-            scheme, _, token = header.partition(" ")
-            user = accounts.user_for_token(get_session(), token.strip()) if scheme.lower() == "bearer" and token else None
+            user = bearer_user()
             if user is None:
                 raise Unauthorized("this needs an API token: Authorization: Bearer <token> "
                                    "(flask --app app create-token NAME makes one)")

@@ -16,6 +16,7 @@ from ..formats.svg import locator_svg
 from ..i18n import current_language
 from ..search import count_sites, iter_sites, parse_site_query
 from .api import json_response
+from .auth import limiter
 
 bp = Blueprint("packs", __name__)
 
@@ -39,6 +40,8 @@ def _with_etag(response: Response, pack) -> Response:
 
 
 @bp.post("/api/packs")
+# Each pack issues an edit token and stores rows: enough for a crew's afternoon, not for filling the database.
+@limiter.limit("30 per minute; 1000 per day")
 def create_pack():
     session = get_session()
     # Only a name on a list is taken from the cookie here, never the right to change a pack (the edit token).

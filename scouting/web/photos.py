@@ -10,10 +10,10 @@ import os
 
 from flask import Blueprint, Response, current_app, g, request, send_file, url_for
 
-from .. import accounts, get_session, photos
+from .. import get_session, photos
 from ..errors import InvalidParameter, UnsupportedMediaType
 from .api import json_response
-from .auth import Unauthorized, api_user
+from .auth import api_user, bearer_user
 
 bp = Blueprint("photos", __name__)
 
@@ -56,14 +56,8 @@ def _uploaded_file() -> bytes:
 
 def _staff_reader() -> bool:
     """Optional token on reads: a planner's or admin's token shows the staff fields; a wrong token is refused."""
-    header = request.headers.get("Authorization")
-    if not header:
-        return False
-    scheme, _, token = header.partition(" ")
-    user = accounts.user_for_token(get_session(), token.strip()) if scheme.lower() == "bearer" and token else None
-    if user is None:
-        raise Unauthorized("the API token is not valid: Authorization: Bearer <token>")
-    return user.can_edit_sites()
+    user = bearer_user()
+    return user is not None and user.can_edit_sites()
 
 
 def _file_headers(response: Response) -> Response:
