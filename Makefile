@@ -8,7 +8,7 @@ PORT ?= 5000
 WORKERS ?= 2
 FLASK := $(BIN)/flask --app app
 
-.PHONY: run test setup system-deps browser-deps python-deps assets translations i18n db lint clean
+.PHONY: run test setup system-deps browser-deps redis-deps python-deps assets translations i18n db lint clean
 
 run: setup db
 ifeq ($(FLASK_DEBUG),1)
@@ -17,8 +17,9 @@ else
 	$(BIN)/gunicorn --workers $(WORKERS) --bind $(HOST):$(PORT) --access-logfile - app:app
 endif
 
-test: setup browser-deps
+test: setup browser-deps redis-deps
 	$(BIN)/ruff check scouting tests migrations app.py
+	$(BIN)/bandit -q -r scouting -lll
 	@if [ -z "$$SCOUTING_TEST_POSTGIS_URL" ] && command -v pg_ctlcluster >/dev/null && [ "$$(id -u)" = 0 ]; then \
 	  url=$$(scripts/postgis.sh) && export SCOUTING_TEST_POSTGIS_URL="$$url"; \
 	fi; \
@@ -32,6 +33,10 @@ system-deps:
 
 browser-deps:
 	@scripts/need-packages.sh chromium fonts-noto-cjk fonts-noto-color-emoji
+
+# The rate-limit test starts its own redis-server on a free port (shared counts between workers).
+redis-deps:
+	@scripts/need-packages.sh redis-server
 
 python-deps: $(VENV)/.installed
 $(VENV)/.installed: requirements.txt
