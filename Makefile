@@ -6,15 +6,16 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 5000
 WORKERS ?= 2
+THREADS ?= 4
 FLASK := $(BIN)/flask --app app
 
-.PHONY: run test setup system-deps browser-deps redis-deps python-deps assets translations i18n db lint clean
+.PHONY: run test setup system-deps browser-deps redis-deps python-deps assets translations i18n db lint clean load load-deps
 
 run: setup db
 ifeq ($(FLASK_DEBUG),1)
 	$(FLASK) run --debug --host $(HOST) --port $(PORT)
 else
-	$(BIN)/gunicorn --workers $(WORKERS) --bind $(HOST):$(PORT) --access-logfile - app:app
+	$(BIN)/gunicorn --config gunicorn.conf.py --workers $(WORKERS) --threads $(THREADS) --bind $(HOST):$(PORT) --access-logfile - app:app
 endif
 
 test: setup browser-deps redis-deps
@@ -65,6 +66,13 @@ i18n: python-deps
 db: python-deps
 	$(FLASK) db upgrade
 	$(FLASK) load-geodata --if-empty
+
+# Load test (bench/load.sh): 32 clients for 30 s on SpatiaLite and PostGIS; writes bench/LOAD.md.
+load: setup load-deps
+	bench/load.sh
+
+load-deps:
+	@scripts/need-packages.sh wrk
 
 lint: python-deps
 	$(BIN)/ruff check scouting tests migrations app.py

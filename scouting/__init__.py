@@ -22,7 +22,7 @@ def create_app(config: dict | None = None, instance_path: str | None = None) -> 
     )
     config_module.configure(app, config)
 
-    engine = make_engine(app.config["DATABASE_URL"], app.config["SPATIALITE_LIBRARY"])
+    engine = make_engine(app.config["DATABASE_URL"], app.config["SPATIALITE_LIBRARY"], int(app.config["DB_POOL_SIZE"]))
     app.extensions["scouting"] = {
         "engine": engine,
         "sessionmaker": make_sessionmaker(engine),

@@ -15,6 +15,8 @@ DEFAULTS = {
     # Where mod_spatialite is looked up; the bare name lets the dynamic loader search its usual paths.
     "SPATIALITE_LIBRARY": os.environ.get("SPATIALITE_LIBRARY_PATH", "mod_spatialite"),
     "TIANDITU_KEY": None,
+    # Database connections kept per process; gunicorn.conf.py sets it to the threads of a worker.
+    "DB_POOL_SIZE": 5,
     # The largest request body of any kind; photos and imports have their own, smaller limits.
     "MAX_CONTENT_LENGTH": 25 * 1024 * 1024,
     # Cookies: never readable by scripts, not sent on cross-site requests.

@@ -24,11 +24,12 @@ SPATIALITE_PACKAGE = "libsqlite3-mod-spatialite"
 
 # --------------------------------------------------------------------------- engines
 
-def make_engine(url: str, spatialite_library: str = "mod_spatialite") -> Engine:
+def make_engine(url: str, spatialite_library: str = "mod_spatialite", pool_size: int = 5) -> Engine:
+    """`pool_size` connections are kept per process: one per thread that serves requests (gunicorn.conf.py)."""
     if url.startswith("sqlite"):
-        return _spatialite_engine(url, spatialite_library)
+        return _spatialite_engine(url, spatialite_library, pool_size)
     if url.startswith("postgresql"):
-        return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+        return create_engine(url, pool_pre_ping=True, pool_size=pool_size, max_overflow=5)
     raise DatabaseUnavailable(
         f"SCOUTING_DATABASE_URL must be a sqlite:/// (SpatiaLite) or postgresql+psycopg:// (PostGIS) URL, not {url.split(':')[0]!r}."
     )
@@ -53,9 +54,14 @@ def sqlite_module():
     )
 
 
-def _spatialite_engine(url: str, library: str) -> Engine:
+def _spatialite_engine(url: str, library: str, pool_size: int = 5) -> Engine:
     module = sqlite_module()
-    engine = create_engine(url, module=module, connect_args={"timeout": 30})
+    # Reads run outside transactions; the driver opens one only before the first INSERT/UPDATE/DELETE, so a
+    # write transaction never starts as a read that must later be upgraded (SQLite fails such an upgrade at
+    # once with "database is locked" when another writer committed meanwhile).  IMMEDIATE takes the write
+    # lock at that BEGIN, waiting up to the busy timeout behind another writer; writes commit at once.
+    engine = create_engine(url, module=module, connect_args={"timeout": 30, "isolation_level": "IMMEDIATE"},
+                           pool_size=pool_size, max_overflow=5)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn, _record):

@@ -1,0 +1,163 @@
+"""Concurrent clients against the production server: gunicorn as `make run` starts it (gunicorn.conf.py),
+a real subprocess on a real database.  Planners' If-Match writes race with readers and with each other; every
+answer must be a correct one (a 412 only for a PATCH that lost the race), the versions must add up, and the
+server log must hold no "database is locked" and no traceback.  Bounded: 8 clients, a few seconds, a cap on
+requests; no assertion on time.
+"""
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections import Counter
+
+import pytest
+
+from scouting import accounts
+
+from .conftest import ROOT, drop_database, make_app, new_database_url
+
+CLIENTS = 8
+BURST_SECONDS = 4
+MAX_REQUESTS_PER_CLIENT = 150
+HOT_SITES = 2  # every planner edits the same two sites, so their writes really collide
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _call(base: str, method: str, path: str, body: dict | None = None, headers: dict | None = None):
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(base + path, data=data, method=method, headers=headers or {})
+    if data is not None:
+        request.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, response.headers, response.read()
+    except urllib.error.HTTPError as err:
+        return err.code, err.headers, err.read()
+
+
+@pytest.fixture
+def server(backend, tmp_path):
+    """gunicorn serving a seeded database of its own; yields (base URL, planner token, log path)."""
+    url = new_database_url(backend, tmp_path)
+    app = make_app(url, tmp_path / "instance")
+    with app.extensions["scouting"]["sessionmaker"]() as session:
+        accounts.create_user(session, "burst", "correct horse battery", "planner")
+        token = accounts.create_token(session, "burst")
+    app.extensions["scouting"]["engine"].dispose()
+
+    port = _free_port()
+    log_path = tmp_path / "gunicorn.log"
+    env = os.environ | {"SCOUTING_DATABASE_URL": url, "SCOUTING_SECRET_KEY": "burst-test",
+                        "SCOUTING_PHOTO_DIR": str(tmp_path / "photos")}
+    env.pop("SCOUTING_DB_POOL_SIZE", None)
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py", "--workers", "2",
+             "--bind", f"127.0.0.1:{port}", "--access-logfile", "-", "app:app"],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(240):
+            if proc.poll() is not None:
+                pytest.fail(f"gunicorn exited with {proc.returncode}:\n{log_path.read_text(errors='replace')}")
+            try:
+                if _call(base, "GET", "/healthz")[0] == 200:
+                    break
+            except OSError:
+                pass
+            time.sleep(0.25)
+        else:
+            pytest.fail(f"gunicorn did not answer /healthz:\n{log_path.read_text(errors='replace')}")
+        yield base, token, log_path
+    finally:
+        proc.send_signal(signal.SIGTERM)  # graceful: requests in flight finish
+        try:
+            proc.wait(timeout=40)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        drop_database(url)
+
+
+def test_concurrent_reads_and_if_match_writes(server):
+    base, token, log_path = server
+    site_ids = [f["id"] for f in json.loads(_call(base, "GET", "/api/sites?limit=1000")[2])["features"]]
+    hot = site_ids[:HOT_SITES]
+    start_versions = {i: int(_call(base, "GET", f"/api/sites/{i}")[1]["ETag"].strip('"')) for i in hot}
+    answers: Counter = Counter()     # (kind, status) -> n
+    saved: Counter = Counter()       # site id -> PATCHes answered 200
+    errors: list[str] = []
+    lock = threading.Lock()
+    deadline = time.monotonic() + BURST_SECONDS
+    auth = {"Authorization": f"Bearer {token}"}
+
+    def client(number: int) -> None:
+        rnd = random.Random(number)
+        reads = [
+            lambda: "/api/sites?genre=" + rnd.choice(["nature", "costume", "red", "wedding"]),
+            lambda: "/api/sites/facets?terrain=" + rnd.choice(["waterfall", "river", "mountain"]),
+            lambda: f"/api/sites/{rnd.choice(site_ids)}/details",
+            lambda: "/api/sites?bbox=119.9,27.7,120.1,27.9",
+            lambda: "/api/sites/export?format=" + rnd.choice(["csv", "geojson", "kml"]),
+            lambda: "/ogc/collections/sites/items?f=json&limit=10",
+        ]
+        for serial in range(MAX_REQUESTS_PER_CLIENT):
+            if time.monotonic() > deadline:
+                return
+            try:
+                roll = rnd.random()
+                if roll < 0.35:  # a planner's edit: read the ETag, then PATCH with If-Match
+                    site = rnd.choice(hot)
+                    status, headers, _ = _call(base, "GET", f"/api/sites/{site}")
+                    record = [("site_get", status)]
+                    if status == 200:
+                        body = {"type": "Feature", "properties": {"access_notes_en": f"burst {number}-{serial}"}}
+                        status, _, _ = _call(base, "PATCH", f"/api/sites/{site}", body,
+                                             auth | {"If-Match": headers["ETag"]})
+                        record.append(("site_patch", status))
+                        if status == 200:
+                            with lock:
+                                saved[site] += 1
+                elif roll < 0.45:
+                    body = {"name": f"burst {number}", "site_ids": rnd.sample(site_ids, 2)}
+                    record = [("pack_create", _call(base, "POST", "/api/packs", body)[0])]
+                else:
+                    record = [("read", _call(base, "GET", rnd.choice(reads)())[0])]
+            except OSError as err:  # a refused or reset connection, or a timeout
+                with lock:
+                    errors.append(f"client {number}: {err!r}")
+                return
+            with lock:
+                answers.update(record)
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(CLIENTS)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    assert errors == []
+    allowed = {("read", 200), ("site_get", 200), ("site_patch", 200), ("site_patch", 412), ("pack_create", 201)}
+    assert {k: n for k, n in answers.items() if k not in allowed} == {}, answers
+    assert answers[("site_patch", 200)] > 0 and answers[("read", 200)] > 0, answers
+    # Every PATCH answered 200 is exactly one new version; a 412 wrote nothing.
+    end_versions = {i: int(_call(base, "GET", f"/api/sites/{i}")[1]["ETag"].strip('"')) for i in hot}
+    assert {i: end_versions[i] - start_versions[i] for i in hot} == {i: saved[i] for i in hot}
+    log = log_path.read_text(errors="replace")
+    assert "database is locked" not in log
+    assert "Traceback" not in log
+    assert '" 500 ' not in log
