@@ -136,18 +136,8 @@ EOF
   local load_after
   load_after=$(cut -d' ' -f1-3 /proc/loadavg)
   stop_server
-  grep '^LOAD-RESULT ' "$OUT/load-$db-wrk.txt" | sed 's/^LOAD-RESULT //' | "$PY" -c '
-import json, sys
-result = json.load(sys.stdin)
-log = open(sys.argv[1], encoding="utf-8", errors="replace").read()
-result["log"] = {
-    "database_is_locked": log.count("database is locked"),
-    "tracebacks": log.count("Traceback (most recent call last)"),
-    "worker_timeouts": log.count("WORKER TIMEOUT"),
-}
-result.update(database=sys.argv[2], loadavg_before=sys.argv[3], loadavg_after=sys.argv[4])
-json.dump(result, open(sys.argv[5], "w"), indent=1)
-' "$log" "$db" "$load_before" "$load_after" "$result"
+  "$PY" bench/load/report.py collect --wrk-output "$OUT/load-$db-wrk.txt" --server-log "$log" --database "$db" \
+    --loadavg-before "$load_before" --loadavg-after "$load_after" --out "$result"
   drop_pg_database
   unset SCOUTING_DATABASE_URL
 }
@@ -157,6 +147,6 @@ for db in $DATABASES; do
   run_leg "$db"
   results+=("$OUT/load-$db.json")
 done
-"$PY" bench/load/report.py --duration "$DURATION" --connections "$CONNECTIONS" --workers "$WORKERS" \
+"$PY" bench/load/report.py report --duration "$DURATION" --connections "$CONNECTIONS" --workers "$WORKERS" \
   --timeout "$WRK_TIMEOUT" --report "$REPORT" --commit "$(git rev-parse --short HEAD 2>/dev/null || echo unknown)" \
   "${results[@]}"

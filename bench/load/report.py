@@ -1,8 +1,10 @@
-"""Turn bench/load.sh's raw results (one JSON per database, from mix.lua's done()) into figures.
+"""bench/load.sh's figures.
 
-Prints a summary, writes the Markdown report (bench/LOAD.md unless --report is empty), and exits 1 when
-a run failed: a 5xx, a 4xx other than a PATCH's lost If-Match race (412), a socket error, a timeout, or
-"database is locked" / a traceback / a worker timeout in the server's log.
+`collect`: wrk's output (the LOAD-RESULT line that mix.lua's done() prints) and what the server's log holds
+("database is locked", tracebacks, worker timeouts, the slowest requests) into one JSON per database.
+`report`: prints the figures, writes the Markdown report (bench/LOAD.md unless --report is empty), and exits 1
+when a run failed: a 5xx, a 4xx other than a PATCH's lost If-Match race (412), a socket error, a timeout, or
+any of those in the server's log.
 """
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ import argparse
 import json
 import os
 import platform
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -115,6 +118,11 @@ def markdown(results: list[dict], args) -> str:
     lines += ["", "Status codes: " + "; ".join(
         f"{LABELS.get(r['database'], r['database'])}: " + ", ".join(f"{s} × {n}" for s, n in sorted(r["statuses"].items()))
         for r in results), ""]
+    lines += ["Slowest requests in the server log (time spent in gunicorn, without the wait for a free thread):", ""]
+    for r in results:
+        slow = ", ".join(f"`{x['request']}` {x['ms']} ms" for x in r.get("slowest", []))
+        lines.append(f"- {LABELS.get(r['database'], r['database'])}: {slow or 'none logged'}")
+    lines.append("")
     verdicts = [(r, failures(r)) for r in results]
     if all(not p for _, p in verdicts):
         lines.append("Result: **passed** — no 5xx, no unexpected 4xx, no socket error or timeout, and no "
@@ -133,17 +141,51 @@ def markdown(results: list[dict], args) -> str:
     return "\n".join(lines) + "\n"
 
 
+# An access log line (gunicorn.conf.py's format) ends with the time the server spent on the request.
+TIMED_LINE = re.compile(r'"([A-Z]+ \S+) HTTP/[^"]*" (\d{3}) .* (\d+)ms$', re.M)
+
+
+def collect(args) -> int:
+    marker = "LOAD-RESULT "
+    lines = [line for line in args.wrk_output.read_text().splitlines() if line.startswith(marker)]
+    if not lines:
+        raise SystemExit(f"{args.wrk_output} holds no {marker.strip()} line: wrk or mix.lua failed")
+    result = json.loads(lines[-1][len(marker):])
+    log = args.server_log.read_text(encoding="utf-8", errors="replace")
+    result["log"] = {
+        "database_is_locked": log.count("database is locked"),
+        "tracebacks": log.count("Traceback (most recent call last)"),
+        "worker_timeouts": log.count("WORKER TIMEOUT"),
+    }
+    timed = sorted(TIMED_LINE.findall(log), key=lambda hit: -int(hit[2]))
+    result["slowest"] = [{"request": req, "status": int(status), "ms": int(ms)} for req, status, ms in timed[:5]]
+    result.update(database=args.database, loadavg_before=args.loadavg_before, loadavg_after=args.loadavg_after)
+    args.out.write_text(json.dumps(result, indent=1))
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("results", nargs="+", type=Path)
-    parser.add_argument("--duration", required=True)
-    parser.add_argument("--connections", required=True)
-    parser.add_argument("--workers", required=True)
-    parser.add_argument("--timeout", required=True)
-    parser.add_argument("--report", default="")
-    parser.add_argument("--commit", default="unknown")
-    parser.add_argument("--note", default=os.environ.get("LOAD_NOTE", ""))
+    commands = parser.add_subparsers(dest="command", required=True)
+    gather = commands.add_parser("collect")
+    gather.add_argument("--wrk-output", type=Path, required=True)
+    gather.add_argument("--server-log", type=Path, required=True)
+    gather.add_argument("--database", required=True)
+    gather.add_argument("--loadavg-before", required=True)
+    gather.add_argument("--loadavg-after", required=True)
+    gather.add_argument("--out", type=Path, required=True)
+    parser_report = commands.add_parser("report")
+    parser_report.add_argument("results", nargs="+", type=Path)
+    parser_report.add_argument("--duration", required=True)
+    parser_report.add_argument("--connections", required=True)
+    parser_report.add_argument("--workers", required=True)
+    parser_report.add_argument("--timeout", required=True)
+    parser_report.add_argument("--report", default="")
+    parser_report.add_argument("--commit", default="unknown")
+    parser_report.add_argument("--note", default=os.environ.get("LOAD_NOTE", ""))
     args = parser.parse_args()
+    if args.command == "collect":
+        return collect(args)
     results = [json.loads(p.read_text()) for p in args.results]
     text = markdown(results, args)
     print(text)
