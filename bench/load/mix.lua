@@ -2,8 +2,9 @@
 --   wrk -t N -c N ... -s bench/load/mix.lua URL -- TOKEN SITE_IDS
 -- One connection per wrk thread (-t equal to -c): wrk then calls request() and response() of a thread
 -- strictly in turn, so each response is classified by the kind of the request it answers.
--- Answers counted as correct: 2xx/3xx, and 412 for a planner's PATCH whose If-Match another planner
--- made stale (optimistic locking working as designed).  Anything else is a failure.
+-- Answers counted as correct: 2xx/3xx; 412 for a planner's PATCH whose If-Match another planner made stale
+-- (optimistic locking working as designed); 429 for a new pack beyond the limit per client address (every
+-- client here is 127.0.0.1).  Anything else is a failure.
 
 local threads = {}
 
@@ -149,10 +150,11 @@ function response(status, headers, body)
    end
 end
 
--- Correct answers: 2xx/3xx; 412 only for a PATCH that lost a race.
+-- Correct answers: 2xx/3xx; 412 only for a PATCH that lost a race; 429 only for a new pack.
 local function outcome(kind_name, status)
    if status >= 200 and status < 400 then return "ok" end
    if status == 412 and kind_name == "site_patch" then return "conflict" end
+   if status == 429 and kind_name == "pack_create" then return "limited" end
    if status >= 500 then return "server_error" end
    return "client_error"
 end
@@ -165,11 +167,11 @@ function done(summary, latency, requests)
       local c = thread:get("counts") or {}
       for key, n in pairs(c) do total[key] = (total[key] or 0) + n end
    end
-   local kinds, statuses, outcomes = {}, {}, {ok = 0, conflict = 0, client_error = 0, server_error = 0}
+   local kinds, statuses, outcomes = {}, {}, {ok = 0, conflict = 0, limited = 0, client_error = 0, server_error = 0}
    for key, n in pairs(total) do
       local kind_name, status = string.match(key, "^(%S+) (%d+)$")
       status = tonumber(status)
-      kinds[kind_name] = kinds[kind_name] or {ok = 0, conflict = 0, client_error = 0, server_error = 0}
+      kinds[kind_name] = kinds[kind_name] or {ok = 0, conflict = 0, limited = 0, client_error = 0, server_error = 0}
       local o = outcome(kind_name, status)
       kinds[kind_name][o] = kinds[kind_name][o] + n
       outcomes[o] = outcomes[o] + n
@@ -177,8 +179,8 @@ function done(summary, latency, requests)
    end
    local parts = {}
    for k, v in pairs(kinds) do
-      parts[#parts + 1] = string.format('%s:{"ok":%d,"conflict":%d,"client_error":%d,"server_error":%d}',
-                                        json_string(k), v.ok, v.conflict, v.client_error, v.server_error)
+      parts[#parts + 1] = string.format('%s:{"ok":%d,"conflict":%d,"limited":%d,"client_error":%d,"server_error":%d}',
+                                        json_string(k), v.ok, v.conflict, v.limited, v.client_error, v.server_error)
    end
    local status_parts = {}
    for s, n in pairs(statuses) do status_parts[#status_parts + 1] = string.format('"%d":%d', s, n) end
@@ -187,11 +189,11 @@ function done(summary, latency, requests)
       'LOAD-RESULT {"requests":%d,"duration_us":%d,"bytes":%d,' ..
       '"errors":{"connect":%d,"read":%d,"write":%d,"timeout":%d,"status_over_399":%d},' ..
       '"latency_us":{"p50":%d,"p95":%d,"p99":%d,"max":%d,"mean":%.0f},' ..
-      '"outcomes":{"ok":%d,"conflict":%d,"client_error":%d,"server_error":%d},' ..
+      '"outcomes":{"ok":%d,"conflict":%d,"limited":%d,"client_error":%d,"server_error":%d},' ..
       '"statuses":{%s},"kinds":{%s}}\n',
       summary.requests, summary.duration, summary.bytes,
       e.connect, e.read, e.write, e.timeout, e.status,
       latency:percentile(50), latency:percentile(95), latency:percentile(99), latency.max, latency.mean,
-      outcomes.ok, outcomes.conflict, outcomes.client_error, outcomes.server_error,
+      outcomes.ok, outcomes.conflict, outcomes.limited, outcomes.client_error, outcomes.server_error,
       table.concat(status_parts, ","), table.concat(parts, ",")))
 end

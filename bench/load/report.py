@@ -3,7 +3,8 @@
 `collect`: wrk's output (the LOAD-RESULT line that mix.lua's done() prints) and what the server's log holds
 ("database is locked", tracebacks, worker timeouts, the slowest requests) into one JSON per database.
 `report`: prints the figures, writes the Markdown report (bench/LOAD.md unless --report is empty), and exits 1
-when a run failed: a 5xx, a 4xx other than a PATCH's lost If-Match race (412), a socket error, a timeout, or
+when a run failed: a 5xx, a 4xx other than a PATCH's lost If-Match race (412) or a new pack over the rate
+limit (429), a socket error, a timeout, or
 any of those in the server's log.
 """
 from __future__ import annotations
@@ -91,20 +92,20 @@ def markdown(results: list[dict], args) -> str:
         "and gunicorn.conf.py), on a new database seeded from geodata/ (35 sites).",
         f"- Machine: {machine()}; wrk, the server and (for PostGIS) PostgreSQL share it.",
         "",
-        "| database | requests | requests/s | p50 ms | p95 ms | p99 ms | max ms | 412 (lost race) "
+        "| database | requests | requests/s | p50 ms | p95 ms | p99 ms | max ms | 412 (lost race) | 429 (pack limit) "
         "| failed | socket errors + timeouts | log: locked / tracebacks | load avg before → after |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|",
     ]
     for r in results:
         lat, e, o, log = r["latency_us"], r["errors"], r["outcomes"], r["log"]
         sockets = e["connect"] + e["read"] + e["write"] + e["timeout"]
         lines.append(
             f"| {LABELS.get(r['database'], r['database'])} | {r['requests']} | {rate(r):.1f} | {ms(lat['p50'])} "
-            f"| {ms(lat['p95'])} | {ms(lat['p99'])} | {ms(lat['max'])} | {o['conflict']} "
+            f"| {ms(lat['p95'])} | {ms(lat['p99'])} | {ms(lat['max'])} | {o['conflict']} | {o.get('limited', 0)} "
             f"| {o['server_error'] + o['client_error']} | {sockets} | {log['database_is_locked']} / {log['tracebacks']} "
             f"| {r['loadavg_before']} → {r['loadavg_after']} |")
-    lines += ["", "Answers by kind of request (ok = 2xx/3xx):", "",
-              "| kind | request | " + " | ".join(f"{LABELS.get(r['database'], r['database'])} ok / 412 / failed"
+    lines += ["", "Answers by kind of request (ok = 2xx/3xx; 412 and 429 are the expected refusals):", "",
+              "| kind | request | " + " | ".join(f"{LABELS.get(r['database'], r['database'])} ok / 412 / 429 / failed"
                                                  for r in results) + " |",
               "|---|---|" + "---:|" * len(results)]
     kinds = sorted({k for r in results for k in r["kinds"]}, key=lambda k: list(KIND_NOTES).index(k)
@@ -112,8 +113,8 @@ def markdown(results: list[dict], args) -> str:
     for kind in kinds:
         cells = []
         for r in results:
-            c = r["kinds"].get(kind, {"ok": 0, "conflict": 0, "client_error": 0, "server_error": 0})
-            cells.append(f"{c['ok']} / {c['conflict']} / {c['client_error'] + c['server_error']}")
+            c = r["kinds"].get(kind, {"ok": 0, "conflict": 0, "limited": 0, "client_error": 0, "server_error": 0})
+            cells.append(f"{c['ok']} / {c['conflict']} / {c.get('limited', 0)} / {c['client_error'] + c['server_error']}")
         lines.append(f"| {kind} | {KIND_NOTES.get(kind, '')} | " + " | ".join(cells) + " |")
     lines += ["", "Status codes: " + "; ".join(
         f"{LABELS.get(r['database'], r['database'])}: " + ", ".join(f"{s} × {n}" for s, n in sorted(r["statuses"].items()))
