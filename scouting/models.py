@@ -276,7 +276,7 @@ class AuditEvent(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
     actor_id: Mapped[int | None] = mapped_column(Integer)  # users.id, no constraint: the entry outlives anything
-    actor: Mapped[str] = mapped_column(String(80))  # username | anonymous | cli:<command> | system
+    actor: Mapped[str] = mapped_column(String(80), index=True)  # username | anonymous | cli:<command> | system
     credential: Mapped[str | None] = mapped_column(String(40))  # session | token:<id> | edit-token | os:<login>
     channel: Mapped[str] = mapped_column(String(16))  # web | api | cli | import | internal
     action: Mapped[str] = mapped_column(String(40), index=True)  # e.g. site.update

@@ -30,11 +30,13 @@ def upgrade():
     )
     op.create_index("ix_audit_events_at", "audit_events", ["at"])
     op.create_index("ix_audit_events_action", "audit_events", ["action"])
+    op.create_index("ix_audit_events_actor", "audit_events", ["actor"])
     op.create_index("ix_audit_events_object", "audit_events", ["object_type", "object_id"])
 
 
 def downgrade():
     op.drop_index("ix_audit_events_object", table_name="audit_events")
+    op.drop_index("ix_audit_events_actor", table_name="audit_events")
     op.drop_index("ix_audit_events_action", table_name="audit_events")
     op.drop_index("ix_audit_events_at", table_name="audit_events")
     op.drop_table("audit_events")
