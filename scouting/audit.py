@@ -83,15 +83,27 @@ def record(session: Session, action: str, object_type: str | None, object_id: An
     """Add an event to `session`; the caller's commit writes it together with the change (and a rollback drops it).
 
     `summary` is a short text (changed field names, counts); never a whole record, a password or a token."""
+    event = AuditEvent(**_values(action, object_type, object_id, summary, origin, channel))
+    session.add(event)
+    return event
+
+
+def record_row(connection, action: str, object_type: str | None, object_id: Any, summary: str | None = None) -> None:
+    """`record` for bulk writers that use a Core connection (its transaction) instead of a session."""
+    from sqlalchemy import insert
+
+    connection.execute(insert(AuditEvent.__table__).values(**_values(action, object_type, object_id, summary)))
+
+
+def _values(action: str, object_type: str | None, object_id: Any, summary: str | None,
+            origin: Origin | None = None, channel: str | None = None) -> dict[str, Any]:
     who = origin or current_origin()
-    event = AuditEvent(
+    return dict(
         at=datetime.now(UTC), actor=_clip(who.actor, 80) or "system", actor_id=who.actor_id,
         credential=_clip(who.credential, 40), channel=channel or who.channel, action=action,
         object_type=object_type, object_id=None if object_id is None else str(object_id),
         summary=_clip(summary, SUMMARY_MAX), remote_addr=_clip(who.remote_addr, 64),
         user_agent=_clip(who.user_agent, USER_AGENT_MAX))
-    session.add(event)
-    return event
 
 
 def record_now(session: Session, action: str, object_type: str | None, object_id: Any, summary: str | None = None,

@@ -472,3 +472,12 @@ def test_cli_export_since(staff, tmp_path):
     assert len((tmp_path / "none.csv").read_text(encoding="utf-8-sig").strip().splitlines()) == 1
     bad = runner.invoke(args=["audit-export", "--since", "soon", str(tmp_path / "x.jsonl")])
     assert bad.exit_code != 0 and "since" in bad.output
+
+
+def test_synthetic_sites_leave_one_event(fresh_app):
+    runner = fresh_app.test_cli_runner()
+    assert runner.invoke(args=["synth", "--count", "5", "--seed", "3"]).exit_code == 0
+    assert runner.invoke(args=["synth", "--count", "5", "--seed", "3"]).exit_code != 0  # refused: no event
+    (event,) = events(fresh_app)
+    assert (event.actor, event.channel, event.action) == ("cli:synth", "cli", "synth.load")
+    assert event.summary == "5 synthetic site(s), seed 3"
