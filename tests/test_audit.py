@@ -481,3 +481,18 @@ def test_synthetic_sites_leave_one_event(fresh_app):
     (event,) = events(fresh_app)
     assert (event.actor, event.channel, event.action) == ("cli:synth", "cli", "synth.load")
     assert event.summary == "5 synthetic site(s), seed 3"
+
+
+def test_the_address_respects_the_proxy_setting(writer):
+    """Without SCOUTING_PROXY_FIX a client's X-Forwarded-For is not believed; behind one proxy it is the client's."""
+    from werkzeug.middleware.proxy_fix import ProxyFix
+
+    app = writer.application
+    headers = auth(writer, **{"X-Forwarded-For": "198.51.100.99"})
+    client = client_at(app, "10.0.0.5")
+    assert client.post("/api/sites", json=new_feature(name_en="Direct"), headers=headers).status_code == 201
+    app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1)  # what PROXY_FIX=1 sets up (scouting.web.security)
+    assert client.post("/api/sites", json=new_feature(name_en="Proxied", slug="proxied"),
+                       headers=headers).status_code == 201
+    direct, proxied = events(app, action="site.create", actor="ping")
+    assert (direct.remote_addr, proxied.remote_addr) == ("10.0.0.5", "198.51.100.99")

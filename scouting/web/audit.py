@@ -2,7 +2,7 @@
 
 The origin is handed to the core as a function, so the signed-in user (or the API token's user, once `api_user`
 has checked it) is looked up only when a write records an event.  The address is `request.remote_addr`, which
-is the client's when the app runs behind a proxy set up with ProxyFix, and the socket's peer otherwise.
+is the client's behind a proxy (SCOUTING_PROXY_FIX, scouting.web.security) and the socket's peer otherwise.
 """
 from __future__ import annotations
 
