@@ -227,9 +227,13 @@ def iter_events(session: Session, flt: AuditFilter, batch: int = 2000) -> Iterat
         last = rows[-1].id
 
 
+def as_utc(moment: datetime) -> datetime:
+    """SQLite hands back naive UTC, PostgreSQL an aware time in the connection's zone: both as aware UTC."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
 def event_json(event: AuditEvent) -> dict[str, Any]:
-    at = event.at if event.at.tzinfo else event.at.replace(tzinfo=UTC)  # SQLite hands back naive UTC
-    return {"id": event.id, "at": at.astimezone(UTC).isoformat().replace("+00:00", "Z"), "actor": event.actor,
+    return {"id": event.id, "at": as_utc(event.at).isoformat().replace("+00:00", "Z"), "actor": event.actor,
             "actor_id": event.actor_id, "credential": event.credential, "channel": event.channel,
             "action": event.action, "object_type": event.object_type, "object_id": event.object_id,
             "summary": event.summary, "remote_addr": event.remote_addr, "user_agent": event.user_agent}

@@ -419,6 +419,16 @@ def test_page_filters_pages_and_links(staff):
     assert 'href="/audit?page=2&amp;action=test.bulk"' in first
     second = ping.get("/audit?action=test.bulk&page=2").get_data(as_text=True)
     assert second.count("data-event=") == 10 and "bulk 0<" in second
+    # Days are UTC days, both ends included; times are shown in UTC.
+    from datetime import UTC, datetime
+    with app.extensions["scouting"]["sessionmaker"]() as session:
+        late = audit.record(session, "test.late", "thing", "x", "late in the day")
+        late.at = datetime(2026, 1, 2, 23, 30, 5, tzinfo=UTC)
+        session.commit()
+    day = ping.get("/audit?action=test.late&since=2026-01-02&until=2026-01-02").get_data(as_text=True)
+    assert day.count("data-event=") == 1 and "2026-01-02 23:30:05" in day
+    assert ping.get("/audit?action=test.late&since=2026-01-03").get_data(as_text=True).count("data-event=") == 0
+    assert ping.get("/audit?action=test.late&until=2026-01-01").get_data(as_text=True).count("data-event=") == 0
 
 
 HOSTILE_AGENT = "<script>alert('ua')</script>"

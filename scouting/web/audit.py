@@ -85,6 +85,11 @@ def _streamed(maker, flt, fmt):
         session.close()
 
 
+@bp.app_template_filter("utc")
+def utc_text(moment) -> str:
+    return audit.as_utc(moment).strftime("%Y-%m-%d %H:%M:%S")
+
+
 @bp.app_template_global()
 def audit_object_url(event) -> str | None:
     """Where an event's object can be looked at: a site's history."""
