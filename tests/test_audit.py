@@ -506,3 +506,51 @@ def test_the_address_respects_the_proxy_setting(writer):
                        headers=headers).status_code == 201
     direct, proxied = events(app, action="site.create", actor="ping")
     assert (direct.remote_addr, proxied.remote_addr) == ("10.0.0.5", "198.51.100.99")
+
+
+def test_concurrent_writes_each_name_their_own_actor_and_losers_leave_nothing(writer):
+    """Requests in parallel threads: each event names its own request's user and address (no cross-talk through
+    the context variable); of six edits of one version, only the one written has an event."""
+    import threading
+
+    app = writer.application
+    with app.extensions["scouting"]["sessionmaker"]() as session:
+        accounts.create_user(session, "li", PASSWORD, "planner")
+        writer.tokens["li"] = accounts.create_token(session, "li")
+    start = event_count(app)
+    results = []
+
+    def create(n: int, who: str, addr: str):
+        client = client_at(app, addr)
+        resp = client.post("/api/sites", json=new_feature(name_en=f"Parallel {n}", slug=f"parallel-{n}"),
+                           headers={"Authorization": f"Bearer {writer.tokens[who]}"})
+        results.append(resp.status_code)
+
+    threads = [threading.Thread(target=create, args=(n, *(("planner", "10.1.0.1") if n % 2 else ("li", "10.2.0.2"))))
+               for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results == [201] * 8
+    made = [e for e in events(app)[start:] if e.action == "site.create"]
+    assert sorted((e.actor, e.remote_addr) for e in made) == [("li", "10.2.0.2")] * 4 + [("ping", "10.1.0.1")] * 4
+
+    sid = writer.get("/api/sites?limit=1").get_json()["features"][0]["id"]
+    tag = etag(writer, sid)
+    codes = []
+
+    def edit(n: int):
+        resp = client_at(app, API_ADDR).patch(f"/api/sites/{sid}", json={"type": "Feature", "properties": {
+            "description_en": f"edit {n}"}}, headers=auth(writer, **{"If-Match": tag}))
+        codes.append(resp.status_code)
+
+    before = event_count(app)
+    threads = [threading.Thread(target=edit, args=(n,)) for n in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(codes) == [200] + [412] * 5
+    (update,) = events(app)[before:]
+    assert (update.action, update.object_id, update.actor) == ("site.update", str(sid), "ping")
