@@ -5,7 +5,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
-from . import migrate
+from . import audit, migrate
 from .errors import ScoutingError
 
 
@@ -20,11 +20,23 @@ def _fail_readably(fn):
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         try:
-            return fn(*args, **kwargs)
+            with audit.acting_as(_cli_origin()):  # the audit log names the command and the login that ran it
+                return fn(*args, **kwargs)
         except ScoutingError as err:
             raise click.ClickException(err.detail) from None
 
     return wrapper
+
+
+def _cli_origin() -> audit.Origin:
+    import getpass
+
+    try:
+        login = getpass.getuser()
+    except (OSError, KeyError):
+        login = None
+    return audit.Origin(actor=f"cli:{click.get_current_context().info_name}", channel="cli",
+                        credential=f"os:{login}" if login else None)
 
 
 db_cli = AppGroup("db", help="Database schema (Alembic migrations).")
@@ -214,6 +226,33 @@ def synth_command(count: int, seed: int):
     click.echo(f"{count} synthetic sites written in {time.perf_counter() - started:.1f} s (seed {seed})")
 
 
+@click.command("audit-export")
+@click.argument("file", type=click.Path(dir_okay=False, writable=True, allow_dash=True))
+@click.option("--since", help="Only events from this day on (YYYY-MM-DD, UTC).")
+@click.option("--until", help="Only events up to this day (YYYY-MM-DD, UTC).")
+@click.option("--format", "fmt", type=click.Choice(["csv", "jsonl"]),
+              help="Default: csv for a FILE ending in .csv, else JSON Lines.")
+@with_appcontext
+@_fail_readably
+def audit_export_command(file, since, until, fmt):
+    """Write the audit log (oldest first) to FILE as JSON Lines or CSV; '-' writes to standard output."""
+    from .formats.audit_export import audit_export
+
+    fmt = fmt or ("csv" if file.lower().endswith(".csv") else "jsonl")
+    flt = audit.parse_filter({k: v for k, v in (("since", since), ("until", until)) if v})
+    count = 0
+    with current_app.extensions["scouting"]["sessionmaker"]() as session, click.open_file(file, "wb") as out:
+        def counted():
+            nonlocal count
+            for event in audit.iter_events(session, flt):
+                count += 1
+                yield event
+
+        for chunk in audit_export(counted(), fmt):
+            out.write(chunk)
+    click.echo(f"wrote {count} event(s) to {file}", err=file == "-")
+
+
 def register_commands(app: Flask) -> None:
     app.cli.add_command(synth_command)
     app.cli.add_command(import_command)
@@ -222,3 +261,4 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(db_cli)
     app.cli.add_command(load_geodata_command)
     app.cli.add_command(export_command)
+    app.cli.add_command(audit_export_command)

@@ -16,10 +16,10 @@ from shapely.geometry import MultiPolygon, shape
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from . import PROJECT_ROOT
+from . import PROJECT_ROOT, audit
 from .errors import InvalidGeodata
 from .models import Boundary, Site, SiteRevision, ThemedBase
-from .sites import RecordError, apply_site_record, clean_site_record, point_element, site_record
+from .sites import RecordError, apply_site_record, audit_summary, clean_site_record, point_element, site_record
 
 GEODATA_DIR = PROJECT_ROOT / "geodata"
 
@@ -59,6 +59,8 @@ def load_geodata(session: Session, directory: Path = GEODATA_DIR) -> LoadReport:
         bases_by_slug = _upsert_bases(session, bases, report)
         _upsert_sites(session, sites, bases_by_slug, report)
         _upsert_boundaries(session, boundaries, report)
+        if any(report.created.values()) or any(report.updated.values()):
+            audit.record(session, "geodata.load", "geodata", None, report.summary())
         session.commit()
     except Exception:
         session.rollback()
@@ -190,8 +192,10 @@ def _upsert_sites(session: Session, sites: list[dict], bases_by_slug: dict[str, 
     # Loading is a change like any other: it leaves a revision per site it wrote.
     for site, before, rec in changes:
         changed = sorted(k for k in rec if (before or {}).get(k) != rec[k])
-        session.add(SiteRevision(site_id=site.id, version=site.version, action="update" if before else "create",
+        action = "update" if before else "create"
+        session.add(SiteRevision(site_id=site.id, version=site.version, action=action,
                                  actor="load-geodata", changed_fields=changed, before=before, after=rec))
+        audit.record(session, f"site.{action}", "site", site.id, audit_summary(site, action, changed))
 
 
 def _upsert_boundaries(session: Session, boundaries: list[dict], report: LoadReport) -> None:

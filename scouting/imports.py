@@ -35,7 +35,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
-from . import sites, vocab
+from . import audit, sites, vocab
 from .errors import InvalidParameter, PreconditionFailed
 from .models import Site, ThemedBase
 
@@ -262,7 +262,7 @@ def run_import(session, path: str | Path, filename: str, options: ImportOptions 
             report.message = (f"dry run: nothing was written; a commit would create {t['create']} and update "
                               f"{t['update']} site(s)" + (f" and skip {t['duplicate']} duplicate(s)" if t["duplicate"] else ""))
         else:
-            _write(session, rows, actor[:64])
+            _write(session, rows, actor[:64], name)
             report.committed = True
             report.message = (f"created {t['create']} and updated {t['update']} site(s)"
                               + (f"; skipped {t['duplicate']} duplicate(s)" if t["duplicate"] else ""))
@@ -403,8 +403,8 @@ def _plan_update(session, res: RowResult, hit, mapped: dict, point, defaults: di
     res.changes = sorted(k for k in rec if rec[k] != before.get(k))
 
 
-def _write(session, rows: list[RowResult], actor: str) -> None:
-    """Every create and update with its revision, in one transaction; any failure writes nothing."""
+def _write(session, rows: list[RowResult], actor: str, filename: str) -> None:
+    """Every create and update with its revision and audit event, in one transaction; any failure writes nothing."""
     from sqlalchemy.exc import IntegrityError
     from sqlalchemy.orm.exc import StaleDataError
 
@@ -417,11 +417,19 @@ def _write(session, rows: list[RowResult], actor: str) -> None:
                 session.add(site)
                 session.flush()
                 session.add(sites._revision(site, "create", actor, None, res.record))
+                audit.record(session, "site.create", "site", site.id, sites.audit_summary(site, "create", []),
+                             channel="import")
                 res.site_id = site.id
             elif res.action == "update":
                 sites.apply_site_record(res.site, res.record, bases)
                 session.flush()
                 session.add(sites._revision(res.site, "update", actor, res.before, res.record))
+                audit.record(session, "site.update", "site", res.site.id,
+                             sites.audit_summary(res.site, "update", res.changes), channel="import")
+        counts = {action: sum(1 for r in rows if r.action == action) for action in ("create", "update", "duplicate")}
+        audit.record(session, "import.commit", "import", None,
+                     f"{filename}: created {counts['create']}, updated {counts['update']}, "
+                     f"skipped {counts['duplicate']} duplicate(s)")
         session.flush()
         session.commit()
     except StaleDataError:

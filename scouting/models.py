@@ -263,3 +263,27 @@ class Suggestion(Base):
     reviewed_by: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     reviewed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class AuditEvent(Base):
+    """One write, who made it, how and from where (scouting.audit writes it in the transaction of the change).
+
+    The actor's name is copied at write time, so an entry still reads right after the account changes.
+    The summary names changed fields or counts, never whole records and never secrets."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    actor_id: Mapped[int | None] = mapped_column(Integer)  # users.id, no constraint: the entry outlives anything
+    actor: Mapped[str] = mapped_column(String(80), index=True)  # username | anonymous | cli:<command> | system
+    credential: Mapped[str | None] = mapped_column(String(40))  # session | token:<id> | edit-token | os:<login>
+    channel: Mapped[str] = mapped_column(String(16))  # web | api | cli | import | internal
+    action: Mapped[str] = mapped_column(String(40), index=True)  # e.g. site.update
+    object_type: Mapped[str | None] = mapped_column(String(32))
+    object_id: Mapped[str | None] = mapped_column(String(64))
+    summary: Mapped[str | None] = mapped_column(Text)
+    remote_addr: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(200))
+
+    __table_args__ = (Index("ix_audit_events_object", "object_type", "object_id"),)

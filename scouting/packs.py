@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from . import geo
+from . import audit, geo
 from .errors import Forbidden, Gone, InvalidParameter, NotFound, PreconditionFailed
 from .formats.export import ExportItem
 from .models import Pack, PackItem, Site
@@ -177,6 +177,8 @@ def create_pack(session: Session, data: Any, owner_id: int | None = None) -> tup
                 expires_on=clean.get("expires_on"), items=[], owner_id=owner_id)
     session.add(pack)
     _set_items(pack, clean["site_ids"], clean.get("notes", {}), session)
+    session.flush()
+    audit.record(session, "pack.create", "pack", pack.id, f"{len(clean['site_ids'])} site(s)")
     session.commit()
     return pack, edit_token
 
@@ -209,11 +211,13 @@ def update_pack(session: Session, pack: Pack, data: Any) -> Pack:
         if field in clean:
             setattr(pack, field, clean[field])
     pack.updated_at = datetime.now(ZoneInfo("UTC"))
+    audit.record(session, "pack.update", "pack", pack.id, audit.fields_summary(sorted(clean)))
     session.commit()
     return pack
 
 
 def delete_pack(session: Session, pack: Pack) -> None:
+    audit.record(session, "pack.delete", "pack", pack.id, f"{len(pack.items)} site(s)")
     session.delete(pack)
     session.commit()
 

@@ -30,7 +30,7 @@ from zoneinfo import ZoneInfo
 from PIL import ExifTags, Image, ImageCms, ImageOps, UnidentifiedImageError
 from sqlalchemy import select
 
-from . import geo
+from . import audit, geo
 from .errors import InvalidParameter, NotFound
 from .models import Photo, Site
 
@@ -406,6 +406,9 @@ def add_photo(session, store: PhotoStore, site_id: int, data: bytes, caption: st
                   gps_lon=info.gps[0] if info.gps else None, gps_lat=info.gps[1] if info.gps else None)
     try:
         session.add(photo)
+        session.flush()
+        audit.record(session, "photo.upload", "photo", photo.id,
+                     f"site {site_id}; {info.content_type}, {len(data):,} bytes")
         session.commit()
     except BaseException:
         session.rollback()
@@ -415,6 +418,7 @@ def add_photo(session, store: PhotoStore, site_id: int, data: bytes, caption: st
         staged.publish()
     except BaseException:
         session.delete(photo)
+        audit.record(session, "photo.delete", "photo", photo.id, f"site {site_id}; its files could not be stored")
         session.commit()
         raise
     return photo, suggested_position(info.gps, hit.lon, hit.lat)
@@ -423,6 +427,7 @@ def add_photo(session, store: PhotoStore, site_id: int, data: bytes, caption: st
 def delete_photo(session, store: PhotoStore, photo_id: int) -> None:
     photo = get_photo(session, photo_id, include_deleted_sites=True)
     paths = store.paths(photo)
+    audit.record(session, "photo.delete", "photo", photo.id, f"site {photo.site_id}")
     session.delete(photo)
     session.commit()
     for path in paths:

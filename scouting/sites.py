@@ -11,7 +11,7 @@ from typing import Any
 
 from geoalchemy2 import WKTElement
 
-from . import vocab
+from . import audit, vocab
 from .errors import InvalidGeodata
 from .models import Site, SiteRevision, SiteTag, ThemedBase
 
@@ -258,7 +258,8 @@ def _check_version(session, hit, expected: int | None) -> None:
                                  site_feature(hit, include_staff=True))
 
 
-def _save(session, site: Site, action: str, actor: str, before: dict | None, after: dict | None) -> None:
+def _save(session, site: Site, action: str, actor: str, before: dict | None, after: dict | None,
+          note: str | None = None) -> None:
     """Write the change and its revision in one transaction.
 
     Two planners saving the same version at once: the database takes the first UPDATE, the second
@@ -272,13 +273,21 @@ def _save(session, site: Site, action: str, actor: str, before: dict | None, aft
     site_id = site.id
     try:
         session.flush()
-        session.add(_revision(site, action, actor, before, after))
+        revision = _revision(site, action, actor, before, after)
+        session.add(revision)
+        audit.record(session, f"site.{action}", "site", site_id, audit_summary(site, action, revision.changed_fields, note))
         session.commit()
     except StaleDataError:
         session.rollback()
         hit = _stored(session, site_id, include_deleted=True)
         raise PreconditionFailed("another edit was saved first; nothing of yours was written",
                                  site_feature(hit, include_staff=True)) from None
+
+
+def audit_summary(site: Site, action: str, changed: list[str], note: str | None = None) -> str:
+    """What the audit log says of a site write: its slug and, for changes, the names of the fields."""
+    text = site.slug if action in ("create", "delete", "undelete") else f"{site.slug}; {audit.fields_summary(changed)}"
+    return f"{note}; {text}" if note else text
 
 
 def create_site(session, raw: dict, actor: str, confirm_outside: bool = False) -> Site:
@@ -350,7 +359,7 @@ def restore_revision(session, site_id: int, revision_id: int, expected: int | No
     before = site_record(hit.site, hit.lon, hit.lat)
     rec = _clean(session, dict(revision.after))
     apply_site_record(hit.site, rec, _bases(session))
-    _save(session, hit.site, "restore", actor, before, rec)
+    _save(session, hit.site, "restore", actor, before, rec, note=f"to revision {revision_id}")
     return hit.site
 
 

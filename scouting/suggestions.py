@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from . import audit
 from .errors import InvalidParameter, NotFound
 from .models import Site, Suggestion
 
@@ -42,6 +43,9 @@ def create_suggestion(session: Session, data: dict) -> Suggestion:
         raise InvalidParameter("lon", "a new site needs a position (click the map)")
     suggestion = Suggestion(site_id=site_id or None, lon=lon, lat=lat, status="pending", **clean)
     session.add(suggestion)
+    session.flush()
+    audit.record(session, "suggestion.create", "suggestion", suggestion.id,
+                 f"correction of site {site_id}" if site_id else "a new site")
     session.commit()
     return suggestion
 
@@ -62,5 +66,7 @@ def review(session: Session, suggestion_id: int, accept: bool, reviewer: str, re
     suggestion.reason = (reason or "").strip() or None
     suggestion.reviewed_by = reviewer
     suggestion.reviewed_at = datetime.now(UTC)
+    audit.record(session, f"suggestion.{'accept' if accept else 'reject'}", "suggestion", suggestion.id,
+                 f"site {suggestion.site_id}" if suggestion.site_id else "a new site")
     session.commit()
     return suggestion

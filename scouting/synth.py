@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Engine, func, select
 
-from . import vocab
+from . import audit, vocab
 from .db import spatial_dialect
 from .errors import ScoutingError
 from .models import Site, SiteTag
@@ -194,6 +194,7 @@ def synthesize(engine: Engine, count: int, seed: int = 0, batch: int = 5000) -> 
                 _flush(conn, sites, tags, site_rows, tag_rows)
         _flush(conn, sites, tags, site_rows, tag_rows)
         spatial_dialect(engine).sync_id_sequence(conn, sites.name, "id")
+        audit.record_row(conn, "synth.load", "site", None, f"{count} synthetic site(s), seed {seed}")
     return count
 
 

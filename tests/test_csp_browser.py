@@ -135,7 +135,7 @@ def test_every_page_kind_runs_under_the_csp_without_a_violation(staff_app, chrom
         assert page.input_value("#lon") and page.input_value("#lat")
         assert page.locator("#site-form-map .leaflet-marker-icon").count() == 1
         for path in (f"/sites/{site_id}/edit", f"/sites/{site_id}/history", "/import", "/suggestions",
-                     "/admin/users", "/my/packs", f"/suggest?site={site_id}"):
+                     "/admin/users", "/my/packs", f"/suggest?site={site_id}", "/audit"):
             page.goto(base + path)
             page.wait_for_load_state("load")
             assert page.locator("main, body").first.is_visible(), path

@@ -8,6 +8,7 @@ from ..errors import InvalidParameter, PreconditionFailed, ScoutingError
 
 
 def register_blueprints(app: Flask) -> None:
+    from . import audit as web_audit
     from . import auth, security
     from .admin import bp as admin_bp
     from .api import api
@@ -21,10 +22,11 @@ def register_blueprints(app: Flask) -> None:
     from .planner_uploads import bp as planner_uploads_bp
 
     for blueprint in (api, imports_bp, ogc, packs_bp, pages, auth.bp, planner_bp, admin_bp, planner_uploads_bp,
-                      photos_bp):
+                      photos_bp, web_audit.bp):
         app.register_blueprint(blueprint)
     auth.init_app(app)
     security.init_app(app)
+    web_audit.init_app(app)
     # These take no cookie as authority (API tokens, pack edit tokens, read-only OGC): no CSRF token needed.
     # Every other POST (pages' forms) must carry one.
     for blueprint in (api, imports_bp, packs_bp, ogc):

@@ -57,7 +57,6 @@ def update_user(user_id: int):
     elif user.id == current_user.id and (role != "admin" or not active):
         flash("you cannot take away your own admin rights or switch yourself off")
     else:
-        user.role, user.active = role, active
-        session.commit()
+        accounts.change_user(session, user.id, role, active)
         flash(f"saved {user.username}")
     return redirect(url_for("admin.users"))

@@ -81,11 +81,12 @@ def bearer_user() -> User | None:
         raise TooManyTokenFailures(f"too many wrong API tokens from your address (at most {BEARER_FAILURES}); "
                                    "wait a minute and try again")
     scheme, _sep, token = header.partition(" ")
-    user = accounts.user_for_token(get_session(), token.strip()) if scheme.lower() == "bearer" and token else None
-    if user is None:
+    row = accounts.token_row(get_session(), token.strip()) if scheme.lower() == "bearer" and token else None
+    if row is None:
         limiter.limiter.hit(BEARER_FAILURES, *key)
         raise Unauthorized("the API token is not valid: Authorization: Bearer <token>")
-    return user
+    g.api_token_id = row.id  # the audit log names the token
+    return row.user
 
 
 def api_user(require_editor: bool = True):
@@ -111,7 +112,7 @@ def login():
     form = LoginForm()
     error = None
     if form.validate_on_submit():
-        user = accounts.authenticate(get_session(), form.username.data, form.password.data)
+        user = accounts.sign_in(get_session(), form.username.data, form.password.data)
         if user:
             login_user(user)
             current_app.logger.info("sign-in: %s from %s", user.username, request.remote_addr)
