@@ -214,8 +214,44 @@ def synth_command(count: int, seed: int):
     click.echo(f"{count} synthetic sites written in {time.perf_counter() - started:.1f} s (seed {seed})")
 
 
+def _photo_dir() -> str:
+    from .web.photos import photo_store
+
+    return str(photo_store().root)
+
+
+@click.command("backup")
+@click.argument("file", type=click.Path(dir_okay=False, writable=True))
+@with_appcontext
+@_fail_readably
+def backup_command(file):
+    """Write FILE: one archive with the database, the photos and a manifest (safe while the app runs)."""
+    from . import backup
+
+    manifest = backup.create_backup(_engine(), _photo_dir(), file)
+    click.echo(f"wrote {file}: {manifest.summary()}")
+    for name in manifest.missing_photo_files:
+        click.echo(f"warning: photo file {name} is recorded but missing; it is not in the backup", err=True)
+
+
+@click.command("restore")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--force", is_flag=True, help="Replace a database (and photo folder) that is not empty.")
+@with_appcontext
+@_fail_readably
+def restore_command(file, force):
+    """Restore FILE (made by `backup`) into the configured database and photo folder, then migrate.
+    Stop the server first."""
+    from . import backup
+
+    manifest = backup.restore_backup(_engine(), _photo_dir(), file, force=force)
+    click.echo(f"restored {file} (made {manifest.created_at}): {manifest.summary()}")
+
+
 def register_commands(app: Flask) -> None:
     app.cli.add_command(synth_command)
+    app.cli.add_command(backup_command)
+    app.cli.add_command(restore_command)
     app.cli.add_command(import_command)
     app.cli.add_command(create_user_command)
     app.cli.add_command(create_token_command)
