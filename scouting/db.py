@@ -97,6 +97,29 @@ def prepare_spatial_database(engine: Engine) -> None:
         conn.commit()
 
 
+# SQLite's words for a database file that cannot be used at all (as opposed to a wrong statement).
+_SQLITE_UNUSABLE = ("unable to open database file", "disk i/o error", "database is locked",
+                    "database disk image is malformed", "file is not a database", "readonly database")
+
+
+def is_unreachable(err: BaseException) -> bool:
+    """Whether a driver error means the database cannot be reached or used now (not that a query is wrong):
+    PostgreSQL refused or dropped the connection, or SQLite cannot open, lock or read its file."""
+    from sqlalchemy.exc import DBAPIError
+
+    if not isinstance(err, DBAPIError):
+        return False
+    if err.connection_invalidated:
+        return True
+    orig = err.orig
+    if type(orig).__module__.startswith("psycopg"):
+        import psycopg
+
+        # OperationalError: the connection (refused, lost, server shutting down); not a wrong statement.
+        return isinstance(orig, psycopg.OperationalError)
+    return any(marker in str(orig).lower() for marker in _SQLITE_UNUSABLE)
+
+
 # --------------------------------------------------------------------------- SQL differences
 
 @dataclass(frozen=True)

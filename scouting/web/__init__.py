@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import Flask, Response, json, render_template, request
 from werkzeug.exceptions import HTTPException
 
+from ..db import is_unreachable
 from ..errors import InvalidParameter, PreconditionFailed, ScoutingError
 
 
@@ -47,12 +48,34 @@ def register_blueprints(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(err: Exception):
+        if is_unreachable(err):
+            return _database_unavailable(err)
         if _schema_out_of_date(err):
             app.logger.error("database schema out of date: %s", err)
             return error_response(503, "Database not migrated", "The database is older than this version of the "
                                    "app: run `flask --app app db upgrade` (make run does it).", {})
         app.logger.exception("unhandled error")
         return error_response(500, "Internal error", "Something went wrong on our side; it has been logged.", {})
+
+
+def _database_unavailable(err: Exception):
+    """503 with a readable sentence and no connection details; the engine reconnects by itself later
+    (PostGIS: pool_pre_ping; SpatiaLite opens its file per connection)."""
+    from flask import current_app
+    from flask_babel import gettext as _
+
+    current_app.logger.warning("database unreachable: %s", getattr(err, "orig", err))
+    if wants_json():
+        response = _error_response(503, "Database unavailable", "The database is not answering just now; "
+                                   "try again in a minute.", {})
+    else:
+        response = _error_response(503, _("Database unavailable"), _(
+            "The map's database is not answering just now. Nothing you saved is lost; "
+            "please try again in a minute."), {})
+    if isinstance(response, tuple):
+        response = current_app.make_response(response)
+    response.headers["Retry-After"] = "30"
+    return response
 
 
 def _schema_out_of_date(err: Exception) -> bool:
