@@ -248,8 +248,29 @@ def restore_command(file, force):
     click.echo(f"restored {file} (made {manifest.created_at}): {manifest.summary()}")
 
 
+@click.command("sweep")
+@click.option("--older-than", "older_than", type=click.FloatRange(min=0), default=None,
+              help="Only files older than this many seconds (default SWEEP_AFTER_SECONDS, 900). "
+                   "0 only while no server runs on this instance.")
+@with_appcontext
+@_fail_readably
+def sweep_command(older_than):
+    """Remove temporary and partial files a crash left behind; finish photo uploads that were committed."""
+    from .web import sweep_folders
+
+    if older_than is None:
+        older_than = float(current_app.config["SWEEP_AFTER_SECONDS"])
+    report = sweep_folders(current_app._get_current_object(), older_than)
+    for path in report.removed:
+        click.echo(f"removed {path}")
+    for path in report.completed:
+        click.echo(f"completed {path}")
+    click.echo(report.summary())
+
+
 def register_commands(app: Flask) -> None:
     app.cli.add_command(synth_command)
+    app.cli.add_command(sweep_command)
     app.cli.add_command(backup_command)
     app.cli.add_command(restore_command)
     app.cli.add_command(import_command)

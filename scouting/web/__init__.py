@@ -26,6 +26,7 @@ def register_blueprints(app: Flask) -> None:
         app.register_blueprint(blueprint)
     auth.init_app(app)
     security.init_app(app)
+    _sweep_now_and_then(app)
     # These take no cookie as authority (API tokens, pack edit tokens, read-only OGC): no CSRF token needed.
     # Every other POST (pages' forms) must carry one.
     for blueprint in (api, imports_bp, packs_bp, ogc):
@@ -56,6 +57,43 @@ def register_blueprints(app: Flask) -> None:
                                    "app: run `flask --app app db upgrade` (make run does it).", {})
         app.logger.exception("unhandled error")
         return error_response(500, "Internal error", "Something went wrong on our side; it has been logged.", {})
+
+
+def sweep_folders(app: Flask, older_than: float):
+    """Sweep the instance's photo, temporary and import folders (scouting.sweep) with the app's settings."""
+    import os
+
+    from .. import sweep
+    from .photos import photo_store
+
+    with app.app_context():
+        photo_dir = photo_store().root
+    import_dir = app.config.get("IMPORT_KEEP_DIR") or os.path.join(app.instance_path, "imports")
+    known = sweep.database_tokens(app.extensions["scouting"]["sessionmaker"])
+    return sweep.sweep(known, photo_dir, app.config["TEMP_DIR"], import_dir, older_than)
+
+
+def _sweep_now_and_then(app: Flask) -> None:
+    """Each process sweeps at its first request, then at most every SWEEP_INTERVAL_SECONDS; a sweep touches
+    only files older than SWEEP_AFTER_SECONDS, so requests running in other workers are safe."""
+    import threading
+    import time
+
+    lock, due = threading.Lock(), [0.0]
+
+    @app.before_request
+    def _sweep():
+        if time.monotonic() < due[0] or not lock.acquire(blocking=False):
+            return
+        try:
+            due[0] = time.monotonic() + float(app.config["SWEEP_INTERVAL_SECONDS"])
+            report = sweep_folders(app, float(app.config["SWEEP_AFTER_SECONDS"]))
+            if report:
+                app.logger.warning("%s (left by a crash)", report.summary())
+        except Exception as err:  # never fail a request for housekeeping; the next interval tries again
+            app.logger.warning("sweep skipped: %s", err)
+        finally:
+            lock.release()
 
 
 def _database_unavailable(err: Exception):
