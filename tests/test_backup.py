@@ -233,3 +233,81 @@ def test_refused_archives_change_nothing(populated, empty_instance, tmp_path):
     result = populated.application.test_cli_runner().invoke(args=["restore", "--force", str(bad)])
     assert result.exit_code != 0 and "checksum" in result.output
     assert served(populated, populated.site_id, populated.pack_id, populated.photo) == before
+
+
+# --------------------------------------------------------------------------- consistency and schema versions
+
+def counts(app) -> dict[str, int]:
+    from sqlalchemy import text
+
+    with app.extensions["scouting"]["engine"].connect() as conn:
+        return {key: conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one()
+                for key, table in (("sites", "sites"), ("revisions", "site_revisions"), ("packs", "packs"))}
+
+
+def test_backup_while_the_app_writes_is_one_consistent_moment(writer, empty_instance, tmp_path):
+    """Edits go on during the backup; the archive holds the database of one moment, and its manifest says so."""
+    import threading
+
+    from scouting import backup
+
+    site = writer.get("/api/sites?limit=1").get_json()["features"][0]
+    url, stop, edits = f"/api/sites/{site['id']}", threading.Event(), []
+
+    def keep_editing():
+        while not stop.is_set():
+            etag = writer.get(url).headers["ETag"]
+            resp = writer.patch(url, json={"type": "Feature", "properties": {"name_en": f"Edit {len(edits)}"}},
+                                headers=auth(writer, **{"If-Match": etag}))
+            edits.append(resp.status_code)
+            writer.post("/api/packs", json={"name": f"p{len(edits)}", "site_ids": [site["id"]]})
+
+    editor = threading.Thread(target=keep_editing)
+    editor.start()
+    try:
+        while len(edits) < 3:  # the editor is under way
+            threading.Event().wait(0.05)
+        archives = [tmp_path / f"live-{n}.tar" for n in range(3)]
+        manifests = [backup.create_backup(writer.application.extensions["scouting"]["engine"],
+                                          Path(writer.application.instance_path) / "photos", a) for a in archives]
+    finally:
+        stop.set()
+        editor.join()
+    assert set(edits) == {200}
+    for archive, manifest in zip(archives, manifests, strict=True):
+        restored = empty_instance(archive.stem)
+        result = restored.test_cli_runner().invoke(args=["restore", str(archive)])
+        assert result.exit_code == 0, result.output
+        assert counts(restored) == {k: manifest.counts[k] for k in ("sites", "revisions", "packs")}
+        # Every revision's site version matches the site: no half of an edit.
+        client = restored.test_client()
+        client.tokens = writer.tokens
+        history = client.get(f"{url}/history", headers=auth(client)).get_json()["revisions"]
+        assert max(r["version"] for r in history) == int(client.get(url).headers["ETag"].strip('"'))
+
+
+def test_an_older_backup_is_migrated_on_restore(backend, empty_instance, tmp_path):
+    from scouting import create_app, migrate
+
+    from .conftest import new_database_url as new_url
+
+    url = new_url(backend, tmp_path)
+    old = create_app({"DATABASE_URL": url, "TESTING": True, "SECRET_KEY": "x"}, instance_path=str(tmp_path / "old"))
+    engine = old.extensions["scouting"]["engine"]
+    try:
+        migrate.upgrade(engine, "0005")
+        archive = tmp_path / "old.tar"
+        result = old.test_cli_runner().invoke(args=["backup", str(archive)])
+        assert result.exit_code == 0, result.output
+        assert "at schema 0005" in result.output
+    finally:
+        engine.dispose()
+        drop_database(url)
+    restored = empty_instance()
+    result = restored.test_cli_runner().invoke(args=["restore", str(archive)])
+    assert result.exit_code == 0, result.output
+    from alembic.script import ScriptDirectory
+
+    head = ScriptDirectory.from_config(migrate.alembic_config(None)).get_current_head()
+    assert head != "0005" and migrate.current_revision(restored.extensions["scouting"]["engine"]) == head
+    assert restored.test_client().get("/healthz").status_code == 200
