@@ -15,6 +15,7 @@ for the staged one.  A refused archive changes nothing.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import shutil
@@ -88,7 +89,9 @@ def create_backup(engine: Engine, photo_dir: str | os.PathLike, target: str | os
             counts, tokens, revision = _pg_dump(engine, dump)
         manifest = Manifest(backend, revision, counts, created_at=_now())
         partial = Path(tmp) / "archive.tar"
-        with tarfile.open(partial, "w", format=tarfile.PAX_FORMAT) as archive:
+        # Readable by this user only: it holds staff-only originals, password hashes and token hashes.
+        out = os.fdopen(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb")
+        with out, tarfile.open(fileobj=out, mode="w", format=tarfile.PAX_FORMAT) as archive:
             _add(archive, manifest, DATABASE_MEMBER[backend], dump)
             store = Path(photo_dir)
             for token, exts in sorted(tokens.items()):
@@ -102,7 +105,6 @@ def create_backup(engine: Engine, photo_dir: str | os.PathLike, target: str | os
             data = json.dumps(manifest.as_json(), ensure_ascii=False, indent=1).encode()
             info = tarfile.TarInfo(MANIFEST)
             info.size, info.mtime, info.mode = len(data), int(datetime.now(UTC).timestamp()), 0o600
-            import io
             archive.addfile(info, io.BytesIO(data))
         os.replace(partial, target)
     return manifest

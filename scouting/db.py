@@ -115,8 +115,10 @@ def is_unreachable(err: BaseException) -> bool:
     if type(orig).__module__.startswith("psycopg"):
         import psycopg
 
-        # OperationalError: the connection (refused, lost, server shutting down); not a wrong statement.
-        return isinstance(orig, psycopg.OperationalError)
+        # No SQLSTATE: the client could not connect or lost the connection; class 08: connection exception;
+        # 57P: the server is shutting down or starting up.  (Deadlocks and wrong statements are not outages.)
+        state = getattr(orig, "sqlstate", None)
+        return isinstance(orig, psycopg.OperationalError) and (state is None or state.startswith(("08", "57P")))
     return any(marker in str(orig).lower() for marker in _SQLITE_UNUSABLE)
 
 

@@ -87,6 +87,7 @@ def test_backup_and_restore_into_a_new_instance(populated, empty_instance, tmp_p
     result = populated.application.test_cli_runner().invoke(args=["backup", str(archive)])
     assert result.exit_code == 0, result.output
     assert "35 sites, 1 packs" in result.output and "1 photos (4 files)" in result.output
+    assert archive.stat().st_mode & 0o777 == 0o600  # staff-only originals and password hashes are inside
 
     with tarfile.open(archive) as tar:
         names = tar.getnames()
