@@ -104,10 +104,10 @@ def _database_unavailable(err: Exception):
 
     current_app.logger.warning("database unreachable: %s", getattr(err, "orig", err))
     if wants_json():
-        response = _error_response(503, "Database unavailable", "The database is not answering just now; "
+        response = error_response(503, "Database unavailable", "The database is not answering just now; "
                                    "try again in a minute.", {})
     else:
-        response = _error_response(503, _("Database unavailable"), _(
+        response = error_response(503, _("Database unavailable"), _(
             "The map's database is not answering just now. Nothing you saved is lost; "
             "please try again in a minute."), {})
     if isinstance(response, tuple):
