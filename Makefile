@@ -62,10 +62,11 @@ i18n: python-deps
 	$(BIN)/pybabel extract -F babel.cfg -k _ -k gettext -k N_ --no-location --omit-header -o scouting/translations/messages.pot .
 	$(BIN)/pybabel update -i scouting/translations/messages.pot -d scouting/translations --no-fuzzy-matching --ignore-obsolete
 
-# Migrate the configured database and seed it from geodata/ when it is empty (first run).
+# Migrate the configured database and seed it from geodata/ when it is empty (first run); sweep what a crash left.
 db: python-deps
 	$(FLASK) db upgrade
 	$(FLASK) load-geodata --if-empty
+	$(FLASK) sweep
 
 # Load test (bench/load.sh): 32 clients for 30 s on SpatiaLite and PostGIS; writes bench/LOAD.md.
 load: setup load-deps

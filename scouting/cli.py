@@ -252,9 +252,65 @@ def audit_export_command(file, since, until, fmt):
             out.write(chunk)
     click.echo(f"wrote {count} event(s) to {file}", err=file == "-")
 
+def _photo_dir() -> str:
+    from .web.photos import photo_store
+
+    return str(photo_store().root)
+
+
+@click.command("backup")
+@click.argument("file", type=click.Path(dir_okay=False, writable=True))
+@with_appcontext
+@_fail_readably
+def backup_command(file):
+    """Write FILE: one archive with the database, the photos and a manifest (safe while the app runs)."""
+    from . import backup
+
+    manifest = backup.create_backup(_engine(), _photo_dir(), file)
+    click.echo(f"wrote {file}: {manifest.summary()}")
+    for name in manifest.missing_photo_files:
+        click.echo(f"warning: photo file {name} is recorded but missing; it is not in the backup", err=True)
+
+
+@click.command("restore")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--force", is_flag=True, help="Replace a database (and photo folder) that is not empty.")
+@with_appcontext
+@_fail_readably
+def restore_command(file, force):
+    """Restore FILE (made by `backup`) into the configured database and photo folder, then migrate.
+    Stop the server first."""
+    from . import backup
+
+    manifest = backup.restore_backup(_engine(), _photo_dir(), file, force=force)
+    click.echo(f"restored {file} (made {manifest.created_at}): {manifest.summary()}")
+
+
+@click.command("sweep")
+@click.option("--older-than", "older_than", type=click.FloatRange(min=0), default=None,
+              help="Only files older than this many seconds (default SWEEP_AFTER_SECONDS, 900). "
+                   "0 only while no server runs on this instance.")
+@with_appcontext
+@_fail_readably
+def sweep_command(older_than):
+    """Remove temporary and partial files a crash left behind; finish photo uploads that were committed."""
+    from .web import sweep_folders
+
+    if older_than is None:
+        older_than = float(current_app.config["SWEEP_AFTER_SECONDS"])
+    report = sweep_folders(current_app._get_current_object(), older_than)
+    for path in report.removed:
+        click.echo(f"removed {path}")
+    for path in report.completed:
+        click.echo(f"completed {path}")
+    click.echo(report.summary())
+
 
 def register_commands(app: Flask) -> None:
     app.cli.add_command(synth_command)
+    app.cli.add_command(sweep_command)
+    app.cli.add_command(backup_command)
+    app.cli.add_command(restore_command)
     app.cli.add_command(import_command)
     app.cli.add_command(create_user_command)
     app.cli.add_command(create_token_command)

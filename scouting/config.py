@@ -30,6 +30,11 @@ DEFAULTS = {
     # The number of reverse proxies in front of the app whose X-Forwarded-For/-Proto/-Host are trusted (0: none).
     "PROXY_FIX": 0,
     "JSON_AS_ASCII": False,
+    # Temporary files of uploads and imports; None means <instance>/tmp.  Swept of what a crash left behind.
+    "TEMP_DIR": None,
+    # The sweep removes temporary and partial files older than this, and checks at most this often.
+    "SWEEP_AFTER_SECONDS": 900,
+    "SWEEP_INTERVAL_SECONDS": 600,
 }
 
 
@@ -42,6 +47,8 @@ def configure(app: Flask, overrides: dict | None = None) -> None:
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     if not app.config["DATABASE_URL"]:
         app.config["DATABASE_URL"] = "sqlite:///" + str(Path(app.instance_path) / "scouting.sqlite")
+    if not app.config["TEMP_DIR"]:
+        app.config["TEMP_DIR"] = str(Path(app.instance_path) / "tmp")
     if not app.config["SECRET_KEY"]:
         app.config["SECRET_KEY"] = _instance_secret(Path(app.instance_path) / "secret_key")
 

@@ -103,6 +103,31 @@ def prepare_spatial_database(engine: Engine) -> None:
         conn.commit()
 
 
+# SQLite's words for a database file that cannot be used at all (as opposed to a wrong statement).
+_SQLITE_UNUSABLE = ("unable to open database file", "disk i/o error", "database is locked",
+                    "database disk image is malformed", "file is not a database", "readonly database")
+
+
+def is_unreachable(err: BaseException) -> bool:
+    """Whether a driver error means the database cannot be reached or used now (not that a query is wrong):
+    PostgreSQL refused or dropped the connection, or SQLite cannot open, lock or read its file."""
+    from sqlalchemy.exc import DBAPIError
+
+    if not isinstance(err, DBAPIError):
+        return False
+    if err.connection_invalidated:
+        return True
+    orig = err.orig
+    if type(orig).__module__.startswith("psycopg"):
+        import psycopg
+
+        # No SQLSTATE: the client could not connect or lost the connection; class 08: connection exception;
+        # 57P: the server is shutting down or starting up.  (Deadlocks and wrong statements are not outages.)
+        state = getattr(orig, "sqlstate", None)
+        return isinstance(orig, psycopg.OperationalError) and (state is None or state.startswith(("08", "57P")))
+    return any(marker in str(orig).lower() for marker in _SQLITE_UNUSABLE)
+
+
 # --------------------------------------------------------------------------- SQL differences
 
 @dataclass(frozen=True)

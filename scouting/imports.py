@@ -37,6 +37,7 @@ from typing import Any
 
 from . import audit, sites, vocab
 from .errors import InvalidParameter, PreconditionFailed
+from .faults import pause_point
 from .models import Site, ThemedBase
 
 MiB = 1024 * 1024
@@ -81,6 +82,7 @@ class ImportOptions:
     max_bytes: int = DEFAULT_MAX_BYTES
     max_rows: int = DEFAULT_MAX_ROWS
     max_unzipped_bytes: int = DEFAULT_MAX_UNZIPPED_BYTES
+    temp_dir: str | None = None       # where unpacked files go (TEMP_DIR: swept after a crash); None: the system's
 
     def checked(self) -> ImportOptions:
         if self.datum not in sites.DATUMS:
@@ -99,7 +101,8 @@ def options_from_config(config: Mapping[str, Any], **choices: Any) -> ImportOpti
     """Options with the size limits of the app's config (IMPORT_MAX_BYTES, IMPORT_MAX_ROWS, IMPORT_MAX_UNZIPPED_BYTES)."""
     limits = {"max_bytes": int(config.get("IMPORT_MAX_BYTES") or DEFAULT_MAX_BYTES),
               "max_rows": int(config.get("IMPORT_MAX_ROWS") or DEFAULT_MAX_ROWS),
-              "max_unzipped_bytes": int(config.get("IMPORT_MAX_UNZIPPED_BYTES") or DEFAULT_MAX_UNZIPPED_BYTES)}
+              "max_unzipped_bytes": int(config.get("IMPORT_MAX_UNZIPPED_BYTES") or DEFAULT_MAX_UNZIPPED_BYTES),
+              "temp_dir": config.get("TEMP_DIR") or None}
     return ImportOptions(**limits, **{k: v for k, v in choices.items() if v is not None})
 
 
@@ -242,7 +245,9 @@ def run_import(session, path: str | Path, filename: str, options: ImportOptions 
     if size > opts.max_bytes:
         raise ImportTooLarge(f"is {size / MiB:.1f} MiB; at most {opts.max_bytes / MiB:.1f} MiB can be imported "
                              "(SCOUTING_IMPORT_MAX_BYTES)")
-    with tempfile.TemporaryDirectory(prefix="scout-import-") as tmp:
+    if opts.temp_dir:
+        Path(opts.temp_dir).mkdir(mode=0o700, parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="scout-import-", dir=opts.temp_dir) as tmp:
         source = read_source(path, opts, Path(tmp))
     defaults = {"coord_source": f"import: {name}", "coord_accuracy_m": DEFAULT_ACCURACY_M,
                 "position_method": DEFAULT_POSITION_METHOD, "genres": [opts.genre_default] if opts.genre_default else None,
@@ -431,6 +436,7 @@ def _write(session, rows: list[RowResult], actor: str, filename: str) -> None:
                      f"{filename}: created {counts['create']}, updated {counts['update']}, "
                      f"skipped {counts['duplicate']} duplicate(s)")
         session.flush()
+        pause_point("import-before-commit")
         session.commit()
     except StaleDataError:
         session.rollback()

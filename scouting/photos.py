@@ -32,6 +32,7 @@ from sqlalchemy import select
 
 from . import audit, geo
 from .errors import InvalidParameter, NotFound
+from .faults import pause_point
 from .models import Photo, Site
 
 log = logging.getLogger(__name__)
@@ -405,6 +406,7 @@ def add_photo(session, store: PhotoStore, site_id: int, data: bytes, caption: st
                   uploaded_by=actor, uploaded_at=datetime.now(UTC), taken_at=info.taken_at,
                   gps_lon=info.gps[0] if info.gps else None, gps_lat=info.gps[1] if info.gps else None)
     try:
+        pause_point("photo-staged")
         session.add(photo)
         session.flush()
         audit.record(session, "photo.upload", "photo", photo.id,
@@ -415,6 +417,7 @@ def add_photo(session, store: PhotoStore, site_id: int, data: bytes, caption: st
         staged.discard()
         raise
     try:
+        pause_point("photo-committed")
         staged.publish()
     except BaseException:
         session.delete(photo)

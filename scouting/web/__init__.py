@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import Flask, Response, json, render_template, request
 from werkzeug.exceptions import HTTPException
 
+from ..db import is_unreachable
 from ..errors import InvalidParameter, PreconditionFailed, ScoutingError
 
 
@@ -27,6 +28,7 @@ def register_blueprints(app: Flask) -> None:
     auth.init_app(app)
     security.init_app(app)
     web_audit.init_app(app)
+    _sweep_now_and_then(app)
     # These take no cookie as authority (API tokens, pack edit tokens, read-only OGC): no CSRF token needed.
     # Every other POST (pages' forms) must carry one.
     for blueprint in (api, imports_bp, packs_bp, ogc):
@@ -49,12 +51,71 @@ def register_blueprints(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(err: Exception):
+        if is_unreachable(err):
+            return _database_unavailable(err)
         if _schema_out_of_date(err):
             app.logger.error("database schema out of date: %s", err)
             return error_response(503, "Database not migrated", "The database is older than this version of the "
                                    "app: run `flask --app app db upgrade` (make run does it).", {})
         app.logger.exception("unhandled error")
         return error_response(500, "Internal error", "Something went wrong on our side; it has been logged.", {})
+
+
+def sweep_folders(app: Flask, older_than: float):
+    """Sweep the instance's photo, temporary and import folders (scouting.sweep) with the app's settings."""
+    import os
+
+    from .. import sweep
+    from .photos import photo_store
+
+    with app.app_context():
+        photo_dir = photo_store().root
+    import_dir = app.config.get("IMPORT_KEEP_DIR") or os.path.join(app.instance_path, "imports")
+    known = sweep.database_tokens(app.extensions["scouting"]["sessionmaker"])
+    return sweep.sweep(known, photo_dir, app.config["TEMP_DIR"], import_dir, older_than)
+
+
+def _sweep_now_and_then(app: Flask) -> None:
+    """Each process sweeps at its first request, then at most every SWEEP_INTERVAL_SECONDS; a sweep touches
+    only files older than SWEEP_AFTER_SECONDS, so requests running in other workers are safe."""
+    import threading
+    import time
+
+    lock, due = threading.Lock(), [0.0]
+
+    @app.before_request
+    def _sweep():
+        if time.monotonic() < due[0] or not lock.acquire(blocking=False):
+            return
+        try:
+            due[0] = time.monotonic() + float(app.config["SWEEP_INTERVAL_SECONDS"])
+            report = sweep_folders(app, float(app.config["SWEEP_AFTER_SECONDS"]))
+            if report:
+                app.logger.warning("%s (left by a crash)", report.summary())
+        except Exception as err:  # never fail a request for housekeeping; the next interval tries again
+            app.logger.warning("sweep skipped: %s", err)
+        finally:
+            lock.release()
+
+
+def _database_unavailable(err: Exception):
+    """503 with a readable sentence and no connection details; the engine reconnects by itself later
+    (PostGIS: pool_pre_ping; SpatiaLite opens its file per connection)."""
+    from flask import current_app
+    from flask_babel import gettext as _
+
+    current_app.logger.warning("database unreachable: %s", getattr(err, "orig", err))
+    if wants_json():
+        response = error_response(503, "Database unavailable", "The database is not answering just now; "
+                                   "try again in a minute.", {})
+    else:
+        response = error_response(503, _("Database unavailable"), _(
+            "The map's database is not answering just now. Nothing you saved is lost; "
+            "please try again in a minute."), {})
+    if isinstance(response, tuple):
+        response = current_app.make_response(response)
+    response.headers["Retry-After"] = "30"
+    return response
 
 
 def _schema_out_of_date(err: Exception) -> bool:

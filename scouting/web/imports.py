@@ -48,7 +48,8 @@ def import_sites():
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         raise InvalidParameter("file", "is missing: send the file as multipart/form-data in the field `file`")
-    with tempfile.TemporaryDirectory(prefix="scout-upload-") as tmp:
+    Path(options.temp_dir).mkdir(mode=0o700, parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="scout-upload-", dir=options.temp_dir) as tmp:
         path = imports.save_upload(upload.stream, Path(tmp), options.max_bytes)
         report = imports.run_import(get_session(), path, upload.filename, options, commit=commit,
                                     actor=f"import:{g.api_user.username}")
