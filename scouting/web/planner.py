@@ -187,6 +187,9 @@ def edit(site_id: int | None = None):
             errors[err.name if err.name in form._fields else "form"] = f"{err.name}: {err.reason}"
         except PreconditionFailed as err:
             stale = err.current
+    else:  # WTForms' own checks failed (a choice not offered, the CSRF token): show them at their fields too
+        errors = {name if name in form._fields and name != "csrf_token" else "form": f"{name}: {' '.join(messages)}"
+                  for name, messages in form.errors.items()}
     status = 200 if request.method == "GET" else (409 if stale else 400)
     return render_template("site_form.html", form=form, hit=hit, errors=errors, stale=stale, label=label), status
 
