@@ -316,6 +316,29 @@ def test_import_reports_invalid_rows_and_commits_nothing(client, unchanged, name
     assert committed.status_code == 422 and committed.get_json()["committed"] is False
 
 
+def test_import_geopackage_and_shapefile_rows_are_checked(client, unchanged, tmp_path):
+    """Binary GIS formats (read by GDAL) go through the same row checks: swapped, absurd and unknown values."""
+    import geopandas
+    from shapely.geometry import Point
+
+    frame = geopandas.GeoDataFrame({
+        "name_zh": ["颠倒", "太远", "未知"], "name_en": ["Swapped", "Far", "Unknown"],
+        "genres": ["nature", "nature", "horror"],
+    }, geometry=[Point(27.8, 120.05), Point(1e300, 27.8), Point(120.05, 27.8)], crs="EPSG:4326")
+    gpkg = tmp_path / "hostile.gpkg"
+    frame.to_file(gpkg, layer="places", driver="GPKG")
+    frame.to_file(tmp_path / "places.shp")
+    shapefile = _zip({p.name: p.read_bytes() for p in tmp_path.glob("places.*")})
+    for name, data in (("hostile.gpkg", gpkg.read_bytes()), ("places.zip", shapefile)):
+        dry = post_import(client, name, data)
+        assert dry.status_code == 200, (name, dry.get_data(as_text=True)[:300])
+        errors = [(r["action"], r["error"]["name"], r["error"]["reason"]) for r in dry.get_json()["rows"]]
+        assert errors[0][:2] == ("invalid", "geometry") and "swapped" in errors[0][2], errors
+        assert errors[1][:2] == ("invalid", "geometry") and "out of range" in errors[1][2], errors
+        assert errors[2][:2] == ("invalid", "genres") and "horror" in errors[2][2], errors
+        assert post_import(client, name, data, commit="true").status_code == 422
+
+
 def test_import_size_type_and_parameters(hostile, client, unchanged):
     hostile.config["IMPORT_MAX_BYTES"] = 4096
     try:
@@ -419,6 +442,31 @@ def test_site_form_refuses_unknown_terms_missing_csrf_and_bad_versions(planner, 
     resp = planner.post(f"/sites/{site_id}/delete", data={"version": "abc", "csrf_token": edit_token})
     assert resp.status_code == 400 and "version" in resp.get_data(as_text=True)
     assert planner.get("/sites/" + "9" * 30 + "/edit").status_code == 404
+
+
+def test_planner_pages_refuse_hostile_uploads(planner, client, big_hostile_files, unchanged):
+    """The same files through the signed-in pages: the error is shown on the page and no upload is kept."""
+    site_id, _ = first_site(client)
+    token = csrf(planner, f"/sites/{site_id}/edit")
+    for data, name, status, why in ((b"<svg onload=alert(1)>", "x.jpg", 415, "JPEG"),
+                                    (png_bomb(), "bomb.png", 413, "decompression bomb")):
+        resp = planner.post(f"/sites/{site_id}/photos", data={"file": (io.BytesIO(data), name), "csrf_token": token},
+                            content_type="multipart/form-data")
+        assert resp.status_code == status
+        shown = re.search(r'<strong class="scout-field-error" id="photo-error" role="alert">(.*?)</strong>',
+                          resp.get_data(as_text=True), re.S).group(1)
+        assert why in shown, shown
+    token = csrf(planner, "/import")
+    for name, data, why in (("external-entity.kml", corpus("external-entity.kml"), "DTD"),
+                            ("bomb.kmz", big_hostile_files["bomb.kmz"], "zip bomb"),
+                            ("slip.kmz", big_hostile_files["slip.kmz"], "unsafe path"),
+                            ("nan.geojson", corpus("nan.geojson"), "finite")):
+        resp = planner.post("/import", data={"file": (io.BytesIO(data), name), "datum": "wgs84", "csrf_token": token},
+                            content_type="multipart/form-data")
+        page = resp.get_data(as_text=True)
+        assert resp.status_code in (200, 400), (name, resp.status_code)
+        assert why in page, name
+        assert "/commit" not in page, name  # no commit button: a refused or invalid file is not kept
 
 
 SUGGEST = {"name": "Hidden pool", "message": "a pool below the falls", "lon": "120.05", "lat": "27.8"}
