@@ -347,6 +347,10 @@ def test_import_size_type_and_parameters(hostile, client, unchanged):
         hostile.config.pop("IMPORT_MAX_BYTES")
     assert_problem(client.post("/api/import", data=corpus("swapped.geojson"), headers=client.auth,
                                content_type="application/geo+json"), 415, None, "multipart/form-data")
+    nameless = (b'--B\r\nContent-Disposition: form-data\r\n\r\nv\r\n--B\r\nContent-Disposition: form-data; '
+                b'name="file"; filename="a.geojson"\r\n\r\n' + corpus("swapped.geojson") + b"\r\n--B--\r\n")
+    assert_problem(client.post("/api/import", data=nameless, headers=client.auth,  # found by Schemathesis: was a 500
+                               content_type="multipart/form-data; boundary=B"), 400, None, "without a readable name")
     for params, field in (({"datum": "%00"}, "datum"), ({"genre_default": "horror"}, "genre_default"),
                           ({"commit": "<b>"}, "commit"), ({"x" * 300: "1"}, "x" * 300)):
         assert_problem(post_import(client, "swapped.geojson", corpus("swapped.geojson"), **params), 400, field)

@@ -140,13 +140,35 @@ def api_document(base_slugs: list[str]) -> dict:
             "requestBody": {"required": True, "content": {JSON: {"schema": {
                 "type": "object", "required": ["revision"], "properties": {"revision": ids}}}}},
             "responses": {"200": _ok("The site.", "Site", GEOJSON, etag), **_errors(*writes)}}},
-        "/api/sites/{site_id}/photos": {"get": {
-            "operationId": "listSitePhotos", "summary": "A site's photos", "parameters": [site_id],
-            "responses": {"200": _ok("The photos.", "PhotoList"), **_errors(401, 404, 405)}}},
         "/api/photos/{photo_id}": {"get": {
             "operationId": "showPhoto", "summary": "One photo",
             "parameters": [{"name": "photo_id", "in": "path", "required": True, "schema": ids}],
             "responses": {"200": _ok("The photo.", "Photo"), **_errors(401, 404, 405)}}},
+        "/api/import": {"post": {
+            "operationId": "importSites", "summary": "Import a file of sites: a dry run, or commit=true (planner token)",
+            "security": bearer, "parameters": [
+                _query("commit", {"type": "boolean", "default": False}, "Write the file's creates and updates."),
+                _query("datum", {"type": "string", "enum": list(sites.DATUMS)}, "The datum of the file's numbers."),
+                _query("genre_default", {"type": "string", "enum": list(vocab.GENRES)}, "Genre of rows naming none."),
+                _query("confirm_outside", {"type": "boolean"}, "Accept points outside the county."),
+                _query("layer", {"type": "string"}, "Read only this layer.")],
+            "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+                "type": "object", "required": ["file"],
+                "properties": {"file": {"type": "string", "format": "binary"}}}}}},
+            "responses": {"200": _ok("The report of a dry run (or of a commit that changed nothing).", "ImportReport"),
+                          "201": _ok("The report of a commit that created sites.", "ImportReport"),
+                          "422": _ok("The report of a commit refused because of invalid rows.", "ImportReport"),
+                          **_errors(400, 401, 403, 405, 413, 415)}}},
+        "/api/sites/{site_id}/photos": {
+            "parameters": [site_id],
+            "get": {"operationId": "listSitePhotos", "summary": "A site's photos",
+                    "responses": {"200": _ok("The photos.", "PhotoList"), **_errors(401, 404, 405)}},
+            "post": {"operationId": "uploadPhoto", "summary": "Add a JPEG, PNG, WebP or HEIC photo (planner token)",
+                     "security": bearer,
+                     "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+                         "type": "object", "required": ["file"], "properties": {
+                             "file": {"type": "string", "format": "binary"}, "caption": {"type": "string"}}}}}},
+                     "responses": {"201": _ok("The photo.", "Photo"), **_errors(400, 401, 403, 404, 405, 413, 415)}}},
         "/api/bases": {"get": {"operationId": "listBases", "summary": "The themed bases",
                                "responses": {"200": _ok("The bases.", "Collection", GEOJSON)}}},
         "/api/boundary": {"get": {"operationId": "boundary", "summary": "The county's outline",
@@ -284,6 +306,15 @@ def api_document(base_slugs: list[str]) -> dict:
                     "site_id": {"type": "integer"}, "revisions": {"type": "array", "items": {
                         "type": "object", "required": ["id", "version", "action", "actor"]}}}},
                 "Photo": photo,
+                "ImportReport": {"type": "object", "required": ["file", "format", "dry_run", "committed", "totals",
+                                                                "rows"], "properties": {
+                    "file": {"type": "string"}, "format": {"type": "string"}, "datum": {"type": "string"},
+                    "dry_run": {"type": "boolean"}, "committed": {"type": "boolean"}, "message": {"type": "string"},
+                    "totals": counts, "rows": {"type": "array", "items": {
+                        "type": "object", "required": ["row", "action"], "properties": {
+                            "row": {"type": "integer"}, "action": {"type": "string", "enum": [
+                                "create", "update", "unchanged", "duplicate", "invalid"]},
+                            "error": {"type": "object", "required": ["name", "reason"]}}}}}},
                 "PhotoList": {"type": "object", "required": ["site_id", "photos"], "properties": {
                     "site_id": {"type": "integer"}, "photos": {"type": "array", "items": photo}}},
                 "Vocabulary": {"type": "object", "required": ["genres", "terrain", "facilities"], "properties": {
