@@ -51,6 +51,7 @@ ERROR_TEXT = {
     413: "The body is too large.",
     415: "The body is not application/json.",
     428: "If-Match is required: send the ETag of the version you edited.",
+    429: "Too many requests from this address (new packs, or wrong API tokens): wait a minute.",
     503: "The database is not usable now.",
 }
 
@@ -96,7 +97,7 @@ def api_document(base_slugs: list[str]) -> dict:
     pack_headers = [{"name": "X-Edit-Token", "in": "header", "required": True, "schema": {"type": "string"}},
                     {"name": "If-Match", "in": "header", "required": False, "schema": {"type": "string"}}]
     reads = (400, 404, 405)
-    writes = (400, 401, 403, 404, 405, 412, 413, 415, 428)
+    writes = (400, 401, 403, 404, 405, 412, 413, 415, 428, 429)  # 429: after 30 wrong tokens a minute
 
     paths = {
         "/api/sites": {
@@ -129,7 +130,7 @@ def api_document(base_slugs: list[str]) -> dict:
         "/api/sites/{site_id}/history": {"get": {
             "operationId": "siteHistory", "summary": "Every revision of a site (planner token)", "security": bearer,
             "parameters": [site_id],
-            "responses": {"200": _ok("The revisions, newest first.", "History"), **_errors(401, 403, 404, 405)}}},
+            "responses": {"200": _ok("The revisions, newest first.", "History"), **_errors(401, 403, 404, 405, 429)}}},
         "/api/sites/{site_id}/undelete": {"post": {
             "operationId": "undeleteSite", "summary": "Undo a delete (planner token)", "security": bearer,
             "parameters": [site_id],
@@ -143,7 +144,7 @@ def api_document(base_slugs: list[str]) -> dict:
         "/api/photos/{photo_id}": {"get": {
             "operationId": "showPhoto", "summary": "One photo",
             "parameters": [{"name": "photo_id", "in": "path", "required": True, "schema": ids}],
-            "responses": {"200": _ok("The photo.", "Photo"), **_errors(401, 404, 405)}}},
+            "responses": {"200": _ok("The photo.", "Photo"), **_errors(401, 404, 405, 429)}}},
         "/api/import": {"post": {
             "operationId": "importSites", "summary": "Import a file of sites: a dry run, or commit=true (planner token)",
             "security": bearer, "parameters": [
@@ -158,17 +159,17 @@ def api_document(base_slugs: list[str]) -> dict:
             "responses": {"200": _ok("The report of a dry run (or of a commit that changed nothing).", "ImportReport"),
                           "201": _ok("The report of a commit that created sites.", "ImportReport"),
                           "422": _ok("The report of a commit refused because of invalid rows.", "ImportReport"),
-                          **_errors(400, 401, 403, 405, 413, 415)}}},
+                          **_errors(400, 401, 403, 405, 413, 415, 429)}}},
         "/api/sites/{site_id}/photos": {
             "parameters": [site_id],
             "get": {"operationId": "listSitePhotos", "summary": "A site's photos",
-                    "responses": {"200": _ok("The photos.", "PhotoList"), **_errors(401, 404, 405)}},
+                    "responses": {"200": _ok("The photos.", "PhotoList"), **_errors(401, 404, 405, 429)}},
             "post": {"operationId": "uploadPhoto", "summary": "Add a JPEG, PNG, WebP or HEIC photo (planner token)",
                      "security": bearer,
                      "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
                          "type": "object", "required": ["file"], "properties": {
                              "file": {"type": "string", "format": "binary"}, "caption": {"type": "string"}}}}}},
-                     "responses": {"201": _ok("The photo.", "Photo"), **_errors(400, 401, 403, 404, 405, 413, 415)}}},
+                     "responses": {"201": _ok("The photo.", "Photo"), **_errors(400, 401, 403, 404, 405, 413, 415, 429)}}},
         "/api/bases": {"get": {"operationId": "listBases", "summary": "The themed bases",
                                "responses": {"200": _ok("The bases.", "Collection", GEOJSON)}}},
         "/api/boundary": {"get": {"operationId": "boundary", "summary": "The county's outline",
@@ -181,7 +182,7 @@ def api_document(base_slugs: list[str]) -> dict:
             "operationId": "createPack", "summary": "Create a location pack (no account needed)",
             "requestBody": {"required": True, "content": {JSON: {"schema": _ref("schemas", "PackInput")}}},
             "responses": {"201": _ok("The pack, with its edit token (shown once).", "Pack", headers=etag),
-                          **_errors(400, 405, 413, 415)}}},
+                          **_errors(400, 405, 413, 415, 429)}}},  # 30 new packs a minute per address
         "/api/packs/{pack_id}": {
             "parameters": [pack_id],
             "get": {"operationId": "showPack", "summary": "A pack with its sites",
