@@ -9,7 +9,7 @@ WORKERS ?= 2
 THREADS ?= 4
 FLASK := $(BIN)/flask --app app
 
-.PHONY: run test setup system-deps browser-deps redis-deps python-deps assets translations i18n db lint clean load load-deps
+.PHONY: run test fuzz setup system-deps browser-deps redis-deps python-deps assets translations i18n db lint clean load load-deps
 
 run: setup db
 ifeq ($(FLASK_DEBUG),1)
@@ -25,6 +25,15 @@ test: setup browser-deps redis-deps
 	  url=$$(scripts/postgis.sh) && export SCOUTING_TEST_POSTGIS_URL="$$url"; \
 	fi; \
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# Many more generated requests than `make test` sends (Schemathesis against /api/openapi.json and /ogc/api).
+FUZZ_EXAMPLES ?= 500
+fuzz: setup
+	@if [ -z "$$SCOUTING_TEST_POSTGIS_URL" ] && command -v pg_ctlcluster >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	  url=$$(scripts/postgis.sh) && export SCOUTING_TEST_POSTGIS_URL="$$url"; \
+	fi; \
+	SCOUTING_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) SCOUTING_FUZZ_MIN_CASES=$${FUZZ_MIN_CASES:-20000} \
+	  $(BIN)/pytest -q -p no:cacheprovider tests/test_schemathesis.py $(PYTEST_ARGS)
 
 setup: system-deps python-deps assets translations
 

@@ -19,7 +19,7 @@ def parse_day(raw: str | None) -> date:
     if not raw:
         return datetime.now(ZoneInfo(geo.TIMEZONE)).date()
     try:
-        return geo.parse_date(raw)
+        return geo.check_sun_date(geo.parse_date(raw))
     except ValueError as err:
         raise InvalidParameter("date", str(err)) from None
 

@@ -187,6 +187,14 @@ class SunDay:
     polar: str | None  # None normally; "day" / "night" when the sun never sets / never rises (then no events)
 
 
+def check_sun_date(day: date) -> date:
+    """Sun times look at the days either side: the first and last day Python has cannot be used."""
+    if day in (date.min, date.max):
+        raise ValueError(f"sun times cannot be computed for {day.isoformat()}; use a date from "
+                         f"{(date.min + timedelta(days=1)).isoformat()} to {(date.max - timedelta(days=1)).isoformat()}")
+    return day
+
+
 def sun_day(lon: float, lat: float, day: date, elevation_m: float | None = None) -> SunDay:
     """The photographer's sun for one local day: blue hour, golden hour, sunrise, noon, sunset.
 

@@ -575,7 +575,7 @@ def _term_list(value: Any) -> list[str]:
             try:
                 loaded = json.loads(text)
                 items = [str(v) for v in loaded] if isinstance(loaded, list) else None
-            except ValueError:
+            except (ValueError, RecursionError):
                 items = None
         if items is None:
             items = re.split(r"[,，、;；|]", text)
@@ -1051,6 +1051,11 @@ def _read_geojson(data: bytes, opts: ImportOptions) -> Source:
         doc = json.loads(data.decode("utf-8-sig"))
     except (UnicodeDecodeError, ValueError, RecursionError):
         raise ImportFileError("is not valid JSON (GeoJSON must be UTF-8 JSON)") from None
+    try:  # a \ud800 escape alone is valid JSON but not Unicode text: nothing could store or report it
+        json.dumps(doc, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as err:
+        raise ImportFileError(f"contains a lone surrogate ({err.object[err.start]!r}), which is not Unicode text; "
+                              "save the file as UTF-8 again") from None
     if not isinstance(doc, dict) or doc.get("type") not in ("FeatureCollection", "Feature"):
         raise ImportFileError("is JSON but not a GeoJSON FeatureCollection or Feature")
     features = doc.get("features") if doc["type"] == "FeatureCollection" else [doc]

@@ -20,6 +20,7 @@ from . import audit, geo
 from .errors import Forbidden, Gone, InvalidParameter, NotFound, PreconditionFailed
 from .formats.export import ExportItem
 from .models import Pack, PackItem, Site
+from .plain_text import check_text, is_id, unstorable_reason
 
 MAX_SITES = 200
 MAX_NAME = 200
@@ -50,6 +51,7 @@ def clean_pack_input(data: Any, partial: bool) -> dict[str, Any]:
         name = data.get("name")
         if not isinstance(name, str) or not name.strip():
             raise InvalidParameter("name", "is required: a non-empty text")
+        check_text("name", name)
         if len(name.strip()) > MAX_NAME:
             raise InvalidParameter("name", f"is {len(name.strip())} characters long; at most {MAX_NAME} are allowed")
         out["name"] = name.strip()
@@ -57,6 +59,8 @@ def clean_pack_input(data: Any, partial: bool) -> dict[str, Any]:
         description = data["description"]
         if description is not None and not isinstance(description, str):
             raise InvalidParameter("description", "must be text")
+        if description:
+            check_text("description", description)
         if description and len(description) > MAX_DESCRIPTION:
             raise InvalidParameter("description", f"at most {MAX_DESCRIPTION} characters are allowed")
         out["description"] = description.strip() if description else None
@@ -64,6 +68,8 @@ def clean_pack_input(data: Any, partial: bool) -> dict[str, Any]:
         ids = data.get("site_ids")
         if not isinstance(ids, list) or not ids or not all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
             raise InvalidParameter("site_ids", "must be a non-empty list of site ids (whole numbers)")
+        if not all(is_id(i) for i in ids):
+            raise InvalidParameter("site_ids", f"no site has id {next(i for i in ids if not is_id(i))}")
         if len(ids) > MAX_SITES:
             raise InvalidParameter("site_ids", f"a pack holds at most {MAX_SITES} sites, got {len(ids)}")
         if len(set(ids)) != len(ids):
@@ -81,6 +87,8 @@ def clean_pack_input(data: Any, partial: bool) -> dict[str, Any]:
                 raise InvalidParameter("notes", f"key {key!r} is not a site id") from None
             if note is not None and not isinstance(note, str):
                 raise InvalidParameter("notes", f"the note for site {site_id} must be text")
+            if note:
+                check_text("notes", note)
             if note and len(note) > MAX_NOTE:
                 raise InvalidParameter("notes", f"the note for site {site_id} is longer than {MAX_NOTE} characters")
             clean[site_id] = note.strip() if note and note.strip() else None
@@ -93,6 +101,8 @@ def clean_pack_input(data: Any, partial: bool) -> dict[str, Any]:
                 continue
             try:
                 out[field] = geo.parse_date(value) if isinstance(value, str) else None
+                if field == "shoot_date" and out[field]:
+                    geo.check_sun_date(out[field])  # the pack page shows the sun on the shooting date
             except ValueError as err:
                 raise InvalidParameter(field, str(err)) from None
             if out[field] is None:
@@ -105,6 +115,8 @@ def clean_pack_input(data: Any, partial: bool) -> dict[str, Any]:
 # --------------------------------------------------------------------------- reading
 
 def get_pack(session: Session, token: str, allow_expired: bool = False) -> Pack:
+    if unstorable_reason(token):  # cannot be a link of ours (and PostgreSQL cannot compare a NUL)
+        raise NotFound("there is no pack with that link")
     pack = session.scalar(
         select(Pack).where(Pack.token == token).options(selectinload(Pack.items).selectinload(PackItem.site)))
     if pack is None:

@@ -34,6 +34,7 @@ from . import audit, geo
 from .errors import InvalidParameter, NotFound
 from .faults import pause_point
 from .models import Photo, Site
+from .plain_text import check_text
 
 log = logging.getLogger(__name__)
 
@@ -377,7 +378,7 @@ def get_photo(session, photo_id: int, include_deleted_sites: bool = False) -> Ph
 def clean_caption(raw: str | None) -> str | None:
     if raw is None:
         return None
-    caption = " ".join(raw.split())
+    caption = " ".join(check_text("caption", raw).split())
     if len(caption) > CAPTION_LIMIT:
         raise InvalidParameter("caption", f"is {len(caption)} characters long; at most {CAPTION_LIMIT} are allowed")
     return caption or None

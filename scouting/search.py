@@ -17,6 +17,7 @@ from . import vocab
 from .db import SpatialDialect, spatial_dialect
 from .errors import InvalidParameter
 from .models import Site, SiteTag, ThemedBase
+from .plain_text import check_text
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
@@ -67,6 +68,8 @@ class SiteResults:
 
 def parse_site_query(args: Mapping[str, str], allowed_extra: tuple[str, ...] = ()) -> SiteQuery:
     """Validate request parameters; an InvalidParameter names the parameter and says why."""
+    for name, value in args.items():
+        check_text(name, value)  # a NUL cannot even be compared in PostgreSQL
     unknown = sorted(k for k in args if k not in PARAMETERS and k not in allowed_extra)
     if unknown:
         raise InvalidParameter(unknown[0], f"unknown parameter; valid parameters are {', '.join(PARAMETERS)}")

@@ -14,6 +14,7 @@ from geoalchemy2 import WKTElement
 from . import audit, vocab
 from .errors import InvalidGeodata
 from .models import Site, SiteRevision, SiteTag, ThemedBase
+from .plain_text import unstorable_reason
 
 TEXT_LIMITS = {
     "slug": 64, "name_zh": 200, "name_en": 200,
@@ -83,6 +84,9 @@ def _text(raw: dict, key: str, required: bool) -> str | None:
         return None
     if not isinstance(value, str):
         raise RecordError(key, "must be text")
+    unstorable = unstorable_reason(value)
+    if unstorable:
+        raise RecordError(key, unstorable)
     value = value.strip()
     if len(value) > TEXT_LIMITS[key]:
         raise RecordError(key, f"is {len(value)} characters long; at most {TEXT_LIMITS[key]} are allowed")
@@ -97,11 +101,19 @@ def _number(raw: dict, key: str, low: float, high: float, required: bool) -> flo
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise RecordError(key, "must be a number")
+    if isinstance(value, int) and not low <= value <= high:  # a huge int has no float: say it is out of range
+        raise RecordError(key, f"{shown_number(value)} is out of range {low:g}..{high:g}")
     if not math.isfinite(value):
         raise RecordError(key, "must be a finite number (not NaN or Infinity)")
     if not low <= value <= high:
         raise RecordError(key, f"{value} is out of range {low:g}..{high:g}")
     return float(value)
+
+
+def shown_number(value: float) -> str:
+    """A number for a message; a 400-digit integer is shortened, not converted (it has no float)."""
+    text = str(value)
+    return text if len(text) <= 24 else f"{text[:8]}…({len(text)} digits)"
 
 
 def _terms(raw: dict, key: str, vocabulary: dict) -> list[str]:
@@ -183,10 +195,13 @@ def feature_to_raw(feature: Any, datum: str = "wgs84", partial: bool = False) ->
         raise InvalidParameter("geometry", "must be a GeoJSON Point with [lon, lat]")
     lon, lat = coords[0], coords[1]
     for name, value, limit in (("longitude", lon, 180), ("latitude", lat, 90)):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        if (isinstance(value, bool) or not isinstance(value, (int, float))
+                or (isinstance(value, float) and not math.isfinite(value))):
             raise InvalidParameter("geometry", f"{name} must be a finite number")
         if abs(value) > limit:
-            raise InvalidParameter("geometry", f"{name} {value} is out of range ±{limit} (GeoJSON is [lon, lat])")
+            hint = ("; longitude and latitude look swapped" if name == "latitude" and abs(lon) <= 90 else "")
+            raise InvalidParameter("geometry", f"{name} {shown_number(value)} is out of range ±{limit}{hint} "
+                                               "(GeoJSON is [lon, lat])")
     if datum == "gcj02":
         lon, lat = geo.gcj02_to_wgs84(lon, lat)
     elif datum == "bd09":
@@ -295,7 +310,7 @@ def create_site(session, raw: dict, actor: str, confirm_outside: bool = False) -
 
     from .errors import InvalidParameter
 
-    if not raw.get("slug") and raw.get("name_en"):
+    if not raw.get("slug") and isinstance(raw.get("name_en"), str):
         base = "".join(c.lower() if c.isascii() and c.isalnum() else "-" for c in raw["name_en"]).strip("-")
         raw["slug"] = "-".join(filter(None, base.split("-")))[:56] or None
     raw.setdefault("coord_source", None)
@@ -350,8 +365,9 @@ def undelete_site(session, site_id: int, actor: str) -> Site:
 def restore_revision(session, site_id: int, revision_id: int, expected: int | None, actor: str) -> Site:
     """Put back the record as it was after an earlier revision; the restore is a new revision."""
     from .errors import InvalidParameter
+    from .plain_text import is_id
 
-    revision = session.get(SiteRevision, revision_id)
+    revision = session.get(SiteRevision, revision_id) if is_id(revision_id) else None
     if revision is None or revision.site_id != site_id or revision.after is None:
         raise InvalidParameter("revision", f"site {site_id} has no revision {revision_id} with a state to restore")
     hit = _stored(session, site_id)

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from . import audit
 from .errors import InvalidParameter, NotFound
 from .models import Site, Suggestion
+from .plain_text import check_text, is_id
 
 LIMITS = {"name": 200, "message": 3000, "suggester_name": 100, "suggester_contact": 200}
 
@@ -21,7 +22,7 @@ LIMITS = {"name": 200, "message": 3000, "suggester_name": 100, "suggester_contac
 def create_suggestion(session: Session, data: dict) -> Suggestion:
     clean: dict = {}
     for field, limit in LIMITS.items():
-        value = (data.get(field) or "").strip()
+        value = check_text(field, (data.get(field) or "")).strip()
         if len(value) > limit:
             raise InvalidParameter(field, f"at most {limit} characters are allowed")
         clean[field] = value or None
@@ -29,6 +30,8 @@ def create_suggestion(session: Session, data: dict) -> Suggestion:
         raise InvalidParameter("message", "say what you suggest")
     site_id = data.get("site_id")
     if site_id:
+        if not is_id(site_id):
+            raise InvalidParameter("site_id", f"there is no site {site_id}")
         if not session.scalar(select(Site.id).where(Site.id == site_id, Site.deleted_at.is_(None))):
             raise InvalidParameter("site_id", f"there is no site {site_id}")
     elif not clean["name"]:

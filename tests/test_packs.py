@@ -63,7 +63,7 @@ def test_invalid_pack_names_the_field(client, body, field):
 
 
 def test_wrong_content_type_and_malformed_json(client):
-    assert client.post("/api/packs", data="name=x", content_type="application/x-www-form-urlencoded").status_code == 400
+    assert client.post("/api/packs", data="name=x", content_type="application/x-www-form-urlencoded").status_code == 415
     resp = client.post("/api/packs", data="{not json", content_type="application/json")
     assert resp.status_code == 400 and resp.get_json()["invalid-params"][0]["name"] == "body"
 

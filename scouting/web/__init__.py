@@ -2,14 +2,37 @@
 from __future__ import annotations
 
 from flask import Flask, Response, json, render_template, request
+from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter
 
 from ..db import is_unreachable
 from ..errors import InvalidParameter, PreconditionFailed, ScoutingError
+from ..plain_text import MAX_ID
+
+
+class IdConverter(IntegerConverter):
+    """`<int:...>` in routes: a number beyond the database's integers matches no route (404), never reaches SQL."""
+
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(map, *args, **kwargs)
+
+
+class JSONProvider(DefaultJSONProvider):
+    """Flask's JSON, but a body nested too deep to parse is invalid JSON (a 400), not a RecursionError."""
+
+    def loads(self, s, **kwargs):
+        try:
+            return super().loads(s, **kwargs)
+        except RecursionError:
+            raise ValueError("JSON nested too deeply") from None
 
 
 def register_blueprints(app: Flask) -> None:
     from . import audit as web_audit
+    app.url_map.converters["int"] = IdConverter
+    app.json = JSONProvider(app)
     from . import auth, security
     from .admin import bp as admin_bp
     from .api import api

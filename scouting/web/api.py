@@ -212,3 +212,11 @@ def site_history(site_id: int):
         {"id": r.id, "version": r.version, "action": r.action, "actor": r.actor,
          "changed_at": r.changed_at.isoformat(), "changed_fields": r.changed_fields, "before": r.before, "after": r.after}
         for r in revisions]})
+
+
+@api.get("/api/openapi.json")
+def openapi_json():
+    from .api_openapi import api_document
+
+    slugs = list(get_session().scalars(select(ThemedBase.slug).order_by(ThemedBase.number)))
+    return json_response(api_document(slugs))

@@ -38,7 +38,9 @@ def import_sites():
     if request.mimetype != "multipart/form-data":
         raise UnsupportedMediaType("send the file as multipart/form-data, in the field `file`")
     args = request.form.to_dict() | request.args.to_dict()
-    unknown = sorted(set(args) - set(PARAMETERS))
+    # A multipart part whose name Werkzeug cannot read comes as the key None.
+    unknown = sorted(k if isinstance(k, str) else "(a form field without a readable name)"
+                     for k in set(args) - set(PARAMETERS))
     if unknown:
         raise InvalidParameter(unknown[0], f"unknown parameter; valid parameters are {', '.join(PARAMETERS)}")
     commit = _flag(args, "commit")

@@ -9,7 +9,7 @@ from flask import Blueprint, Response, current_app, redirect, render_template, r
 from flask_login import current_user
 
 from .. import geo, get_session, packs
-from ..errors import InvalidParameter
+from ..errors import InvalidParameter, UnsupportedMediaType
 from ..formats.export import EXPORT_FORMATS, ExportItem, export
 from ..formats.pack_zip import pack_zip
 from ..formats.svg import locator_svg
@@ -27,7 +27,7 @@ def _share_url(pack) -> str:
 
 def _json_body():
     if not request.is_json:
-        raise InvalidParameter("Content-Type", "send the pack as application/json")
+        raise UnsupportedMediaType("send the pack as application/json")
     data = request.get_json(silent=True)
     if data is None:
         raise InvalidParameter("body", "is not valid JSON")

@@ -15,6 +15,7 @@ from .. import get_session, sites, suggestions, vocab
 from ..errors import InvalidParameter, PreconditionFailed, ScoutingError
 from ..i18n import current_language
 from ..models import ThemedBase
+from ..plain_text import is_id
 from ..search import get_site
 from .auth import limiter
 
@@ -142,6 +143,13 @@ def _fill(form: SiteForm, hit) -> None:
     form.version.data = str(hit.site.version)
 
 
+def _version(text: str | None) -> int:
+    """The hidden version field: the site's version when the form was opened."""
+    if not text or not text.strip().isdigit():
+        raise InvalidParameter("version", "is missing or not a whole number: reload the page and edit again")
+    return int(text)
+
+
 @bp.route("/sites/new", methods=["GET", "POST"])
 @bp.route("/sites/<int:site_id>/edit", methods=["GET", "POST"])
 @planner_required
@@ -170,7 +178,8 @@ def edit(site_id: int | None = None):
             confirm = bool(form.confirm_outside.data)
             if hit:
                 raw.pop("slug", None)  # a site's short id does not change: links and packs use it
-                saved = sites.update_site(session, site_id, raw, int(form.version.data or 0), current_user.username, confirm)
+                saved = sites.update_site(session, site_id, raw, _version(form.version.data), current_user.username,
+                                          confirm)
             else:
                 saved = sites.create_site(session, raw, current_user.username, confirm)
             return redirect(url_for("pages.index", site=saved.id))
@@ -178,6 +187,9 @@ def edit(site_id: int | None = None):
             errors[err.name if err.name in form._fields else "form"] = f"{err.name}: {err.reason}"
         except PreconditionFailed as err:
             stale = err.current
+    else:  # WTForms' own checks failed (a choice not offered, the CSRF token): show them at their fields too
+        errors = {name if name in form._fields and name != "csrf_token" else "form": f"{name}: {' '.join(messages)}"
+                  for name, messages in form.errors.items()}
     status = 200 if request.method == "GET" else (409 if stale else 400)
     return render_template("site_form.html", form=form, hit=hit, errors=errors, stale=stale, label=label), status
 
@@ -186,7 +198,10 @@ def edit(site_id: int | None = None):
 @planner_required
 def delete(site_id: int):
     # CSRFProtect has already checked the form's token (every POST outside the token-authorised APIs).
-    sites.delete_site(get_session(), site_id, int(request.form.get("version", "0")), current_user.username)
+    try:
+        sites.delete_site(get_session(), site_id, _version(request.form.get("version")), current_user.username)
+    except InvalidParameter:
+        abort(400, "version: send the version of the site you are deleting (reload the page)")
     flash("deleted")
     return redirect(url_for("planner.history", site_id=site_id))
 
@@ -218,7 +233,7 @@ def suggest():
     form = SuggestionForm()
     site = None
     site_id = request.values.get("site_id") or request.args.get("site")
-    if site_id and str(site_id).isdigit():
+    if site_id and str(site_id).isdigit() and is_id(int(site_id)):
         hit = get_site(session, int(site_id))
         site = hit.site if hit else None
     errors: dict[str, str] = {}
