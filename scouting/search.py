@@ -436,16 +436,22 @@ def _mercator_y(lat: float) -> float:
     return math.log(math.tan(math.radians(45 + lat / 2)))
 
 
+def grid_cells(bbox: tuple[float, float, float, float], cell_deg: float) -> int:
+    """How many grid cells a bbox touches (at most: rows are counted on the Mercator y)."""
+    minx, miny, maxx, maxy = bbox
+    columns = math.floor(maxx / cell_deg) - math.floor(minx / cell_deg) + 1
+    row_height = math.radians(cell_deg)
+    rows = math.floor(_mercator_y(maxy) / row_height) - math.floor(_mercator_y(miny) / row_height) + 1
+    return columns * rows
+
+
 def cluster_cell_deg(bbox: tuple[float, float, float, float], zoom: int) -> float:
-    """The cell width in degrees for a zoom, doubled until the bbox needs at most MAX_CLUSTER_CELLS cells.
+    """The cell width in degrees for a zoom, doubled until the bbox touches at most MAX_CLUSTER_CELLS cells.
 
     The grid is anchored at 0°,0° whatever the view, so panning keeps every cell where it was.
     """
     cell = CLUSTER_CELL_PX * 360.0 / (256 * 2 ** zoom)
-    minx, miny, maxx, maxy = bbox
-    height = _mercator_y(maxy) - _mercator_y(miny)
-    while (math.floor(maxx / cell) - math.floor(minx / cell) + 1) * \
-            (math.floor(height / math.radians(cell)) + 2) > MAX_CLUSTER_CELLS:
+    while grid_cells(bbox, cell) > MAX_CLUSTER_CELLS:
         cell *= 2
     return cell
 
