@@ -1054,11 +1054,13 @@
 
     // ---------------------------------------------------------------- start
 
+    // In "view" mode the map is not ready from the moment it starts moving until the new view's clusters are in.
+    map.on("movestart zoomstart", function () { if (status.mode === "view") status.ready = false; });
     map.on("moveend", function () {
       var c = map.getCenter();
       state.view = { zoom: map.getZoom(), lat: c.lat, lng: c.lng };
       writeUrl(state);
-      if (status.mode === "view") status.ready = false;  // until the view's clusters are in
+      if (status.mode === "view") status.ready = false;
       reloadView();
     });
 
