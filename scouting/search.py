@@ -523,27 +523,36 @@ def facet_summary(session: Session, q: SiteQuery) -> dict[str, Any]:
     return body
 
 
-class FacetCache:
-    """Facet summaries kept per query and data version: the unfiltered vocabulary counts (every first view
-    of the map) are computed once per write, not once per visitor.  A bounded LRU, safe across threads."""
+class ResultCache:
+    """Answers kept per query and data version, so the same view of the same data is computed once per write,
+    not once per visitor: the unfiltered facet counts (every first view of the map) and a view's clusters.
+    A bounded LRU, safe across threads; a write changes the data version, so nothing stale is served."""
 
-    def __init__(self, size: int = 256):
+    def __init__(self, size: int = 512):
         self.size = size
-        self._entries: OrderedDict[tuple, dict[str, Any]] = OrderedDict()
+        self._entries: OrderedDict[tuple, Any] = OrderedDict()
         self._lock = threading.Lock()
         self.hits = self.misses = 0
 
-    def summary(self, session: Session, q: SiteQuery) -> dict[str, Any]:
-        key = (replace(q, limit=DEFAULT_LIMIT, offset=0), data_version(session))
+    def get(self, session: Session, key: tuple, compute):
+        key = (*key, data_version(session))
         with self._lock:
             if key in self._entries:
                 self._entries.move_to_end(key)
                 self.hits += 1
                 return self._entries[key]
-        body = facet_summary(session, q)
+        value = compute()
         with self._lock:
             self.misses += 1
-            self._entries[key] = body
+            self._entries[key] = value
             while len(self._entries) > self.size:
                 self._entries.popitem(last=False)
-        return body
+        return value
+
+    def facet_summary(self, session: Session, q: SiteQuery) -> dict[str, Any]:
+        q = replace(q, limit=DEFAULT_LIMIT, offset=0)
+        return self.get(session, ("facets", q), lambda: facet_summary(session, q))
+
+    def cluster_sites(self, session: Session, q: SiteQuery, zoom: int) -> ClusterResults:
+        q = replace(q, limit=DEFAULT_LIMIT, offset=0)
+        return self.get(session, ("clusters", q, zoom), lambda: cluster_sites(session, q, zoom))

@@ -12,7 +12,7 @@ from ..details import parse_day, site_details
 from ..errors import DatabaseUnavailable, InvalidParameter, NotFound, PreconditionRequired, UnsupportedMediaType
 from ..formats.geojson import base_feature, boundary_feature, feature_collection, site_feature
 from ..models import Boundary, Site, ThemedBase
-from ..search import FacetCache, cluster_sites, find_sites, get_site, parse_cluster_query, parse_site_query
+from ..search import ResultCache, find_sites, get_site, parse_cluster_query, parse_site_query
 from .auth import api_user, whoami
 
 api = Blueprint("api", __name__)
@@ -61,19 +61,22 @@ def _revalidate(response: Response) -> Response:
     return response.make_conditional(request)
 
 
+def _cache() -> ResultCache:
+    return current_app.extensions["scouting"].setdefault("result_cache", ResultCache())
+
+
 @api.get("/api/sites/facets")
 def site_facets():
     """Counts per genre/terrain/facility/base for the filters; for an empty result, the count without each filter."""
     query = parse_site_query(request.args)
-    cache = current_app.extensions["scouting"].setdefault("facet_cache", FacetCache())
-    return json_response(cache.summary(get_session(), query))
+    return json_response(_cache().facet_summary(get_session(), query))
 
 
 @api.get("/api/sites/clusters")
 def site_clusters():
     """The matches inside `bbox` as grid cells for `zoom`: clusters (count, mean position, bbox) and single sites."""
     query, zoom = parse_cluster_query(request.args)
-    result = cluster_sites(get_session(), query, zoom)
+    result = _cache().cluster_sites(get_session(), query, zoom)
     return json_response({
         "bbox": list(query.bbox), "zoom": result.zoom, "cellSize": result.cell_deg,
         "numberMatched": result.number_matched,

@@ -350,6 +350,22 @@
 
     function setCount(text) { byId("scout-count").textContent = text; }
 
+    function facetsUrl(query) { return settings.api.facets + (query.toString() ? "?" + query.toString() : ""); }
+
+    // The first view's facets (and, when the URL gives the view, its clusters and list) are asked for at
+    // once, beside the vocabulary, bases and outline they are drawn with, instead of after them.
+    var prefetched = null;
+    function prefetchFirstView() {
+      var query = stateParams(state, false);
+      prefetched = { query: query.toString(), facets: getJSON(facetsUrl(query)) };
+      prefetched.facets.catch(function () { /* reported where it is used */ });
+      var request = state.view ? viewRequest() : null;
+      if (request) {
+        prefetched.view = { clustersUrl: request.clustersUrl, data: fetchView(request) };
+        prefetched.view.data.catch(function () { /* reported where it is used */ });
+      }
+    }
+
     function fetchAll(url, features) {
       features = features || [];
       return getJSON(url).then(function (page) {
@@ -370,8 +386,10 @@
       status.loading += 1;
       status.ready = false;
       var sitesUrl = settings.api.sites + "?" + query.toString() + (query.toString() ? "&" : "") + "limit=" + settings.pageSize;
-      var facetsUrl = settings.api.facets + (query.toString() ? "?" + query.toString() : "");
-      return getJSON(facetsUrl).then(function (facets) {
+      var facets = prefetched && prefetched.facets && prefetched.query === query.toString() ? prefetched.facets :
+        getJSON(facetsUrl(query));
+      if (prefetched) prefetched.facets = null;
+      return facets.then(function (facets) {
         if (seq !== requestSeq) return;  // a newer request has replaced this one
         showFacets(facets);
         status.numberMatched = facets.numberMatched;
@@ -433,11 +451,16 @@
 
     // ---------------------------------------------------------------- "view" mode: the server clusters
 
-    // The view to ask about: the map's bounds plus a quarter on each side (so a small pan needs nothing new
-    // at the edges), inside the world and inside a bbox filter if there is one.  Null when nothing is left.
+    // The view to ask about: the map's bounds plus a quarter on each side (so a small pan shows no empty
+    // edge), inside the world and inside a bbox filter if there is one.  Null when nothing is left.
     function viewBox() {
       var b = map.getBounds().pad(0.25);
-      var box = [Math.max(-180, b.getWest()), Math.max(-90, b.getSouth()), Math.min(180, b.getEast()), Math.min(90, b.getNorth())];
+      // Snapped outwards to half-tile steps: nearby views (a small pan, another screen size) ask the same
+      // question, which the server and the browser have answered already.
+      var step = 180 / Math.pow(2, map.getZoom());
+      var snap = function (v, up) { return (up ? Math.ceil(v / step) : Math.floor(v / step)) * step; };
+      var box = [Math.max(-180, snap(b.getWest())), Math.max(-90, snap(b.getSouth())), Math.min(180, snap(b.getEast(), true)),
+        Math.min(90, snap(b.getNorth(), true))];
       if (state.filters.bbox) {
         var f = state.filters.bbox.split(",").map(Number);
         box = [Math.max(box[0], f[0]), Math.max(box[1], f[1]), Math.min(box[2], f[2]), Math.min(box[3], f[3])];
@@ -452,21 +475,37 @@
       viewAbort = null;
     }
 
-    function loadView() {
-      cancelView();
-      var seq = viewSeq;
+    // The two requests for a view: its clusters and the first page of its list (null: nothing in view).
+    function viewRequest() {
       var box = viewBox();
-      if (box === null) { drawView({ clusters: [], features: [], numberMatched: 0 }, { features: [], numberMatched: 0, links: [] }); return Promise.resolve(); }
+      if (box === null) return null;
       var params = stateParams(state, false);
       params.set("bbox", box);
       var listUrl = settings.api.sites + "?" + params.toString() + "&limit=" + settings.listPageSize;
       params.set("zoom", map.getZoom());
-      var clustersUrl = settings.api.clusters + "?" + params.toString();
-      viewAbort = window.AbortController ? new AbortController() : null;
-      var signal = viewAbort ? viewAbort.signal : undefined;
+      return { clustersUrl: settings.api.clusters + "?" + params.toString(), listUrl: listUrl };
+    }
+
+    function fetchView(request, signal) {
+      return Promise.all([getJSON(request.clustersUrl, signal), getJSON(request.listUrl, signal)]);
+    }
+
+    function loadView() {
+      cancelView();
+      var seq = viewSeq;
+      var request = viewRequest();
+      if (request === null) { drawView({ clusters: [], features: [], numberMatched: 0 }, { features: [], numberMatched: 0, links: [] }); return Promise.resolve(); }
+      var pending;
+      if (prefetched && prefetched.view && prefetched.view.clustersUrl === request.clustersUrl) {
+        pending = prefetched.view.data;
+      } else {
+        viewAbort = window.AbortController ? new AbortController() : null;
+        pending = fetchView(request, viewAbort ? viewAbort.signal : undefined);
+      }
+      if (prefetched) prefetched.view = null;
       status.loading += 1;
       status.ready = false;
-      return Promise.all([getJSON(clustersUrl, signal), getJSON(listUrl, signal)]).then(function (results) {
+      return pending.then(function (results) {
         if (seq !== viewSeq) return;  // the map moved on meanwhile
         drawView(results[0], results[1]);
       }).catch(function (err) {
@@ -1121,6 +1160,7 @@
 
     if (state.view) map.setView([state.view.lat, state.view.lng], state.view.zoom);
     if (state.layer) useBasemap(state.layer);
+    prefetchFirstView();
 
     Promise.all([vocabReady, basesReady, outline]).then(function () {
       formFromState();
