@@ -270,11 +270,13 @@ def count_sites(session: Session, q: SiteQuery) -> int:
     return session.scalar(select(func.count()).select_from(Site).where(*conds))
 
 
-def find_sites(session: Session, q: SiteQuery) -> SiteResults:
+def find_sites(session: Session, q: SiteQuery, matched: int | None = None) -> SiteResults:
+    """A page of a query's sites; `matched` is the query's count when the caller knows it already."""
     dialect = spatial_dialect(session)
     conds = site_conditions(q, dialect, _base_id(session, q))
 
-    matched = session.scalar(select(func.count()).select_from(Site).where(*conds))
+    if matched is None:
+        matched = session.scalar(select(func.count()).select_from(Site).where(*conds))
     distance = dialect.geodesic_distance_m(Site.geom, *q.near) if q.near else None
     columns = [Site, func.ST_X(Site.geom), func.ST_Y(Site.geom)]
     # Stable order: nearest first around a point, else by id (the order sites were added).
@@ -525,7 +527,8 @@ def facet_summary(session: Session, q: SiteQuery) -> dict[str, Any]:
 
 class ResultCache:
     """Answers kept per query and data version, so the same view of the same data is computed once per write,
-    not once per visitor: the unfiltered facet counts (every first view of the map) and a view's clusters.
+    not once per visitor: the unfiltered facet counts (every first view of the map), a view's clusters, and the
+    count behind each page of /api/sites (paging through a large result repeats it).
     A bounded LRU, safe across threads; a write changes the data version, so nothing stale is served."""
 
     def __init__(self, size: int = 512):
@@ -548,6 +551,10 @@ class ResultCache:
             while len(self._entries) > self.size:
                 self._entries.popitem(last=False)
         return value
+
+    def count_sites(self, session: Session, q: SiteQuery) -> int:
+        q = replace(q, limit=DEFAULT_LIMIT, offset=0)
+        return self.get(session, ("count", q), lambda: count_sites(session, q))
 
     def facet_summary(self, session: Session, q: SiteQuery) -> dict[str, Any]:
         q = replace(q, limit=DEFAULT_LIMIT, offset=0)

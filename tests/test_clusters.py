@@ -125,7 +125,7 @@ def test_compressed_answers_keep_their_etag_and_304(client):
 def test_a_write_changes_facets_clusters_and_their_etags(writer):
     auth = {"Authorization": f"Bearer {writer.tokens['planner']}"}
     urls = ["/api/sites/facets", "/api/sites/facets?genre=nature", f"/api/sites/clusters?bbox={WENCHENG}&zoom=9",
-            "/api/bases"]
+            "/api/bases", "/api/sites?genre=red&limit=1"]
     before = {url: writer.get(url) for url in urls}
     assert writer.get(urls[0]).get_json() == before[urls[0]].get_json()  # the cached answer is the same answer
     feature = {"type": "Feature", "geometry": {"type": "Point", "coordinates": [120.05, 27.80]},
@@ -142,6 +142,7 @@ def test_a_write_changes_facets_clusters_and_their_etags(writer):
     assert facets["counts"]["genre"]["red"] == before[urls[0]].get_json()["counts"]["genre"].get("red", 0) + 1
     assert writer.get(urls[1]).get_json()["counts"]["genre"]["red"] == facets["counts"]["genre"]["red"]
     assert drawn(writer.get(urls[2]).get_json()) == drawn(before[urls[2]].get_json()) + 1
+    assert writer.get(urls[4]).get_json()["numberMatched"] == before[urls[4]].get_json()["numberMatched"] + 1
 
     # An edit that only changes tags, then a delete: each shows at once.
     site_url = created.headers["Location"]
@@ -153,6 +154,7 @@ def test_a_write_changes_facets_clusters_and_their_etags(writer):
     assert writer.delete(site_url, headers=auth | {"If-Match": edited.headers["ETag"]}).status_code == 204
     assert writer.get(urls[0]).get_json() == before[urls[0]].get_json()
     assert drawn(writer.get(urls[2]).get_json()) == drawn(before[urls[2]].get_json())
+    assert writer.get(urls[4]).get_json()["numberMatched"] == before[urls[4]].get_json()["numberMatched"]
 
 
 # --------------------------------------------------------------------------- at scale: synthetic sites

@@ -29,7 +29,8 @@ def geojson_response(body) -> Response:
 @api.get("/api/sites")
 def list_sites():
     query = parse_site_query(request.args)
-    results = find_sites(get_session(), query)
+    session = get_session()
+    results = find_sites(session, query, matched=_cache().count_sites(session, query))
     features = [site_feature(hit) for hit in results.hits]
     links = [{"rel": "self", "type": "application/geo+json", "href": request.url}]
     if query.offset + len(features) < results.number_matched:
