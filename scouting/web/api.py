@@ -122,8 +122,8 @@ def show_site_details(site_id: int):
 @api.get("/api/bases")
 def list_bases():
     session = get_session()
-    counts = dict(session.execute(select(Site.base_id, func.count()).where(Site.deleted_at.is_(None))
-                                  .group_by(Site.base_id)).all())
+    counts = _cache().get(session, ("base counts",), lambda: dict(session.execute(
+        select(Site.base_id, func.count()).where(Site.deleted_at.is_(None)).group_by(Site.base_id)).all()))
     rows = session.execute(
         select(ThemedBase, func.ST_X(ThemedBase.geom), func.ST_Y(ThemedBase.geom)).order_by(ThemedBase.number))
     features = [base_feature(b, x, y, counts.get(b.id, 0)) for b, x, y in rows]

@@ -1158,7 +1158,8 @@
       }).catch(function () { /* the review list still has them */ });
     }
 
-    if (state.view) map.setView([state.view.lat, state.view.lng], state.view.zoom);
+    // At once, not animated: the first view's data is asked for right below, for this view.
+    if (state.view) map.setView([state.view.lat, state.view.lng], state.view.zoom, { animate: false });
     if (state.layer) useBasemap(state.layer);
     prefetchFirstView();
 
