@@ -48,6 +48,7 @@ VIEWS = {"county (Wencheng, zoom 11)": (11, 27.7922, 120.0878), "province (Zheji
 VIEWPORT = {"width": 1280, "height": 800}
 TARGET_BYTES = 300 * 1024
 TARGET_SECONDS = 1.5
+PAGE_TIMEOUT_MS = 240_000
 OURS_READY = ("window.WenchengScout && WenchengScout.state && WenchengScout.state.ready && "
               "!WenchengScout.state.loading && WenchengScout.state.numberMatched !== null")
 PEER_READY = "document.querySelector('.leaflet-marker-icon') !== null"
@@ -160,7 +161,10 @@ class _QuietHandler(SimpleHTTPRequestHandler):
 
 def measure(browser, url: str, ready: str, runs: int) -> dict:
     """Open `url` `runs` times, each in a fresh context with the cache off: bytes, seconds, requests."""
+    from playwright.sync_api import Error as PlaywrightError
+
     results = []
+    failures = 0
     for _ in range(runs):
         context = browser.new_context(viewport=VIEWPORT, locale="zh-CN")
         page = context.new_page()
@@ -176,15 +180,23 @@ def measure(browser, url: str, ready: str, runs: int) -> dict:
             received["requests"] += 1
 
         cdp.on("Network.loadingFinished", finished)
-        page.goto(url, wait_until="commit", timeout=600_000)
-        page.wait_for_function(ready, timeout=600_000, polling=50)
-        drawn_ms = page.evaluate("performance.now()")  # since this navigation started
-        page.wait_for_load_state("networkidle", timeout=600_000)
-        state = page.evaluate("window.WenchengScout && WenchengScout.state ? {...WenchengScout.state} : null")
+        try:
+            page.goto(url, wait_until="commit", timeout=PAGE_TIMEOUT_MS)
+            page.wait_for_function(ready, timeout=PAGE_TIMEOUT_MS, polling=50)
+            drawn_ms = page.evaluate("performance.now()")  # since this navigation started
+            page.wait_for_load_state("networkidle", timeout=PAGE_TIMEOUT_MS)
+            state = page.evaluate("window.WenchengScout && WenchengScout.state ? {...WenchengScout.state} : null")
+        except PlaywrightError as err:  # a renderer that crashes or never draws (the peer's 100k markers can)
+            log(f"{url}: no drawn map ({str(err).splitlines()[0]})")
+            failures += 1
+            context.close()
+            continue
         results.append({"seconds": drawn_ms / 1000, "bytes": received["bytes"], "requests": received["requests"],
                         "state": state})
         context.close()
-    return {"seconds": statistics.median(r["seconds"] for r in results),
+    if not results:
+        sys.exit(f"{url}: not drawn in any of {runs} runs")
+    return {"failures": failures, "seconds": statistics.median(r["seconds"] for r in results),
             "seconds_max": max(r["seconds"] for r in results),
             "bytes": statistics.median(r["bytes"] for r in results),
             "requests": results[0]["requests"], "state": results[-1]["state"], "runs": results}
@@ -215,7 +227,7 @@ def report(sites: int, url: str, workers: int, runs: int, ours: dict, peer: dict
         lines.append(
             f"| {view} | {human_bytes(o['bytes'])} ({o['requests']} responses) | {o['seconds']:.2f} s "
             f"({o['seconds_max']:.2f}) | {o['cold_seconds']:.2f} s | {human_bytes(p['bytes'])} | {p['seconds']:.2f} s "
-            f"({p['seconds_max']:.2f}) | "
+            f"({p['seconds_max']:.2f}){' — ' + str(p['failures']) + ' run(s) not drawn' if p['failures'] else ''} | "
             f"{p['bytes'] / o['bytes']:,.0f}×, {p['seconds'] / o['seconds']:,.1f}× | {'met' if met else 'NOT met'} |")
     lines.append("")
     for view in VIEWS:
