@@ -13,13 +13,30 @@ from dataclasses import dataclass
 # SQLite and PROJ into the process, and a GDAL loaded after them binds to those copies and crashes.
 import pyogrio  # noqa: F401, I001
 from geoalchemy2 import Geography, Geometry
-from sqlalchemy import JSON, Engine, Integer, bindparam, cast, column, create_engine, event, func, text
+from sqlalchemy import (
+    JSON,
+    Engine,
+    Float,
+    Integer,
+    String,
+    bindparam,
+    case,
+    cast,
+    column,
+    create_engine,
+    event,
+    func,
+    literal,
+    literal_column,
+    text,
+)
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.sql.elements import ColumnElement
 
 from .errors import DatabaseUnavailable
 
 SPATIALITE_PACKAGE = "libsqlite3-mod-spatialite"
+MERCATOR_MAX_LAT = 85.0511287798  # Web Mercator's edge: the square world
 
 
 # --------------------------------------------------------------------------- engines
@@ -166,6 +183,25 @@ class SpatialDialect:
         if self.name == "postgis":
             return func.ST_Intersects(geom_col, shape)
         return func.ST_Intersects(geom_col, shape) == 1
+
+    def grid_cell(self, x, y, cell_deg: float) -> tuple[ColumnElement[float], ColumnElement[float]]:
+        """The (column, row) of a point's cell on a grid of `cell_deg`-wide squares in Web Mercator.
+
+        Rows are counted on the Mercator y (ln tan(45° + lat/2), in radians) so a cell is square on the
+        screen at every latitude; latitudes are clamped to Web Mercator's ±85.05° so ln never sees 0.
+        Both databases spell floor/ln/tan/radians alike (SpatiaLite's math functions, PostgreSQL's own).
+        """
+        lat = case((y > MERCATOR_MAX_LAT, MERCATOR_MAX_LAT), (y < -MERCATOR_MAX_LAT, -MERCATOR_MAX_LAT), else_=y)
+        cell = literal(cell_deg, Float)
+        column_ = func.floor(x / cell)
+        row = func.floor(func.ln(func.tan(func.radians(literal(45.0, Float) + lat / 2.0))) / func.radians(cell))
+        return column_, row
+
+    def id_list(self, id_col) -> ColumnElement[str]:
+        """An aggregate: the group's ids as one comma-separated string."""
+        if self.name == "postgis":
+            return func.string_agg(cast(id_col, String), literal_column("','"))
+        return func.group_concat(id_col, ",")
 
     def geodesic_distance_m(self, geom_col, lon: float, lat: float) -> ColumnElement[float]:
         """Distance in metres on the WGS-84 ellipsoid, the same figure on both databases."""

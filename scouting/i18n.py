@@ -123,4 +123,8 @@ def js_messages() -> dict[str, str]:
         "suggestion": _("Suggestion"),
         "review": _("Review"),
         "flatHorizon": _("Times for a flat horizon; mountains delay sunrise and advance sunset."),
+        "listInView": _("The first %(shown)s of %(n)s sites in this map view", shown="{shown}", n="{n}"),
+        "allInView": _("%(n)s sites in this map view", n="{n}"),
+        "noneInView": _("No matching site in this map view: zoom out or move the map."),
+        "clusterTitle": _("%(n)s sites here: click to zoom in", n="{n}"),
     }

@@ -16,6 +16,8 @@ from folium import plugins
 from folium.elements import JSCSSMixin
 from jinja2 import Template
 
+from .search import MEMBERS_ZOOM
+
 # The county seat (大峃镇, from reference/places.csv) and a zoom that shows the whole county.
 WENCHENG_CENTER = (27.7922, 120.0878)
 WENCHENG_ZOOM = 11
@@ -237,6 +239,7 @@ def build_map(tianditu_key: str | None, language: str, messages: dict[str, str],
         "api": {
             "sites": url_for("api.list_sites"),
             "facets": url_for("api.site_facets"),
+            "clusters": url_for("api.site_clusters"),
             "packs": url_for("packs.create_pack"),
             "suggest": url_for("planner.suggest"),
             "site": url_for("api.show_site", site_id=0).rsplit("/0", 1)[0],
@@ -245,6 +248,11 @@ def build_map(tianditu_key: str | None, language: str, messages: dict[str, str],
             "vocabulary": url_for("api.vocabulary"),
         },
         "pageSize": 1000,
+        # Above this many matches the page stops loading every site: the server clusters the view
+        # (/api/sites/clusters) and the list pages through the sites in view.
+        "clusterThreshold": 2000,
+        "listPageSize": 100,
+        "membersZoom": MEMBERS_ZOOM,
     }
     if suggestions_url:
         settings["api"]["suggestions"] = suggestions_url

@@ -6,6 +6,8 @@ The map, the JSON API, and later the OGC API and exports all call `parse_site_qu
 from __future__ import annotations
 
 import math
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
@@ -16,7 +18,7 @@ from sqlalchemy.orm import Session, selectinload
 from . import vocab
 from .db import SpatialDialect, spatial_dialect
 from .errors import InvalidParameter
-from .models import Site, SiteTag, ThemedBase
+from .models import Site, SiteRevision, SiteTag, ThemedBase
 from .plain_text import check_text
 
 DEFAULT_LIMIT = 100
@@ -271,11 +273,13 @@ def count_sites(session: Session, q: SiteQuery) -> int:
     return session.scalar(select(func.count()).select_from(Site).where(*conds))
 
 
-def find_sites(session: Session, q: SiteQuery) -> SiteResults:
+def find_sites(session: Session, q: SiteQuery, matched: int | None = None) -> SiteResults:
+    """A page of a query's sites; `matched` is the query's count when the caller knows it already."""
     dialect = spatial_dialect(session)
     conds = site_conditions(q, dialect, _base_id(session, q))
 
-    matched = session.scalar(select(func.count()).select_from(Site).where(*conds))
+    if matched is None:
+        matched = session.scalar(select(func.count()).select_from(Site).where(*conds))
     distance = dialect.geodesic_distance_m(Site.geom, *q.near) if q.near else None
     columns = [Site, func.ST_X(Site.geom), func.ST_Y(Site.geom)]
     # Stable order: nearest first around a point, else by id (the order sites were added).
@@ -345,16 +349,24 @@ def facet_counts(session: Session, q: SiteQuery) -> dict[str, dict[str, int]]:
 
     Any-of filters (genre, terrain, base) are counted without their own selection, so a chip
     says what choosing it would add; facilities (all-of) are counted within the current result.
+    Vocabularies whose variant of the query is the same share one GROUP BY over site_tags (with no
+    genre or terrain chosen, one query counts all three).
     """
     dialect = spatial_dialect(session)
-    counts: dict[str, dict[str, int]] = {}
+    variants: dict[SiteQuery, list[str]] = {}
     for vocabulary, own_filter in (("genre", "genre"), ("terrain", "terrain"), ("facility", None)):
-        variant = without(q, own_filter) if own_filter else q
+        variants.setdefault(without(q, own_filter) if own_filter else q, []).append(vocabulary)
+    counts: dict[str, dict[str, int]] = {}
+    for variant, vocabularies in variants.items():
+        for vocabulary in vocabularies:
+            counts[vocabulary] = {}
         matching = select(Site.id).where(*site_conditions(variant, dialect, _base_id(session, variant)))
         rows = session.execute(
-            select(SiteTag.term, func.count()).where(SiteTag.vocabulary == vocabulary, SiteTag.site_id.in_(matching))
-            .group_by(SiteTag.term))
-        counts[vocabulary] = dict(rows.all())
+            select(SiteTag.vocabulary, SiteTag.term, func.count())
+            .where(SiteTag.vocabulary.in_(vocabularies), SiteTag.site_id.in_(matching))
+            .group_by(SiteTag.vocabulary, SiteTag.term))
+        for vocabulary, term, n in rows:
+            counts[vocabulary][term] = n
     variant = without(q, "base")
     rows = session.execute(
         select(ThemedBase.slug, func.count(Site.id)).join(Site, Site.base_id == ThemedBase.id)
@@ -366,3 +378,191 @@ def facet_counts(session: Session, q: SiteQuery) -> dict[str, dict[str, int]]:
 def relaxations(session: Session, q: SiteQuery) -> dict[str, int]:
     """For each active filter, how many sites there would be without it (for an empty result's advice)."""
     return {name: count_sites(session, without(q, name)) for name in active_filters(q)}
+
+
+# --------------------------------------------------------------------------- clusters (the map at scale)
+
+# A cell is about this many screen pixels wide at the requested zoom (Leaflet's 256-pixel tiles).
+CLUSTER_CELL_PX = 64
+MAX_ZOOM = 22
+# Bounded output: a view that would need more cells gets coarser ones (a 4K screen needs ~2,000).
+MAX_CLUSTER_CELLS = 2500
+# From this zoom a cell spans a few hundred metres: its members are listed (up to this many) so sites that
+# share a point can still be told apart and opened.
+MEMBERS_ZOOM = 16
+MAX_CELL_MEMBERS = 20
+MAX_MARKERS = 2000  # past this many single markers, further cells stay clusters
+
+
+@dataclass(frozen=True)
+class Cluster:
+    count: int
+    lon: float  # the members' mean position
+    lat: float
+    bbox: tuple[float, float, float, float]  # the members' bounding box
+
+
+@dataclass(frozen=True)
+class SiteMarker:
+    """What a single marker needs: its place, names and genres (details are fetched on click)."""
+    id: int
+    lon: float
+    lat: float
+    name_zh: str
+    name_en: str
+    genres: tuple[str, ...]
+
+
+@dataclass
+class ClusterResults:
+    query: SiteQuery
+    zoom: int
+    cell_deg: float
+    number_matched: int  # matches inside the bbox: the sum of every cell's count
+    clusters: list[Cluster]
+    markers: list[SiteMarker]
+
+
+def parse_cluster_query(args: Mapping[str, str]) -> tuple[SiteQuery, int]:
+    """The filters of /api/sites plus `bbox` (the view, required) and `zoom` (required, 0..22)."""
+    for name in ("limit", "offset"):
+        if name in args:
+            raise InvalidParameter(name, "clusters are not paged: every match inside the bbox is counted")
+    if not args.get("bbox"):
+        raise InvalidParameter("bbox", "is required: the map view as minLon,minLat,maxLon,maxLat")
+    if not args.get("zoom"):
+        raise InvalidParameter("zoom", f"is required: the map's zoom level, 0 to {MAX_ZOOM}")
+    zoom = _int(args["zoom"], "zoom", 0, MAX_ZOOM)
+    return parse_site_query({k: v for k, v in args.items() if k != "zoom"}), zoom
+
+
+def _mercator_y(lat: float) -> float:
+    lat = max(-85.0511287798, min(85.0511287798, lat))
+    return math.log(math.tan(math.radians(45 + lat / 2)))
+
+
+def grid_cells(bbox: tuple[float, float, float, float], cell_deg: float) -> int:
+    """How many grid cells a bbox touches (at most: rows are counted on the Mercator y)."""
+    minx, miny, maxx, maxy = bbox
+    columns = math.floor(maxx / cell_deg) - math.floor(minx / cell_deg) + 1
+    row_height = math.radians(cell_deg)
+    rows = math.floor(_mercator_y(maxy) / row_height) - math.floor(_mercator_y(miny) / row_height) + 1
+    return columns * rows
+
+
+def cluster_cell_deg(bbox: tuple[float, float, float, float], zoom: int) -> float:
+    """The cell width in degrees for a zoom, doubled until the bbox touches at most MAX_CLUSTER_CELLS cells.
+
+    The grid is anchored at 0°,0° whatever the view, so panning keeps every cell where it was.
+    """
+    cell = CLUSTER_CELL_PX * 360.0 / (256 * 2 ** zoom)
+    while grid_cells(bbox, cell) > MAX_CLUSTER_CELLS:
+        cell *= 2
+    return cell
+
+
+def cluster_sites(session: Session, q: SiteQuery, zoom: int) -> ClusterResults:
+    """Grid-cell aggregates of a query's sites inside q.bbox, computed in SQL (GROUP BY cell).
+
+    A cell with one member (or, from MEMBERS_ZOOM on, a few) comes back as markers, any other as a cluster.
+    """
+    if q.bbox is None:
+        raise InvalidParameter("bbox", "is required: the map view as minLon,minLat,maxLon,maxLat")
+    dialect = spatial_dialect(session)
+    conds = site_conditions(q, dialect, _base_id(session, q))
+    cell_deg = cluster_cell_deg(q.bbox, zoom)
+    x, y = func.ST_X(Site.geom), func.ST_Y(Site.geom)
+    column_, row = dialect.grid_cell(x, y, cell_deg)
+    points = select(Site.id.label("id"), x.label("x"), y.label("y"), column_.label("cx"), row.label("cy")) \
+        .where(*conds).subquery()
+    max_members = MAX_CELL_MEMBERS if zoom >= MEMBERS_ZOOM else 1
+    members = dialect.id_list(points.c.id) if max_members > 1 else func.min(points.c.id)
+    stmt = (select(func.count(), func.avg(points.c.x), func.avg(points.c.y), func.min(points.c.x),
+                   func.min(points.c.y), func.max(points.c.x), func.max(points.c.y), members)
+            .group_by(points.c.cx, points.c.cy).order_by(points.c.cx, points.c.cy))
+    clusters: list[Cluster] = []
+    marker_ids: list[int] = []
+    matched = 0
+    for count, lon, lat, minx, miny, maxx, maxy, ids in session.execute(stmt):
+        matched += count
+        if count <= max_members and len(marker_ids) + count <= MAX_MARKERS:
+            marker_ids.extend(int(i) for i in str(ids).split(","))
+        else:
+            clusters.append(Cluster(count, float(lon), float(lat), (minx, miny, maxx, maxy)))
+    return ClusterResults(q, zoom, cell_deg, matched, clusters, site_markers(session, marker_ids))
+
+
+def site_markers(session: Session, site_ids: list[int]) -> list[SiteMarker]:
+    if not site_ids:
+        return []
+    genres: dict[int, list[str]] = {}
+    order = list(vocab.GENRES)
+    for site_id, term in session.execute(select(SiteTag.site_id, SiteTag.term).where(
+            SiteTag.vocabulary == "genre", SiteTag.site_id.in_(site_ids))):
+        genres.setdefault(site_id, []).append(term)
+    rows = session.execute(select(Site.id, func.ST_X(Site.geom), func.ST_Y(Site.geom), Site.name_zh, Site.name_en)
+                           .where(Site.id.in_(site_ids)).order_by(Site.id))
+    return [SiteMarker(i, lon, lat, zh, en, tuple(sorted(genres.get(i, ()), key=order.index)))
+            for i, lon, lat, zh, en in rows]
+
+
+# --------------------------------------------------------------------------- cached summaries
+
+def data_version(session: Session) -> tuple:
+    """A value that changes with every write to sites: each create, edit, delete and restore writes a
+    revision, and a bulk insert (import without revisions, synthetic data) changes the count or the top id.
+    Three index look-ups and one count: cheap next to the counts it guards."""
+    revision = session.scalar(select(func.max(SiteRevision.id)))
+    sites, top_site = session.execute(select(func.count(), func.max(Site.id)).select_from(Site)).one()
+    bases, top_base = session.execute(select(func.count(), func.max(ThemedBase.id)).select_from(ThemedBase)).one()
+    return revision, sites, top_site, bases, top_base
+
+
+def facet_summary(session: Session, q: SiteQuery) -> dict[str, Any]:
+    """The body of /api/sites/facets: the number matched, counts per term, and for an empty result
+    the count without each active filter."""
+    matched = count_sites(session, q)
+    body: dict[str, Any] = {"numberMatched": matched, "counts": facet_counts(session, q)}
+    if matched == 0:
+        body["without"] = relaxations(session, q)
+    return body
+
+
+class ResultCache:
+    """Answers kept per query and data version, so the same view of the same data is computed once per write,
+    not once per visitor: the unfiltered facet counts (every first view of the map), a view's clusters, and the
+    count behind each page of /api/sites (paging through a large result repeats it).
+    A bounded LRU, safe across threads; a write changes the data version, so nothing stale is served."""
+
+    def __init__(self, size: int = 512):
+        self.size = size
+        self._entries: OrderedDict[tuple, Any] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = self.misses = 0
+
+    def get(self, session: Session, key: tuple, compute):
+        key = (*key, data_version(session))
+        with self._lock:
+            if key in self._entries:
+                self._entries.move_to_end(key)
+                self.hits += 1
+                return self._entries[key]
+        value = compute()
+        with self._lock:
+            self.misses += 1
+            self._entries[key] = value
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+        return value
+
+    def count_sites(self, session: Session, q: SiteQuery) -> int:
+        q = replace(q, limit=DEFAULT_LIMIT, offset=0)
+        return self.get(session, ("count", q), lambda: count_sites(session, q))
+
+    def facet_summary(self, session: Session, q: SiteQuery) -> dict[str, Any]:
+        q = replace(q, limit=DEFAULT_LIMIT, offset=0)
+        return self.get(session, ("facets", q), lambda: facet_summary(session, q))
+
+    def cluster_sites(self, session: Session, q: SiteQuery, zoom: int) -> ClusterResults:
+        q = replace(q, limit=DEFAULT_LIMIT, offset=0)
+        return self.get(session, ("clusters", q, zoom), lambda: cluster_sites(session, q, zoom))

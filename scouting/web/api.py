@@ -12,7 +12,7 @@ from ..details import parse_day, site_details
 from ..errors import DatabaseUnavailable, InvalidParameter, NotFound, PreconditionRequired, UnsupportedMediaType
 from ..formats.geojson import base_feature, boundary_feature, feature_collection, site_feature
 from ..models import Boundary, Site, ThemedBase
-from ..search import count_sites, facet_counts, find_sites, get_site, parse_site_query, relaxations
+from ..search import ResultCache, find_sites, get_site, parse_cluster_query, parse_site_query
 from .auth import api_user, whoami
 
 api = Blueprint("api", __name__)
@@ -29,7 +29,8 @@ def geojson_response(body) -> Response:
 @api.get("/api/sites")
 def list_sites():
     query = parse_site_query(request.args)
-    results = find_sites(get_session(), query)
+    session = get_session()
+    results = find_sites(session, query, matched=_cache().count_sites(session, query))
     features = [site_feature(hit) for hit in results.hits]
     links = [{"rel": "self", "type": "application/geo+json", "href": request.url}]
     if query.offset + len(features) < results.number_matched:
@@ -45,16 +46,47 @@ def _page_link(rel: str, offset: int) -> dict:
     return {"rel": rel, "type": "application/geo+json", "href": request.base_url + "?" + urlencode(args)}
 
 
+# Read endpoints answer with an ETag and "revalidate every time": a browser that has the answer gets a
+# bodiless 304, and no one is served a stale answer after a write.
+REVALIDATED = {"api.list_sites", "api.site_facets", "api.site_clusters", "api.list_bases", "api.boundary",
+               "api.vocabulary", "api.show_site", "api.show_site_details"}
+
+
+@api.after_request
+def _revalidate(response: Response) -> Response:
+    if request.method not in ("GET", "HEAD") or request.endpoint not in REVALIDATED or response.status_code != 200:
+        return response
+    response.headers.setdefault("Cache-Control", "no-cache")
+    if "ETag" not in response.headers:
+        response.add_etag()  # a hash of the body
+    return response.make_conditional(request)
+
+
+def _cache() -> ResultCache:
+    return current_app.extensions["scouting"].setdefault("result_cache", ResultCache())
+
+
 @api.get("/api/sites/facets")
 def site_facets():
     """Counts per genre/terrain/facility/base for the filters; for an empty result, the count without each filter."""
     query = parse_site_query(request.args)
-    session = get_session()
-    matched = count_sites(session, query)
-    body = {"numberMatched": matched, "counts": facet_counts(session, query)}
-    if matched == 0:
-        body["without"] = relaxations(session, query)
-    return json_response(body)
+    return json_response(_cache().facet_summary(get_session(), query))
+
+
+@api.get("/api/sites/clusters")
+def site_clusters():
+    """The matches inside `bbox` as grid cells for `zoom`: clusters (count, mean position, bbox) and single sites."""
+    query, zoom = parse_cluster_query(request.args)
+    result = _cache().cluster_sites(get_session(), query, zoom)
+    return json_response({
+        "bbox": list(query.bbox), "zoom": result.zoom, "cellSize": result.cell_deg,
+        "numberMatched": result.number_matched,
+        "clusters": [{"count": c.count, "lon": round(c.lon, 6), "lat": round(c.lat, 6), "bbox": list(c.bbox)}
+                     for c in result.clusters],
+        "features": [{"type": "Feature", "id": m.id, "geometry": {"type": "Point", "coordinates": [m.lon, m.lat]},
+                      "properties": {"name_zh": m.name_zh, "name_en": m.name_en, "genres": list(m.genres)}}
+                     for m in result.markers],
+    })
 
 
 def _site_or_404(site_id: int):
@@ -90,8 +122,8 @@ def show_site_details(site_id: int):
 @api.get("/api/bases")
 def list_bases():
     session = get_session()
-    counts = dict(session.execute(select(Site.base_id, func.count()).where(Site.deleted_at.is_(None))
-                                  .group_by(Site.base_id)).all())
+    counts = _cache().get(session, ("base counts",), lambda: dict(session.execute(
+        select(Site.base_id, func.count()).where(Site.deleted_at.is_(None)).group_by(Site.base_id)).all()))
     rows = session.execute(
         select(ThemedBase, func.ST_X(ThemedBase.geom), func.ST_Y(ThemedBase.geom)).order_by(ThemedBase.number))
     features = [base_feature(b, x, y, counts.get(b.id, 0)) for b, x, y in rows]

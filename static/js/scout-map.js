@@ -40,8 +40,8 @@
     return template.replace(/\{(\w+)\}/g, function (_, key) { return values[key]; });
   }
 
-  function getJSON(url) {
-    return fetch(url, { headers: { Accept: "application/json" } }).then(function (r) {
+  function getJSON(url, signal) {
+    return fetch(url, { headers: { Accept: "application/json" }, signal: signal }).then(function (r) {
       return r.json().catch(function () { return {}; }).then(function (body) {
         if (!r.ok) throw new Error(body.detail || (url + " answered " + r.status));
         return body;
@@ -112,11 +112,17 @@
     var M = settings.messages;
     var zh = settings.lang === "zh_CN";
     var state = readUrl();
-    var status = { ready: false, loading: 0, sitesDrawn: 0, numberMatched: null, basesDrawn: 0, crs: "EPSG3857" };
+    // mode: "all" (every match loaded, clustered in the page) or "view" (above settings.clusterThreshold:
+    // the server clusters what is in view, the list pages through it).
+    var status = { ready: false, loading: 0, sitesDrawn: 0, numberMatched: null, basesDrawn: 0, crs: "EPSG3857",
+      mode: "all", clustersDrawn: 0, numberInView: null };
     var vocab = null;
     var bases = {};
     var markers = {};
     var requestSeq = 0;
+    var viewSeq = 0;
+    var viewAbort = null;
+    var listFeatures = {};
     var detailSeq = 0;
     var highlighted = null;
 
@@ -184,6 +190,8 @@
 
     var siteCluster = L.markerClusterGroup({ showCoverageOnHover: false, spiderfyOnMaxZoom: true, maxClusterRadius: 40 });
     map.addLayer(siteCluster);
+    // The server's clusters ("view" mode): one bubble per grid cell, drawn like the clusterer's own.
+    var serverClusters = L.layerGroup().addTo(map);
     var nearLayer = L.layerGroup().addTo(map);
     var accuracyLayer = L.layerGroup().addTo(map);
     var drawnLayer = window[settings.drawnLayer] || L.featureGroup().addTo(map);
@@ -342,6 +350,22 @@
 
     function setCount(text) { byId("scout-count").textContent = text; }
 
+    function facetsUrl(query) { return settings.api.facets + (query.toString() ? "?" + query.toString() : ""); }
+
+    // The first view's facets (and, when the URL gives the view, its clusters and list) are asked for at
+    // once, beside the vocabulary, bases and outline they are drawn with, instead of after them.
+    var prefetched = null;
+    function prefetchFirstView() {
+      var query = stateParams(state, false);
+      prefetched = { query: query.toString(), facets: getJSON(facetsUrl(query)) };
+      prefetched.facets.catch(function () { /* reported where it is used */ });
+      var request = state.view ? viewRequest() : null;
+      if (request) {
+        prefetched.view = { clustersUrl: request.clustersUrl, data: fetchView(request) };
+        prefetched.view.data.catch(function () { /* reported where it is used */ });
+      }
+    }
+
     function fetchAll(url, features) {
       features = features || [];
       return getJSON(url).then(function (page) {
@@ -351,6 +375,8 @@
       });
     }
 
+    // The facets' count decides how sites reach the map: every match (clustered in the page) up to
+    // settings.clusterThreshold, else only the server's clusters for the view and a page of the list.
     function refresh() {
       writeUrl(state);
       drawAreaFromState();
@@ -360,13 +386,24 @@
       status.loading += 1;
       status.ready = false;
       var sitesUrl = settings.api.sites + "?" + query.toString() + (query.toString() ? "&" : "") + "limit=" + settings.pageSize;
-      var facetsUrl = settings.api.facets + (query.toString() ? "?" + query.toString() : "");
-      return Promise.all([fetchAll(sitesUrl), getJSON(facetsUrl)]).then(function (results) {
+      var facets = prefetched && prefetched.facets && prefetched.query === query.toString() ? prefetched.facets :
+        getJSON(facetsUrl(query));
+      if (prefetched) prefetched.facets = null;
+      return facets.then(function (facets) {
         if (seq !== requestSeq) return;  // a newer request has replaced this one
-        drawSites(results[0]);
-        showFacets(results[1]);
-        status.numberMatched = results[0].numberMatched;
-        setCount(results[0].numberMatched === 1 ? M.oneSiteMatches : format(M.sitesMatch, { n: results[0].numberMatched }));
+        showFacets(facets);
+        status.numberMatched = facets.numberMatched;
+        setCount(facets.numberMatched === 1 ? M.oneSiteMatches : format(M.sitesMatch, { n: facets.numberMatched }));
+        if (facets.numberMatched > settings.clusterThreshold) {
+          status.mode = "view";
+          return loadView();
+        }
+        status.mode = "all";
+        cancelView();
+        return fetchAll(sitesUrl).then(function (data) {
+          if (seq !== requestSeq) return;
+          drawSites(data);
+        });
       }).catch(function (err) {
         if (seq !== requestSeq) return;
         setCount(M.loadFailed + " " + err.message);
@@ -377,29 +414,175 @@
       });
     }
 
+    function siteMarker(f) {
+      var p = f.properties;
+      var marker = L.marker([f.geometry.coordinates[1], f.geometry.coordinates[0]], {
+        icon: siteIcon(f), title: primaryName(p), alt: primaryName(p), keyboard: true
+      });
+      marker.feature = f;
+      marker.on("click", function () { openSite(f.id, { from: "map" }); });
+      marker.on("mouseover", function () { highlight(f.id, "map"); });
+      marker.on("mouseout", function () { highlight(null); });
+      markers[f.id] = marker;
+      return marker;
+    }
+
     function drawSites(data) {
       siteCluster.clearLayers();
+      serverClusters.clearLayers();
       markers = {};
+      listFeatures = {};
       var list = byId("scout-results");
       list.textContent = "";
+      byId("scout-results-note").hidden = true;
+      byId("scout-more").hidden = true;
       var layers = data.features.map(function (f) {
-        var p = f.properties;
-        var marker = L.marker([f.geometry.coordinates[1], f.geometry.coordinates[0]], {
-          icon: siteIcon(f), title: primaryName(p), alt: primaryName(p), keyboard: true
-        });
-        marker.feature = f;
-        marker.on("click", function () { openSite(f.id, { from: "map" }); });
-        marker.on("mouseover", function () { highlight(f.id, "map"); });
-        marker.on("mouseout", function () { highlight(null); });
-        markers[f.id] = marker;
         list.appendChild(resultItem(f));
-        return marker;
+        return siteMarker(f);
       });
       siteCluster.addLayers(layers);
       status.sitesDrawn = layers.length;
+      status.clustersDrawn = 0;
+      status.numberInView = null;
       data.features.forEach(function (f) { if (inDraft(f.id)) draftNames[f.id] = primaryName(f.properties); });
       renderDraft();
       if (state.site) markActive(state.site);
+    }
+
+    // ---------------------------------------------------------------- "view" mode: the server clusters
+
+    // The view to ask about: the map's bounds plus a quarter on each side (so a small pan shows no empty
+    // edge), inside the world and inside a bbox filter if there is one.  Null when nothing is left.
+    function viewBox() {
+      var b = map.getBounds().pad(0.25);
+      // Snapped outwards to half-tile steps: nearby views (a small pan, another screen size) ask the same
+      // question, which the server and the browser have answered already.
+      var step = 180 / Math.pow(2, map.getZoom());
+      var snap = function (v, up) { return (up ? Math.ceil(v / step) : Math.floor(v / step)) * step; };
+      var box = [Math.max(-180, snap(b.getWest())), Math.max(-90, snap(b.getSouth())), Math.min(180, snap(b.getEast(), true)),
+        Math.min(90, snap(b.getNorth(), true))];
+      if (state.filters.bbox) {
+        var f = state.filters.bbox.split(",").map(Number);
+        box = [Math.max(box[0], f[0]), Math.max(box[1], f[1]), Math.min(box[2], f[2]), Math.min(box[3], f[3])];
+      }
+      if (box[0] > box[2] || box[1] > box[3]) return null;
+      return box.map(round6).join(",");
+    }
+
+    function cancelView() {
+      viewSeq += 1;
+      if (viewAbort) viewAbort.abort();
+      viewAbort = null;
+    }
+
+    // The two requests for a view: its clusters and the first page of its list (null: nothing in view).
+    function viewRequest() {
+      var box = viewBox();
+      if (box === null) return null;
+      var params = stateParams(state, false);
+      params.set("bbox", box);
+      var listUrl = settings.api.sites + "?" + params.toString() + "&limit=" + settings.listPageSize;
+      params.set("zoom", map.getZoom());
+      return { clustersUrl: settings.api.clusters + "?" + params.toString(), listUrl: listUrl };
+    }
+
+    function fetchView(request, signal) {
+      return Promise.all([getJSON(request.clustersUrl, signal), getJSON(request.listUrl, signal)]);
+    }
+
+    function loadView() {
+      cancelView();
+      var seq = viewSeq;
+      var request = viewRequest();
+      if (request === null) { drawView({ clusters: [], features: [], numberMatched: 0 }, { features: [], numberMatched: 0, links: [] }); return Promise.resolve(); }
+      var pending;
+      if (prefetched && prefetched.view && prefetched.view.clustersUrl === request.clustersUrl) {
+        pending = prefetched.view.data;
+      } else {
+        viewAbort = window.AbortController ? new AbortController() : null;
+        pending = fetchView(request, viewAbort ? viewAbort.signal : undefined);
+      }
+      if (prefetched) prefetched.view = null;
+      status.loading += 1;
+      status.ready = false;
+      return pending.then(function (results) {
+        if (seq !== viewSeq) return;  // the map moved on meanwhile
+        drawView(results[0], results[1]);
+      }).catch(function (err) {
+        if (seq !== viewSeq || err.name === "AbortError") return;
+        setCount(M.loadFailed + " " + err.message);
+      }).then(function () {
+        status.loading -= 1;
+        if (seq === viewSeq) status.ready = true;
+      });
+    }
+
+    var reloadView = debounce(function () { if (status.mode === "view") loadView(); }, 250);
+
+    function clusterIcon(count) {
+      var size = count < 10 ? "small" : count < 100 ? "medium" : "large";  // the clusterer's own steps
+      var div = el("div");
+      div.appendChild(el("span", null, count));
+      return L.divIcon({ html: div, className: "marker-cluster marker-cluster-" + size + " scout-server-cluster",
+        iconSize: L.point(40, 40) });
+    }
+
+    function drawView(clusters, page) {
+      siteCluster.clearLayers();
+      serverClusters.clearLayers();
+      markers = {};
+      clusters.clusters.forEach(function (c) {
+        var bounds = L.latLngBounds([c.bbox[1], c.bbox[0]], [c.bbox[3], c.bbox[2]]);
+        var bubble = L.marker([c.lat, c.lon], { icon: clusterIcon(c.count), keyboard: true,
+          title: format(M.clusterTitle, { n: c.count }) });
+        bubble.clusterBounds = bounds;
+        bubble.on("click", function () {
+          // Members at (nearly) one point: zoom to where the server lists them one by one.
+          if (map.latLngToContainerPoint(bounds.getNorthEast()).distanceTo(map.latLngToContainerPoint(bounds.getSouthWest())) < 4) {
+            map.setView(bounds.getCenter(), Math.max(map.getZoom() + 1, settings.membersZoom));
+          } else {
+            map.fitBounds(bounds, { padding: [30, 30] });
+          }
+        });
+        serverClusters.addLayer(bubble);
+      });
+      siteCluster.addLayers(clusters.features.map(siteMarker));
+      clusters.features.forEach(function (f) { if (inDraft(f.id)) draftNames[f.id] = primaryName(f.properties); });
+      status.clustersDrawn = clusters.clusters.length;
+      status.sitesDrawn = clusters.features.length;
+      status.numberInView = page.numberMatched;
+      listFeatures = {};
+      byId("scout-results").textContent = "";
+      appendPage(page);
+      renderDraft();
+      if (state.site) markActive(state.site);
+    }
+
+    function appendPage(page) {
+      var list = byId("scout-results");
+      page.features.forEach(function (f) {
+        listFeatures[f.id] = f;
+        list.appendChild(resultItem(f));
+      });
+      var shown = Object.keys(listFeatures).length;
+      var note = byId("scout-results-note");
+      note.hidden = false;
+      note.textContent = page.numberMatched === 0 ? M.noneInView : shown < page.numberMatched ?
+        format(M.listInView, { shown: shown, n: page.numberMatched }) : format(M.allInView, { n: page.numberMatched });
+      var next = (page.links || []).filter(function (l) { return l.rel === "next"; })[0];
+      var more = byId("scout-more");
+      more.hidden = !next;
+      more.onclick = next ? function () {
+        var seq = viewSeq;
+        more.disabled = true;
+        status.loading += 1;
+        getJSON(next.href).then(function (nextPage) {
+          if (seq === viewSeq) appendPage(nextPage);
+        }).catch(function (err) { setCount(M.loadFailed + " " + err.message); }).then(function () {
+          more.disabled = false;
+          status.loading -= 1;
+        });
+      } : null;
     }
 
     function resultItem(f) {
@@ -434,7 +617,15 @@
         if (from === "map") item.scrollIntoView({ block: "nearest" });
       }
       var marker = markers[id];
-      if (!marker) return;
+      if (!marker) {
+        var f = listFeatures[id];
+        if (!f) return;
+        var at = L.latLng(f.geometry.coordinates[1], f.geometry.coordinates[0]);
+        serverClusters.eachLayer(function (bubble) {
+          if (bubble.clusterBounds.contains(at) && bubble.getElement()) bubble.getElement().classList.add("is-highlighted");
+        });
+        return;
+      }
       var shown = siteCluster.getVisibleParent(marker);
       var icon = shown && shown.getElement ? shown.getElement() : null;
       if (icon) icon.classList.add("is-highlighted");
@@ -534,6 +725,9 @@
         if (marker && options.from === "list") {
           // The zoom may end after another site was opened: only the current one is marked.
           siteCluster.zoomToShowLayer(marker, function () { if (state.site === id) markActive(id); });
+        } else if (!marker && options.from === "list" && status.mode === "view") {
+          // Inside a server cluster: zoom to where it stands alone (the view reloads and marks it).
+          map.setView(latlng, Math.max(map.getZoom(), settings.membersZoom));
         }
       }).catch(function (err) {
         if (seq !== detailSeq) return;
@@ -868,12 +1062,12 @@
         key.appendChild(dot);
         key.appendChild(el("span", null, M.legendSite));
         box.appendChild(key);
-        [[M.showBases, basesLayer], [M.showSites, siteCluster]].forEach(function (pair) {
+        [[M.showBases, [basesLayer]], [M.showSites, [siteCluster, serverClusters]]].forEach(function (pair) {
           var label = el("label", "scout-legend-toggle"), input = el("input");
           input.type = "checkbox";
           input.checked = true;
           input.addEventListener("change", function () {
-            if (input.checked) map.addLayer(pair[1]); else map.removeLayer(pair[1]);
+            pair[1].forEach(function (layer) { if (input.checked) map.addLayer(layer); else map.removeLayer(layer); });
           });
           label.appendChild(input);
           label.appendChild(el("span", null, " " + pair[0]));
@@ -899,10 +1093,14 @@
 
     // ---------------------------------------------------------------- start
 
+    // In "view" mode the map is not ready from the moment it starts moving until the new view's clusters are in.
+    map.on("movestart zoomstart", function () { if (status.mode === "view") status.ready = false; });
     map.on("moveend", function () {
       var c = map.getCenter();
       state.view = { zoom: map.getZoom(), lat: c.lat, lng: c.lng };
       writeUrl(state);
+      if (status.mode === "view") status.ready = false;
+      reloadView();
     });
 
     var vocabReady = getJSON(settings.api.vocabulary).then(function (v) {
@@ -960,8 +1158,10 @@
       }).catch(function () { /* the review list still has them */ });
     }
 
-    if (state.view) map.setView([state.view.lat, state.view.lng], state.view.zoom);
+    // At once, not animated: the first view's data is asked for right below, for this view.
+    if (state.view) map.setView([state.view.lat, state.view.lng], state.view.zoom, { animate: false });
     if (state.layer) useBasemap(state.layer);
+    prefetchFirstView();
 
     Promise.all([vocabReady, basesReady, outline]).then(function () {
       formFromState();
@@ -973,7 +1173,7 @@
     });
 
     var app = { map: map, state: state, status: status, draft: function () { return draft; }, useBasemap: useBasemap, openSite: openSite,
-      setFilters: setFilters, markers: function () { return markers; }, cluster: siteCluster };
+      setFilters: setFilters, markers: function () { return markers; }, cluster: siteCluster, serverClusters: serverClusters };
     window.WenchengScout.app = app;
     window.WenchengScout.state = status;
     return app;
