@@ -151,8 +151,9 @@ def _sqlite_facts(dump: Path) -> tuple[dict[str, int], dict[str, tuple[str, str,
 
 
 def _facts(query: Callable[[str], list], tables: set[str]):
-    """Row counts, photo tokens (token -> original, public, thumb extensions) and the schema revision."""
-    counts = {key: (query(f"SELECT count(*) FROM {table}")[0][0] if table in tables else 0)  # nosec B608: names from COUNTED
+    """Row counts, photo tokens (token -> original, public, thumb extensions) and the schema revision.
+    Table names in SQL come from COUNTED, never from input."""
+    counts = {key: (query(f"SELECT count(*) FROM {table}")[0][0] if table in tables else 0)  # nosec B608
               for key, table in COUNTED.items()}
     tokens = {}
     if "photos" in tables:

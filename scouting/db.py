@@ -244,10 +244,10 @@ class SpatialDialect:
 
     def sync_id_sequence(self, conn, table_name: str, id_column: str) -> None:
         """After rows were inserted with explicit ids: PostgreSQL's serial sequence must move past them
-        (SQLite's INTEGER PRIMARY KEY simply continues from the largest id)."""
+        (SQLite's INTEGER PRIMARY KEY simply continues from the largest id).  Names are ours, never input."""
         if self.name == "postgis":
             conn.execute(
-                text(f"SELECT setval(pg_get_serial_sequence('{table_name}', '{id_column}'), "  # nosec B608: names are ours
+                text(f"SELECT setval(pg_get_serial_sequence('{table_name}', '{id_column}'), "  # nosec B608
                      f"(SELECT COALESCE(MAX({id_column}), 1) FROM {table_name}))")
             )
 
