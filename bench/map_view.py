@@ -49,9 +49,10 @@ VIEWPORT = {"width": 1280, "height": 800}
 TARGET_BYTES = 300 * 1024
 TARGET_SECONDS = 1.5
 PAGE_TIMEOUT_MS = 240_000
-OURS_READY = ("window.WenchengScout && WenchengScout.state && WenchengScout.state.ready && "
+# Functions, not expressions: the page's CSP allows no eval, which Playwright needs for an expression.
+OURS_READY = ("() => window.WenchengScout && WenchengScout.state && WenchengScout.state.ready && "
               "!WenchengScout.state.loading && WenchengScout.state.numberMatched !== null")
-PEER_READY = "document.querySelector('.leaflet-marker-icon') !== null"
+PEER_READY = "() => document.querySelector('.leaflet-marker-icon') !== null"
 
 
 def log(message: str) -> None:

@@ -68,7 +68,7 @@ def test_server_clusters_zoom_in_to_single_sites_and_the_list_pages(scale_sessio
     assert page.locator(".scout-result").count() == 100
     assert str(state["numberInView"]) in page.inner_text("#scout-results-note")
     page.click("#scout-more")
-    page.wait_for_function("document.querySelectorAll('.scout-result').length === 200")
+    page.wait_for_function("() => document.querySelectorAll('.scout-result').length === 200")
     ids = page.eval_on_selector_all(".scout-result", "els => els.map(e => +e.dataset.siteId)")
     assert len(set(ids)) == 200
 
@@ -82,7 +82,7 @@ def test_server_clusters_zoom_in_to_single_sites_and_the_list_pages(scale_sessio
     }""", biggest)
     assert page.evaluate("([x, y]) => document.elementFromPoint(x, y).closest('.scout-server-cluster') !== null", [x, y])
     page.mouse.click(x, y)
-    page.wait_for_function(f"WenchengScout.app.map.getZoom() > {zoom}")
+    page.wait_for_function(f"() => WenchengScout.app.map.getZoom() > {zoom}")
     wait_ready(page)
     assert parse_qs(urlsplit(page.url).query)["map"][0].split("/")[0] != str(zoom)
 
