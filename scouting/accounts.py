@@ -5,7 +5,7 @@ import hashlib
 import secrets
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -97,12 +97,20 @@ def create_token(session: Session, username: str) -> str:
 
 
 def token_row(session: Session, token: str) -> ApiToken | None:
-    """The active token row for a presented token (its user is active); marks it used."""
+    """The active token row for a presented token (its user is active).
+
+    Its use is recorded by the request's own write, at that commit: a separate write here would make every
+    token request wait for the database's write lock (for as long as a bulk import holds it, on SQLite).
+    """
     row = session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_hash(token)))
     if row is None or not row.user.active:
         return None
-    row.last_used_at = datetime.now(UTC)
-    session.commit()
+    used_at = datetime.now(UTC)
+
+    def mark_used(_session: Session) -> None:
+        row.last_used_at = used_at
+
+    event.listen(session, "before_commit", mark_used, once=True)
     return row
 
 
