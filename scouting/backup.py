@@ -18,6 +18,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import tarfile
@@ -389,10 +390,23 @@ def _pg_restore(engine: Engine, dump: Path) -> None:
     keep = [line for line in listing.stdout.splitlines() if " EXTENSION " not in line]
     list_file = dump.with_suffix(".list")
     list_file.write_text("\n".join(keep) + "\n")
+    _drop_tables_not_in(engine, listing.stdout)
     engine.dispose()  # our pooled connections would hold locks on the tables being replaced
     _run_pg(engine, [tool, "--clean", "--if-exists", "--single-transaction", "--no-owner", "--no-privileges",
                      "--exit-on-error", f"--use-list={list_file}", "--dbname", engine.url.database or "", str(dump)],
             "pg_restore could not restore the database (nothing was changed: it runs in one transaction)")
+
+
+def _drop_tables_not_in(engine: Engine, listing: str) -> None:
+    """Tables the dump does not have (a newer schema's, in a database that is empty or given up with --force)
+    would survive `--clean` and stop the migrations that follow from creating them: drop them first."""
+    in_dump = set(re.findall(r" TABLE public (\w+) ", listing))
+    with engine.begin() as conn:
+        present = conn.execute(text(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' "
+            "AND table_type = 'BASE TABLE' AND table_name <> 'spatial_ref_sys'")).scalars().all()
+        for table in sorted(set(present) - in_dump):
+            conn.execute(text(f'DROP TABLE IF EXISTS "{table}" CASCADE'))  # nosec B608
 
 
 def _swap_photos(staged: Path, photo_dir: Path) -> None:
