@@ -262,13 +262,11 @@ def _tagged(vocabulary: str, terms: tuple[str, ...]) -> Select:
 
 def _has_tag(vocabulary: str, terms: tuple[str, ...]):
     """The site has any of `terms` (a probe of site_tags' primary key, correlated to the outer site)."""
-    probe = select(SiteTag.site_id).where(SiteTag.site_id == Site.id, SiteTag.vocabulary == vocabulary,
-                                          SiteTag.term.in_(terms))
-    if len(terms) > 1:
-        # SQLite 3.51 turns EXISTS into a join and then returns a site once per matching term (seen with three
-        # EXISTS beside the spatial index); LIMIT 1 keeps it a subquery.  PostgreSQL drops the LIMIT by itself.
-        probe = probe.limit(1)
-    return probe.exists()
+    # LIMIT/OFFSET keep the probe a subquery run per site on both databases: PostgreSQL would otherwise join
+    # whole tag lists before looking at the spatial index, and SQLite 3.51 turns EXISTS into a join that then
+    # returns a site once per matching term (seen with three EXISTS beside the spatial index).
+    return (select(SiteTag.site_id).where(SiteTag.site_id == Site.id, SiteTag.vocabulary == vocabulary,
+                                          SiteTag.term.in_(terms)).limit(1).offset(0).exists())
 
 
 def _radius_box(lon: float, lat: float, radius_m: float) -> tuple[float, float, float, float]:
