@@ -116,6 +116,8 @@ def build_database(url: str, sites: int, reuse: bool, seed: int = 1) -> dict:
     from bench.peer import create_peer_table
     from scouting.synth import synthesize
 
+    if url in BUILT:
+        return BUILT[url]
     if reuse and synth_count(url) == sites:
         log(f"reusing {_safe(url)} ({sites} sites)")
         return {"reused": True}
@@ -134,7 +136,11 @@ def build_database(url: str, sites: int, reuse: bool, seed: int = 1) -> dict:
     engine.dispose()
     assert peer_rows == sites, (peer_rows, sites)
     log(f"  synth {synth_s:.1f} s, peer table {peer_s:.1f} s")
-    return {"reused": False, "synth_s": synth_s, "peer_table_s": peer_s}
+    BUILT[url] = {"reused": False, "synth_s": synth_s, "peer_table_s": peer_s}
+    return BUILT[url]
+
+
+BUILT: dict[str, dict] = {}  # databases made in this run
 
 
 def _safe(url: str) -> str:
