@@ -141,6 +141,7 @@ def build_database(url: str, sites: int, reuse: bool, seed: int = 1) -> dict:
 
 
 BUILT: dict[str, dict] = {}  # databases made in this run
+SKIPPED: list[str] = []  # workloads of the mode that this run left out, said in the results
 
 
 def _safe(url: str) -> str:
@@ -577,6 +578,8 @@ def report(args, mode_name: str, mode: dict, builds: dict, http: list[HttpResult
             lines.append(f"| {key} | (reused from an earlier run) | |")
         else:
             lines.append(f"| {key} | {b['synth_s']:.1f} s | {b['peer_table_s']:.1f} s |")
+    if SKIPPED:
+        lines += ["", "Not in this run: " + "; ".join(SKIPPED) + "."]
     lines += ["", "## HTTP queries: ours vs pygeoapi", "",
               f"Both under gunicorn with {args.workers} sync workers, both up at once; wrk (1 thread, "
               f"{mode['connections']} connections) runs {mode['rounds']} rounds of {mode['round_s']} s per side, "
@@ -677,6 +680,7 @@ def main() -> None:
                                               "SCOUTING_TEST_POSTGIS_URL, else scripts/postgis.sh)")
     parser.add_argument("--workers", type=int, default=int(os.environ.get("WORKERS", 2)))
     parser.add_argument("--only", choices=("http", "export", "import", "map"), action="append")
+    parser.add_argument("--max-sites", type=int, help="leave out databases larger than this (e.g. the 1M one)")
     parser.add_argument("--results", default=str(BENCH / "RESULTS.md"))
     args = parser.parse_args()
     mode_name = "quick" if args.quick else "full"
@@ -696,8 +700,13 @@ def main() -> None:
     maps = None
     if "http" in only or "map" in only:
         for backend, n in mode["http"]:
+            if args.max_sites and n > args.max_sites:
+                log(f"{backend} {n}: left out (--max-sites {args.max_sites})")
+                SKIPPED.append(f"{backend} with {n:,} sites (left out of this run with --max-sites {args.max_sites})")
+                continue
             if backend == "postgis" and not pg_base:
                 log("no PostGIS server (set SCOUTING_TEST_POSTGIS_URL): PostGIS workloads skipped")
+                SKIPPED.append(f"PostGIS with {n:,} sites (no PostGIS server: set SCOUTING_TEST_POSTGIS_URL)")
                 continue
             url = database_url(backend, n, pg_base)
             builds[f"{backend} {n:,}"] = build_database(url, n, args.reuse)

@@ -20,6 +20,7 @@ importing this module imports the `scouting` package (and so `scouting.db`) firs
 from __future__ import annotations
 
 import csv
+import functools
 import hashlib
 import io
 import json
@@ -218,8 +219,13 @@ def _detail(r: RowResult) -> str:
     return ""
 
 
+def _char_width(c: str) -> int:
+    return 2 if unicodedata.east_asian_width(c) in "WF" else 1
+
+
 def _width(text: str) -> int:
-    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+    """Columns on a terminal: CJK characters take two."""
+    return len(text) if text.isascii() else sum(map(_char_width, text))
 
 
 def _pad(text: str, width: int) -> str:
@@ -227,9 +233,16 @@ def _pad(text: str, width: int) -> str:
 
 
 def _clip(text: str, width: int) -> str:
-    while _width(text) > width:
-        text = text[:-2] + "…"
-    return text
+    """At most `width` columns, ending in … when cut (measured once: a large import has a row per site)."""
+    if _width(text) <= width:
+        return text
+    kept, used = [], 1  # the ellipsis takes one column
+    for c in text:
+        used += _char_width(c)
+        if used > width:
+            break
+        kept.append(c)
+    return "".join(kept) + "…"
 
 
 # --------------------------------------------------------------------------- the import
@@ -500,6 +513,7 @@ _NOISE = {
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
+@functools.lru_cache(maxsize=4096)  # every row of a file repeats the same few keys
 def _norm_key(key: Any) -> str:
     return re.sub(r"[\s\-]+", "_", str(key).strip().lstrip("\ufeff")).lower()
 
