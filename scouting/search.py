@@ -262,11 +262,13 @@ def _tagged(vocabulary: str, terms: tuple[str, ...]) -> Select:
 
 def _has_tag(vocabulary: str, terms: tuple[str, ...]):
     """The site has any of `terms` (a probe of site_tags' primary key, correlated to the outer site)."""
-    # LIMIT/OFFSET keep the probe a subquery run per site on both databases: PostgreSQL would otherwise join
-    # whole tag lists before looking at the spatial index, and SQLite 3.51 turns EXISTS into a join that then
-    # returns a site once per matching term (seen with three EXISTS beside the spatial index).
-    return (select(SiteTag.site_id).where(SiteTag.site_id == Site.id, SiteTag.vocabulary == vocabulary,
-                                          SiteTag.term.in_(terms)).limit(1).offset(0).exists())
+    probe = select(SiteTag.site_id).where(SiteTag.site_id == Site.id, SiteTag.vocabulary == vocabulary,
+                                          SiteTag.term.in_(terms))
+    if len(terms) > 1:
+        # SQLite 3.51 turns EXISTS into a join, which returns a site once per matching term (seen with three EXISTS
+        # beside the spatial index); LIMIT/OFFSET keep it a subquery.  One term is one primary-key row at most.
+        probe = probe.limit(1).offset(0)
+    return probe.exists()
 
 
 def _radius_box(lon: float, lat: float, radius_m: float) -> tuple[float, float, float, float]:

@@ -13,6 +13,9 @@ from scouting.synth import synthesize
 
 from .conftest import drop_database, make_app, new_database_url
 
+# Making the two databases is part of the first test: on a busy machine it can pass the suite's 120 s.
+pytestmark = pytest.mark.timeout(600)
+
 SITES = 10_000  # big enough that every filter has to use its index; small enough for make test
 SEED = 11
 HANGZHOU = "119.95,30.10,120.40,30.45"
