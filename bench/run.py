@@ -670,6 +670,9 @@ def report(args, mode_name: str, mode: dict, builds: dict, http: list[HttpResult
                   "| rows | ours s | ogr2ogr s | ours/GDAL time | target | |", "|---:|---:|---:|---:|---|---|",
                   f"| {imported['rows']:,} | {o['seconds']:.1f} | {imported['gdal_s']:.1f} | **{ratio:.2f}×** | "
                   f"≤ 2× | {verdict(ratio <= 2)} |", "", f"Our command's last lines: `{' / '.join(o['output'])}`"]
+    analysis = BENCH / "analysis.md"  # the hand-written reading of a run: what falls short, why, what would close it
+    if analysis.exists():
+        lines += ["", analysis.read_text(encoding="utf-8").strip()]
     lines += ["", "## Map first view", ""]
     if maps:
         lines.append(maps.strip())
