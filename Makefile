@@ -9,7 +9,7 @@ WORKERS ?= 2
 THREADS ?= 4
 FLASK := $(BIN)/flask --app app
 
-.PHONY: run test fuzz setup system-deps browser-deps redis-deps python-deps assets translations i18n db lint clean load load-deps
+.PHONY: run test fuzz setup system-deps browser-deps redis-deps python-deps assets translations i18n db lint clean load load-deps bench bench-deps bench-peer
 
 run: setup db
 ifeq ($(FLASK_DEBUG),1)
@@ -36,6 +36,21 @@ fuzz: setup
 	  $(BIN)/pytest -q -p no:cacheprovider tests/test_schemathesis.py $(PYTEST_ARGS)
 
 setup: system-deps python-deps assets translations
+
+# Benchmarks of issue #6 against their peers -> bench/RESULTS.md.  QUICK=1: small data, under 5 minutes.
+# PostGIS: SCOUTING_TEST_POSTGIS_URL, else the local cluster (scripts/postgis.sh, as root).
+bench: setup bench-deps bench-peer
+	$(BIN)/python bench/run.py $(if $(QUICK),--quick) $(BENCH_ARGS)
+
+bench-deps:
+	@scripts/need-packages.sh wrk gdal-bin curl python3-venv
+
+# pygeoapi (the peer) pins its own dependencies: it gets a venv of its own on Debian's Python.
+bench-peer: bench/.peer-venv/.installed
+bench/.peer-venv/.installed: bench/peer-requirements.txt
+	test -x bench/.peer-venv/bin/python || /usr/bin/python3 -m venv bench/.peer-venv
+	bench/.peer-venv/bin/pip install --quiet --disable-pip-version-check -r bench/peer-requirements.txt
+	touch $@
 
 # mod_spatialite: installed with apt-get when we are root, else the exact command is printed.
 system-deps:

@@ -80,7 +80,13 @@ class Site(PositionMixin, Base):
     # Optimistic locking: every UPDATE checks and bumps the version.
     __mapper_args__ = {"version_id_col": version}
 
+    # Search results read a whole page's tags in one query into this {vocabulary: [terms]} (search._attach_terms)
+    # instead of making an object per tag; once `tags` itself is loaded, it is the answer.
+    _preloaded_terms = None
+
     def terms(self, vocabulary: str) -> list[str]:
+        if self._preloaded_terms is not None and "tags" not in self.__dict__:
+            return list(self._preloaded_terms.get(vocabulary, ()))
         return [t.term for t in self.tags if t.vocabulary == vocabulary]
 
 

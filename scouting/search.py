@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import Select, and_, func, or_, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, defer, selectinload
 
 from . import vocab
 from .db import SpatialDialect, spatial_dialect
@@ -211,14 +211,24 @@ def area_wkt(ring: tuple[tuple[float, float], ...]) -> str:
 def site_conditions(q: SiteQuery, dialect: SpatialDialect, base_id: int | None) -> list:
     """WHERE conditions for a SiteQuery; each uses an index (tags, spatial index, elevation)."""
     conds = [Site.deleted_at.is_(None)]
-    if q.genres:
-        conds.append(Site.id.in_(_tagged("genre", q.genres)))
-    if q.terrain:
-        conds.append(Site.id.in_(_tagged("terrain", q.terrain)))
-    if q.facilities:
-        all_of = _tagged("facility", q.facilities).group_by(SiteTag.site_id).having(
-            func.count() == len(q.facilities))
-        conds.append(Site.id.in_(all_of))
+    if q.bbox or q.area or q.near:
+        # The spatial index picks the few sites in the area; each tag filter is then a primary-key probe per
+        # site (EXISTS).  An IN (subquery) would first list every site with the term, across the whole table.
+        if q.genres:
+            conds.append(_has_tag("genre", q.genres))
+        if q.terrain:
+            conds.append(_has_tag("terrain", q.terrain))
+        conds += [_has_tag("facility", (term,)) for term in q.facilities]
+    else:
+        # No area: the tag index is the narrowest way in, so the tag filters list their sites.
+        if q.genres:
+            conds.append(Site.id.in_(_tagged("genre", q.genres)))
+        if q.terrain:
+            conds.append(Site.id.in_(_tagged("terrain", q.terrain)))
+        if q.facilities:
+            all_of = _tagged("facility", q.facilities).group_by(SiteTag.site_id).having(
+                func.count() == len(q.facilities))
+            conds.append(Site.id.in_(all_of))
     if q.base:
         conds.append(Site.base_id == base_id)
     if q.text:
@@ -248,6 +258,17 @@ def site_conditions(q: SiteQuery, dialect: SpatialDialect, base_id: int | None) 
 
 def _tagged(vocabulary: str, terms: tuple[str, ...]) -> Select:
     return select(SiteTag.site_id).where(SiteTag.vocabulary == vocabulary, SiteTag.term.in_(terms))
+
+
+def _has_tag(vocabulary: str, terms: tuple[str, ...]):
+    """The site has any of `terms` (a probe of site_tags' primary key, correlated to the outer site)."""
+    probe = select(SiteTag.site_id).where(SiteTag.site_id == Site.id, SiteTag.vocabulary == vocabulary,
+                                          SiteTag.term.in_(terms))
+    if len(terms) > 1:
+        # SQLite 3.51 turns EXISTS into a join, which returns a site once per matching term (seen with three EXISTS
+        # beside the spatial index); LIMIT/OFFSET keep it a subquery.  One term is one primary-key row at most.
+        probe = probe.limit(1).offset(0)
+    return probe.exists()
 
 
 def _radius_box(lon: float, lat: float, radius_m: float) -> tuple[float, float, float, float]:
@@ -288,10 +309,29 @@ def find_sites(session: Session, q: SiteQuery, matched: int | None = None) -> Si
         columns.append(distance.label("distance_m"))
         order = [distance, Site.id]
     stmt = (select(*columns).where(*conds).order_by(*order).limit(q.limit).offset(q.offset)
-            .options(selectinload(Site.tags), selectinload(Site.base)))
+            .options(*_READ_OPTIONS))
     hits = [SiteHit(row[0], row[1], row[2], row[3] if distance is not None else None)
             for row in session.execute(stmt)]
+    _attach_terms(session, [hit.site for hit in hits])
     return SiteResults(q, matched, hits)
+
+
+# Results are read, never written: the point comes as ST_X/ST_Y, so the geometry itself is not loaded.
+_READ_OPTIONS = (selectinload(Site.base), defer(Site.geom))
+
+
+def _attach_terms(session: Session, sites: list[Site]) -> None:
+    """The genres, terrain and facilities of many sites from one query of plain rows (see Site.terms)."""
+    if not sites:
+        return
+    terms: dict[int, dict[str, list[str]]] = {site.id: {} for site in sites}
+    rows = session.execute(select(SiteTag.site_id, SiteTag.vocabulary, SiteTag.term)
+                           .where(SiteTag.site_id.in_(list(terms)))
+                           .order_by(SiteTag.site_id, SiteTag.vocabulary, SiteTag.term))
+    for site_id, vocabulary, term in rows:
+        terms[site_id].setdefault(vocabulary, []).append(term)
+    for site in sites:
+        site._preloaded_terms = terms[site.id]
 
 
 def get_sites(session: Session, site_ids: list[int]) -> list[SiteHit]:
@@ -308,7 +348,8 @@ def iter_sites(session: Session, q: SiteQuery, page_size: int = 1000):
     while True:
         rows = session.execute(
             select(Site, func.ST_X(Site.geom), func.ST_Y(Site.geom)).where(*conds, Site.id > last_id)
-            .order_by(Site.id).limit(page_size).options(selectinload(Site.tags), selectinload(Site.base))).all()
+            .order_by(Site.id).limit(page_size).options(*_READ_OPTIONS)).all()
+        _attach_terms(session, [row[0] for row in rows])
         for row in rows:
             yield SiteHit(row[0], row[1], row[2], None)
         if len(rows) < page_size:
