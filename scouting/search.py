@@ -306,8 +306,10 @@ def find_sites(session: Session, q: SiteQuery, matched: int | None = None) -> Si
     # Stable order: nearest first around a point, else by id (the order sites were added).
     order = [Site.id]
     if distance is not None:
-        columns.append(distance.label("distance_m"))
-        order = [distance, Site.id]
+        # Ordered by the label, so the distance is computed once per row for the result and the sort.
+        distance_m = distance.label("distance_m")
+        columns.append(distance_m)
+        order = [distance_m, Site.id]
     stmt = (select(*columns).where(*conds).order_by(*order).limit(q.limit).offset(q.offset)
             .options(*_READ_OPTIONS))
     hits = [SiteHit(row[0], row[1], row[2], row[3] if distance is not None else None)

@@ -34,7 +34,7 @@ class PageWatch:
         self.page_errors: list[str] = []
         self.blocked_hosts: set[str] = set()
         page.on("console", self._on_console)
-        page.on("pageerror", lambda err: self.page_errors.append(str(err)))
+        page.on("pageerror", lambda err: self.page_errors.append(f"{err}\n{getattr(err, 'stack', '') or ''}".strip()))
         page.route("**/*", self._route)
 
     def _route(self, route):
