@@ -71,6 +71,20 @@ def make_app(url: str, instance: Path, seed: bool = True):
     return app
 
 
+def seeded_database_with_planner(backend: str, tmp_path: Path, username: str) -> tuple[str, str]:
+    """A new database, migrated and seeded, with a planner `username`; (its URL, her API token).  For tests
+    that serve it from a process of their own (gunicorn); drop it with drop_database(url)."""
+    from scouting import accounts
+
+    url = new_database_url(backend, tmp_path)
+    app = make_app(url, tmp_path / f"setup-{username}")
+    with app.extensions["scouting"]["sessionmaker"]() as session:
+        accounts.create_user(session, username, STAFF_PASSWORD, "planner")
+        token = accounts.create_token(session, username)
+    app.extensions["scouting"]["engine"].dispose()
+    return url, token
+
+
 @pytest.fixture(scope="session", params=BACKENDS)
 def backend(request) -> str:
     return request.param

@@ -21,9 +21,7 @@ from collections import Counter
 
 import pytest
 
-from scouting import accounts
-
-from .conftest import ROOT, drop_database, make_app, new_database_url
+from .conftest import ROOT, drop_database, seeded_database_with_planner
 
 CLIENTS = 8
 BURST_SECONDS = 4
@@ -52,12 +50,7 @@ def _call(base: str, method: str, path: str, body: dict | None = None, headers: 
 @pytest.fixture
 def server(backend, tmp_path):
     """gunicorn serving a seeded database of its own; yields (base URL, planner token, log path)."""
-    url = new_database_url(backend, tmp_path)
-    app = make_app(url, tmp_path / "instance")
-    with app.extensions["scouting"]["sessionmaker"]() as session:
-        accounts.create_user(session, "burst", "correct horse battery", "planner")
-        token = accounts.create_token(session, "burst")
-    app.extensions["scouting"]["engine"].dispose()
+    url, token = seeded_database_with_planner(backend, tmp_path, "burst")
 
     port = _free_port()
     log_path = tmp_path / "gunicorn.log"

@@ -25,10 +25,9 @@ import pytest
 from PIL import Image
 from sqlalchemy import text
 
-from scouting import accounts
 from scouting.db import make_engine
 
-from .conftest import ROOT, drop_database, make_app, new_database_url
+from .conftest import ROOT, drop_database, seeded_database_with_planner
 
 pytestmark = pytest.mark.timeout(600)
 GUNICORN = Path(sys.executable).with_name("gunicorn")
@@ -178,12 +177,7 @@ def files(folder: Path) -> list[str]:
 @pytest.fixture
 def instance(backend, tmp_path):
     """A migrated, seeded database with a planner and her token; the server's folders under tmp_path/home."""
-    url = new_database_url(backend, tmp_path)
-    app = make_app(url, tmp_path / "setup")
-    with app.extensions["scouting"]["sessionmaker"]() as session:
-        accounts.create_user(session, "ping", "correct horse battery", "planner")
-        token = accounts.create_token(session, "ping")
-    app.extensions["scouting"]["engine"].dispose()
+    url, token = seeded_database_with_planner(backend, tmp_path, "ping")
     home = tmp_path / "home"
     home.mkdir()
     server = Server(url, home)

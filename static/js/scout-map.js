@@ -162,6 +162,7 @@
       status.crs = WenchengCRS.isGcj(map) ? "GCJ02" : "EPSG3857";
       // Clusters were built on the old projection's pixels.
       var all = siteCluster.getLayers();
+      if (siteCluster._processQueue) siteCluster._processQueue();
       siteCluster.clearLayers();
       siteCluster.addLayers(all);
     }
@@ -427,9 +428,16 @@
       return marker;
     }
 
-    function drawSites(data) {
+    // Leaflet.markercluster ends a zoom animation from a queue, 300 ms later; run that now, while the markers it
+    // refers to still exist (else it trips over removed ones: "'_leaflet_id' in undefined").
+    function clearSiteLayers() {
+      if (siteCluster._processQueue) siteCluster._processQueue();
       siteCluster.clearLayers();
       serverClusters.clearLayers();
+    }
+
+    function drawSites(data) {
+      clearSiteLayers();
       markers = {};
       listFeatures = {};
       var list = byId("scout-results");
@@ -528,8 +536,7 @@
     }
 
     function drawView(clusters, page) {
-      siteCluster.clearLayers();
-      serverClusters.clearLayers();
+      clearSiteLayers();
       markers = {};
       clusters.clusters.forEach(function (c) {
         var bounds = L.latLngBounds([c.bbox[1], c.bbox[0]], [c.bbox[3], c.bbox[2]]);
