@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -83,6 +84,21 @@ def seeded_database_with_planner(backend: str, tmp_path: Path, username: str) ->
         token = accounts.create_token(session, username)
     app.extensions["scouting"]["engine"].dispose()
     return url, token
+
+
+@contextmanager
+def synthetic_app(backend: str, tmp: Path, count: int, seed: int):
+    """An app on a database of its own holding `count` synthetic sites (flask synth), dropped afterwards."""
+    from scouting.synth import synthesize
+
+    url = new_database_url(backend, tmp)
+    app = make_app(url, tmp / "instance", seed=False)
+    synthesize(app.extensions["scouting"]["engine"], count, seed=seed)
+    try:
+        yield app
+    finally:
+        app.extensions["scouting"]["engine"].dispose()
+        drop_database(url)
 
 
 @pytest.fixture(scope="session", params=BACKENDS)

@@ -5,7 +5,7 @@ import pytest
 
 from scouting.search import CLUSTER_CELL_PX, MAX_CLUSTER_CELLS, MAX_ZOOM, MEMBERS_ZOOM, cluster_cell_deg, grid_cells
 
-from .conftest import drop_database, make_app, new_database_url
+from .conftest import drop_database, make_app, new_database_url, synthetic_app
 
 WENCHENG = "119.7,27.5,120.4,28.1"
 ZHEJIANG = "118.0,27.0,123.0,31.2"
@@ -164,15 +164,8 @@ SYNTH_SITES = 3000
 
 @pytest.fixture(scope="module")
 def synth_client(backend, tmp_path_factory):
-    from scouting.synth import synthesize
-
-    tmp = tmp_path_factory.mktemp(f"synth-{backend}")
-    url = new_database_url(backend, tmp)
-    app = make_app(url, tmp / "instance", seed=False)
-    synthesize(app.extensions["scouting"]["engine"], SYNTH_SITES, seed=7)
-    yield app.test_client()
-    app.extensions["scouting"]["engine"].dispose()
-    drop_database(url)
+    with synthetic_app(backend, tmp_path_factory.mktemp(f"synth-{backend}"), SYNTH_SITES, seed=7) as app:
+        yield app.test_client()
 
 
 SYNTH_QUERIES = [f"bbox={ZHEJIANG}&zoom=7", f"bbox={ZHEJIANG}&zoom=8&genre=wuxia,costume",

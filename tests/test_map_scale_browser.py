@@ -9,10 +9,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from playwright.sync_api import sync_playwright
 
-from scouting.synth import synthesize
-
 from .browser import CHROMIUM, CHROMIUM_ARGS, serve
-from .conftest import drop_database, make_app, new_database_url
+from .conftest import synthetic_app
 from .test_map_browser import Session, wait_ready
 
 pytestmark = pytest.mark.browser
@@ -21,13 +19,8 @@ SITES = 3000
 
 @pytest.fixture(scope="module")
 def synth_app(backend, tmp_path_factory):
-    tmp = tmp_path_factory.mktemp(f"scale-{backend}")
-    url = new_database_url(backend, tmp)
-    app = make_app(url, tmp / "instance", seed=False)
-    synthesize(app.extensions["scouting"]["engine"], SITES, seed=11)
-    yield app
-    app.extensions["scouting"]["engine"].dispose()
-    drop_database(url)
+    with synthetic_app(backend, tmp_path_factory.mktemp(f"scale-{backend}"), SITES, seed=11) as app:
+        yield app
 
 
 @pytest.fixture(scope="module")
