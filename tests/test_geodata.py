@@ -8,11 +8,11 @@ from shapely.geometry import Point, shape
 from sqlalchemy import func, select
 
 from scouting import vocab
-from scouting.errors import InvalidGeodata
+from scouting.errors import GeodataRefused, InvalidGeodata
 from scouting.geodata import load_geodata
-from scouting.models import Site
+from scouting.models import AuditEvent, Boundary, Site, ThemedBase
 
-from .conftest import GEODATA, load_features
+from .conftest import GEODATA, load_features, synthetic_app
 
 # The ten themed bases exactly as the 2017 report lists them (number -> genres, towns).
 REPORT_BASES = {
@@ -101,10 +101,11 @@ def test_load_geodata_is_idempotent(app, runner):
     assert result.exit_code == 0, result.output
     assert "sites: 0 created, 0 updated" in result.output
     assert "bases: 0 created, 0 updated" in result.output
+    assert "boundaries: 0 created, 0 updated" in result.output
     assert snapshot() == before
     # --if-empty on a seeded database does nothing at all.
     result = runner.invoke(args=["load-geodata", "--if-empty"])
-    assert "already seeded" in result.output
+    assert "nothing loaded" in result.output and "synthetic" not in result.output
 
 
 def test_reload_restores_a_changed_record(fresh_app):
@@ -134,3 +135,47 @@ def test_bad_record_writes_nothing(fresh_app, tmp_path):
     assert "genres" in str(err.value) and "horror" in str(err.value)
     with maker() as session:
         assert session.scalar(select(func.count()).select_from(Site)) == 0
+
+
+def test_loading_the_outline_twice_changes_nothing(fresh_app):
+    """The county outline is compared exactly (as WKB): a second load neither rewrites nor logs it, on either database."""
+    maker = fresh_app.extensions["scouting"]["sessionmaker"]
+
+    def outline_and_log():
+        with maker() as session:
+            outline = session.execute(select(Boundary.id, func.ST_AsBinary(Boundary.geom))).all()
+            log = session.scalar(select(func.count()).select_from(AuditEvent))
+        return [(i, bytes(g)) for i, g in outline], log
+
+    with maker() as session:
+        assert load_geodata(session).created["boundaries"] == 1
+    before = outline_and_log()
+    with maker() as session:
+        again = load_geodata(session)
+    assert (again.updated["boundaries"], again.unchanged["boundaries"]) == (0, 1), again.summary()
+    assert outline_and_log() == before, "second load rewrote the outline or wrote an audit event"
+
+
+def test_if_empty_loads_into_an_empty_database(fresh_app):
+    result = fresh_app.test_cli_runner().invoke(args=["load-geodata", "--if-empty"])
+    assert result.exit_code == 0, result.output
+    assert f"sites: {len(load_features('sites.geojson'))} created" in result.output
+
+
+def test_a_database_of_synthetic_sites_is_not_empty(backend, tmp_path):
+    """`--if-empty` skips a database that holds only synthetic sites; a plain load refuses to mix the seed in."""
+    with synthetic_app(backend, tmp_path, count=25, seed=7) as app:
+        maker = app.extensions["scouting"]["sessionmaker"]
+        runner = app.test_cli_runner()
+
+        skipped = runner.invoke(args=["load-geodata", "--if-empty"])
+        assert skipped.exit_code == 0, skipped.output
+        assert "not empty (25 sites (25 synthetic)); nothing loaded" in skipped.output
+
+        refused = runner.invoke(args=["load-geodata"])
+        assert refused.exit_code != 0 and "25 synthetic sites" in refused.output, refused.output
+        with maker() as session:
+            assert session.scalar(select(func.count()).select_from(Site)) == 25, "seed sites were added"
+            assert session.scalar(select(func.count()).select_from(ThemedBase)) == 0, "bases were added"
+            with pytest.raises(GeodataRefused):
+                load_geodata(session)
