@@ -78,7 +78,7 @@ def load_geodata_command(if_empty: bool):
     with current_app.extensions["scouting"]["sessionmaker"]() as session:
         if if_empty and not is_empty(session):
             total, synthetic = site_counts(session)
-            held = f"{total} sites ({synthetic} synthetic)" if synthetic else f"{total} sites"
+            held = f"{total} sites, {synthetic} of them synthetic" if synthetic else f"{total} sites"
             click.echo(f"database not empty ({held}); nothing loaded")
             return
         report = load_geodata(session)

@@ -178,7 +178,7 @@ def test_a_database_of_synthetic_sites_is_not_empty(backend, tmp_path):
 
         skipped = runner.invoke(args=["load-geodata", "--if-empty"])
         assert skipped.exit_code == 0, skipped.output
-        assert "not empty (25 sites (25 synthetic)); nothing loaded" in skipped.output
+        assert "not empty (25 sites, 25 of them synthetic); nothing loaded" in skipped.output
 
         refused = runner.invoke(args=["load-geodata"])
         assert refused.exit_code != 0 and "25 synthetic sites" in refused.output, refused.output
