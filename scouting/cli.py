@@ -69,15 +69,17 @@ def db_current():
 
 @click.command("load-geodata")
 @with_appcontext
-@click.option("--if-empty", is_flag=True, help="Only load when the database holds no bases yet (first run).")
+@click.option("--if-empty", is_flag=True, help="Only load when the database holds no sites and no bases at all (first run).")
 @_fail_readably
 def load_geodata_command(if_empty: bool):
     """Load geodata/ (bases, sites, county boundary) idempotently: unchanged records are left alone."""
-    from .geodata import is_empty, load_geodata
+    from .geodata import is_empty, load_geodata, site_counts
 
     with current_app.extensions["scouting"]["sessionmaker"]() as session:
         if if_empty and not is_empty(session):
-            click.echo("database already seeded; nothing loaded")
+            total, synthetic = site_counts(session)
+            held = f"{total} sites, {synthetic} of them synthetic" if synthetic else f"{total} sites"
+            click.echo(f"database not empty ({held}); nothing loaded")
             return
         report = load_geodata(session)
     click.echo(report.summary())

@@ -37,6 +37,13 @@ class InvalidGeodata(ScoutingError):
     title = "Invalid geodata"
 
 
+class GeodataRefused(ScoutingError):
+    """The seed geodata would land beside synthetic sites; nothing is written."""
+
+    status = 409
+    title = "Geodata refused"
+
+
 class DatabaseUnavailable(ScoutingError):
     """The database (or its spatial extension) cannot be used.  The message is one readable sentence."""
 

@@ -12,14 +12,16 @@ from pathlib import Path
 from typing import Any
 
 from geoalchemy2 import WKTElement
+from shapely import wkb, wkt
 from shapely.geometry import MultiPolygon, shape
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from . import PROJECT_ROOT, audit
-from .errors import InvalidGeodata
+from .errors import GeodataRefused, InvalidGeodata
 from .models import Boundary, Site, SiteRevision, ThemedBase
 from .sites import RecordError, apply_site_record, audit_summary, clean_site_record, point_element, site_record
+from .synth import SLUG_PREFIX as SYNTH_SLUG_PREFIX
 
 GEODATA_DIR = PROJECT_ROOT / "geodata"
 
@@ -37,11 +39,30 @@ class LoadReport:
         )
 
 
+def site_counts(session: Session) -> tuple[int, int]:
+    """(all sites, synthetic sites) in the database, deleted ones included: a row is a row."""
+    total = session.scalar(select(func.count()).select_from(Site))
+    synthetic = session.scalar(select(func.count()).select_from(Site).where(Site.slug.startswith(SYNTH_SLUG_PREFIX)))
+    return total, synthetic
+
+
 def is_empty(session: Session) -> bool:
-    return session.scalar(select(func.count()).select_from(ThemedBase)) == 0
+    """Empty means no sites and no bases at all: a database of synthetic sites is not empty."""
+    return site_counts(session)[0] == 0 and session.scalar(select(func.count()).select_from(ThemedBase)) == 0
+
+
+def refuse_synthetic(session: Session) -> None:
+    """The seed goes only where no synthetic site is (as `synth` refuses a database with real sites)."""
+    synthetic = site_counts(session)[1]
+    if synthetic:
+        raise GeodataRefused(
+            f"This database holds {synthetic} synthetic sites (flask synth): the seed geodata goes into a "
+            "database of its own, never beside synthetic data."
+        )
 
 
 def load_geodata(session: Session, directory: Path = GEODATA_DIR) -> LoadReport:
+    refuse_synthetic(session)
     bases = [_clean_base(f, i) for i, f in enumerate(_features(directory / "bases.geojson"))]
     base_slugs = {b["slug"] for b in bases}
     sites = []
@@ -199,13 +220,14 @@ def _upsert_sites(session: Session, sites: list[dict], bases_by_slug: dict[str, 
 
 
 def _upsert_boundaries(session: Session, boundaries: list[dict], report: LoadReport) -> None:
-    stored = {b.slug: (b, wkt) for b, wkt in session.execute(select(Boundary, func.ST_AsText(Boundary.geom)))}
+    # Compared as WKB: SpatiaLite's ST_AsText rounds to 6 decimals, so a text comparison saw a change every time.
+    stored = {b.slug: (b, geom) for b, geom in session.execute(select(Boundary, func.ST_AsBinary(Boundary.geom)))}
     for rec in boundaries:
         existing = stored.get(rec["slug"])
         fields = ("adcode", "name_zh", "name_en", "source")
         if existing:
-            boundary, wkt = existing
-            if all(getattr(boundary, k) == rec[k] for k in fields) and shape_equal(wkt, rec["wkt"]):
+            boundary, stored_wkb = existing
+            if all(getattr(boundary, k) == rec[k] for k in fields) and same_shape(stored_wkb, rec["wkt"]):
                 report.unchanged["boundaries"] += 1
                 continue
             report.updated["boundaries"] += 1
@@ -218,7 +240,5 @@ def _upsert_boundaries(session: Session, boundaries: list[dict], report: LoadRep
         boundary.geom = WKTElement(rec["wkt"], srid=4326)
 
 
-def shape_equal(wkt_a: str, wkt_b: str) -> bool:
-    from shapely import wkt
-
-    return wkt.loads(wkt_a).equals_exact(wkt.loads(wkt_b), 1e-12)
+def same_shape(stored_wkb: bytes | None, wanted_wkt: str) -> bool:
+    return stored_wkb is not None and wkb.loads(bytes(stored_wkb)).equals_exact(wkt.loads(wanted_wkt), 1e-12)

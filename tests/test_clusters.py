@@ -28,7 +28,7 @@ def drawn(body: dict) -> int:
 # --------------------------------------------------------------------------- on the seed data
 
 @pytest.mark.parametrize("zoom", [3, 9, 11, 13, 16, 19])
-@pytest.mark.parametrize("filters", ["", "genre=nature", "facility=parking,toilets", "terrain=waterfall&elev_min=300",
+@pytest.mark.parametrize("filters", ["", "genre=nature", "facility=villas,hot_spring", "terrain=lake&elev_min=300",
                                      "near=120.0878,27.7922&radius_km=15", "q=寺"])
 def test_cells_add_up_to_the_matches_in_the_bbox(client, zoom, filters):
     query = f"bbox={WENCHENG}&zoom={zoom}&{filters}"

@@ -36,7 +36,7 @@ NEW = [
     {"name_zh": "测试古村", "name_en": "Test Old Village", "lon": 120.0987, "lat": 27.7211,
      "genres": ["costume", "ming_qing"]},
 ]
-FALLS = {"slug": "baizhangji-falls", "name_zh": "百丈漈瀑布", "name_en": "Baizhangji Falls", "lon": 120.001878, "lat": 27.835104}
+FALLS = {"slug": "baizhangji-falls", "name_zh": "百丈漈瀑布", "name_en": "Baizhangji Falls", "lon": 120.084204, "lat": 27.792662}
 
 
 # --------------------------------------------------------------------------- fixtures and helpers

@@ -89,7 +89,7 @@ FILTER_URLS = [
     "",
     "genre=nature",
     "genre=red,ethnic,religious",
-    "facility=parking,toilets",
+    "facility=villas,hot_spring",
     "terrain=waterfall,lake&elev_min=300",
     "near=120.0878,27.7922&radius_km=15",
     "area=119.85,27.80,120.05,27.78,120.06,27.95,119.90,27.96",

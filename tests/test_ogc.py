@@ -169,14 +169,14 @@ def test_every_documented_site_parameter_is_accepted(client):
 @pytest.mark.parametrize("query", [
     "",
     "genre=nature",
-    "facility=parking,toilets",
+    "facility=villas,hot_spring",
     "bbox=119.85,27.75,120.05,27.95",
     "genre=red,ethnic&terrain=ancient_village",
     "q=%E7%80%91",
     "near=120.087835,27.792163&radius_km=10",
     "elev_min=300&elev_max=800",
     "base=baizhangji-nature",
-    "terrain=waterfall&facility=parking",
+    "terrain=resort&facility=villas",
 ])
 def test_items_match_the_json_api(client, query):
     expected = api_sites(client, query)
