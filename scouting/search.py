@@ -46,6 +46,7 @@ class SiteQuery:
     elev_max: float | None = None
     limit: int = DEFAULT_LIMIT
     offset: int = 0
+    cql: Any = None  # a checked CQL2 filter (scouting.cql.CqlFilter) of the OGC API, ANDed with the rest
 
     def page(self, offset: int) -> SiteQuery:
         return replace(self, offset=offset)
@@ -253,6 +254,8 @@ def site_conditions(q: SiteQuery, dialect: SpatialDialect, base_id: int | None) 
         conds.append(Site.elevation_m >= q.elev_min)
     if q.elev_max is not None:
         conds.append(Site.elevation_m <= q.elev_max)
+    if q.cql is not None:
+        conds.append(q.cql.condition(dialect))
     return conds
 
 
