@@ -26,6 +26,9 @@ from .search import MAX_AREA_VERTICES, _tagged
 
 LANGUAGES = ("cql2-text", "cql2-json")
 MAX_FILTER = 20_000  # characters; a polygon of MAX_AREA_VERTICES corners fits easily
+# The parser recurses natively: thousands of nested brackets overflow its stack (the process dies), so nesting is
+# counted first.  No real filter comes near this.
+MAX_NESTING = 64
 MAX_VERTICES = MAX_AREA_VERTICES * 4
 COMPARISONS = {"=": "__eq__", "<>": "__ne__", "<": "__lt__", "<=": "__le__", ">": "__gt__", ">=": "__ge__"}
 ARRAY_FUNCTIONS = ("a_equals", "a_contains", "a_containedby", "a_overlaps")  # matched in lower case
@@ -104,9 +107,14 @@ def parse_filter(raw: str, lang: str | None, collection: str) -> CqlFilter:
         raise InvalidParameter("filter-lang", f"unknown filter language {lang!r}; use {' or '.join(LANGUAGES)}")
     if len(raw) > MAX_FILTER:
         raise InvalidParameter("filter", f"is {len(raw)} characters long; at most {MAX_FILTER} are allowed")
+    depth = _nesting(raw, "'" if lang == "cql2-text" else '"')
+    if depth > MAX_NESTING:
+        raise InvalidParameter("filter", f"nests too deeply ({depth} levels of brackets or NOTs); at most "
+                                         f"{MAX_NESTING} are allowed")
     try:
+        # Not Expr.validate(): its JSON Schema check takes a tenth of a second and grows exponentially with NOTs;
+        # the walk below checks every node's operator, arity and types itself.
         expr = cql2.parse_text(raw) if lang == "cql2-text" else cql2.parse_json(raw)
-        expr.validate()
         tree = expr.to_json()
     except (cql2.ParseError, cql2.ValidationError, ValueError) as exc:
         reason = " ".join(str(exc).split())
@@ -114,9 +122,33 @@ def parse_filter(raw: str, lang: str | None, collection: str) -> CqlFilter:
     found = CqlFilter(collection, orjson.dumps(tree).decode())
     try:
         found.condition(SpatialDialect("postgis"))  # every operator and property checked now, before any query
-    except (TypeError, ValueError, KeyError, IndexError) as exc:  # a valid tree in a shape the walk does not take
-        raise InvalidParameter("filter", f"this form is not supported: {exc}") from None
+    except (TypeError, ValueError, KeyError, IndexError):  # a node with too few or too many arguments
+        raise InvalidParameter("filter", "an operator has the wrong number or kind of arguments") from None
     return found
+
+
+def _nesting(raw: str, quote: str) -> int:
+    """How deeply brackets (and, in CQL2 text, NOTs) nest outside quoted strings."""
+    depth = deepest = 0
+    quoted = escaped = False
+    for i, char in enumerate(raw):
+        if quoted:
+            if quote == '"' and char == "\\" and not escaped:
+                escaped = True
+                continue
+            if char == quote and not escaped:
+                quoted = False
+            escaped = False
+        elif char == quote:
+            quoted = True
+        elif char in "([{":
+            depth += 1
+        elif char in ")]}":
+            depth -= 1
+        elif quote == "'" and char in "nN" and raw[i:i + 4].upper() == "NOT " and (i == 0 or not raw[i - 1].isalnum()):
+            depth += 1  # a NOT nests like a bracket in the parser; counting it for good is an upper bound
+        deepest = max(deepest, depth)
+    return deepest
 
 
 def _kind(node) -> str:
@@ -160,12 +192,15 @@ class _Walk:
         if not isinstance(node, dict) or "op" not in node:
             raise InvalidParameter("filter", f"{_kind(node)} is not a condition")
         op, args = str(node["op"]).lower(), node.get("args", [])  # cql2 spells some in camel case (isNull)
-        if op == "and":
-            return and_(*(self.condition(a) for a in args))
-        if op == "or":
-            return or_(*(self.condition(a) for a in args))
+        if not isinstance(args, list):
+            raise InvalidParameter("filter", f"the arguments of {op.upper()} must be a list")
+        if op in ("and", "or"):
+            if len(args) < 2:
+                raise InvalidParameter("filter", f"{op.upper()} needs at least two conditions")
+            return (and_ if op == "and" else or_)(*(self.condition(a) for a in args))
         if op == "not":
-            return not_(self.condition(args[0]))
+            (negated,) = args
+            return not_(self.condition(negated))
         if op in COMPARISONS:
             return self._compare(op, *args)
         if op == "like":
@@ -176,6 +211,8 @@ class _Walk:
             return column.between(self._literal(low, prop), self._literal(high, prop))
         if op == "in":
             prop, values = args
+            if not isinstance(values, list) or not values:
+                raise InvalidParameter("filter", f"IN needs a non-empty list of values, got {_kind(values)}")
             column = self._scalar(prop)
             return column.in_([self._literal(v, prop) for v in values])
         if op == "isnull":
@@ -314,7 +351,7 @@ class _Walk:
             if minx > maxx or miny > maxy:
                 raise InvalidParameter("filter", "a BBOX is minLon,minLat,maxLon,maxLat with min ≤ max")
             geom = box(minx, miny, maxx, maxy)
-        elif isinstance(node, dict) and "type" in node and "coordinates" in node:
+        elif isinstance(node, dict) and "type" in node and ("coordinates" in node or "geometries" in node):
             try:
                 geom = shape(node)
             except (ValueError, TypeError, AttributeError, IndexError) as exc:

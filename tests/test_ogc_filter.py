@@ -234,6 +234,12 @@ def test_array_functions_are_the_api_query_itself(cql, query):
     ({"filter": "name_en LIKE"}, "filter", "is not valid cql2-text"),
     ({"filter": "{\"op\": \"=\"", "filter-lang": "cql2-json"}, "filter", "is not valid cql2-json"),
     ({"filter": "x" * 20_001}, "filter", "at most 20000"),
+    # The parser recurses natively: thousands of brackets would overflow its stack and end the process.
+    ({"filter": "(" * 5000 + "elevation_m > 1" + ")" * 5000}, "filter", "nests too deeply (5000 levels"),
+    ({"filter": "NOT " * 3000 + "elevation_m > 1"}, "filter", "nests too deeply"),
+    ({"filter": '{"op":"not","args":[]}', "filter-lang": "cql2-json"}, "filter", "wrong number or kind of arguments"),
+    ({"filter": '{"op":"in","args":[{"property":"base"},"abc"]}', "filter-lang": "cql2-json"}, "filter",
+     "IN needs a non-empty list"),
     ({"filter": "genres = 'nature'", "filter-lang": "ecql"}, "filter-lang", "unknown filter language 'ecql'"),
     ({"filter-lang": "cql-text"}, "filter-lang", "unknown filter language"),
     ({"crs": "EPSG:2385"}, "crs", "unsupported CRS 'EPSG:2385'"),
