@@ -22,7 +22,7 @@ from . import vocab
 from .db import SpatialDialect
 from .errors import InvalidParameter
 from .models import Site, SiteTag, ThemedBase
-from .search import MAX_AREA_VERTICES, _tagged
+from .search import MAX_AREA_VERTICES, _has_tag, _tagged, in_bbox
 
 LANGUAGES = ("cql2-text", "cql2-json")
 MAX_FILTER = 20_000  # characters; a polygon of MAX_AREA_VERTICES corners fits easily
@@ -167,6 +167,7 @@ class _Walk:
         self.queryables = QUERYABLES[collection]
         self.model = Site if collection == "sites" else ThemedBase
         self.dialect = dialect
+        self.in_area = False  # inside an AND beside S_INTERSECTS: the spatial index picks the few sites first
 
     # ------------------------------------------------------------------ errors
 
@@ -197,7 +198,13 @@ class _Walk:
         if op in ("and", "or"):
             if len(args) < 2:
                 raise InvalidParameter("filter", f"{op.upper()} needs at least two conditions")
-            return (and_ if op == "and" else or_)(*(self.condition(a) for a in args))
+            outer = self.in_area
+            if op == "and":
+                self.in_area = outer or any(isinstance(a, dict) and a.get("op") == "s_intersects" for a in args)
+            try:
+                return (and_ if op == "and" else or_)(*(self.condition(a) for a in args))
+            finally:
+                self.in_area = outer
         if op == "not":
             (negated,) = args
             return not_(self.condition(negated))
@@ -312,10 +319,15 @@ class _Walk:
         if unknown:
             raise InvalidParameter("filter", f"unknown {queryable.name} term {unknown[0]!r}; valid terms are "
                                              f"{', '.join(known)}")
-        # The same probes as /api/sites: any-of is the site ids with a term, all-of those with every term.
-        any_of = Site.id.in_(_tagged(queryable.vocabulary, terms))
-        all_of = Site.id.in_(_tagged(queryable.vocabulary, terms).group_by(SiteTag.site_id)
-                             .having(func.count() == len(terms)))
+        # The same probes as /api/sites (search.site_conditions): within an area a primary-key probe per site the
+        # spatial index found, else the list of the sites with the term(s) from the tag index.
+        if self.in_area:
+            any_of = _has_tag(queryable.vocabulary, terms)
+            all_of = and_(*(_has_tag(queryable.vocabulary, (term,)) for term in terms))
+        else:
+            any_of = Site.id.in_(_tagged(queryable.vocabulary, terms))
+            all_of = Site.id.in_(_tagged(queryable.vocabulary, terms).group_by(SiteTag.site_id)
+                                 .having(func.count() == len(terms)))
         only_these = not_(self._tags_probe(queryable.vocabulary, [SiteTag.term.not_in(terms)]))
         if op == "a_overlaps":
             return any_of if terms else false()
@@ -335,10 +347,11 @@ class _Walk:
                                              f"or BBOX")
         geom = self._geometry(right)
         column = self._queryable(left).column()
-        minx, miny, maxx, maxy = geom.bounds
-        if self.model is Site:
-            # The spatial index first (as the bbox and area filters do), then the exact test.
-            found = and_(self.dialect.bbox_filter(Site.__tablename__, Site.id, column, (minx, miny, maxx, maxy)),
+        if self.model is Site and geom.equals(box(*geom.bounds)):
+            found = in_bbox(self.dialect, geom.bounds)  # a box: what the bbox parameter does
+        elif self.model is Site:
+            # The spatial index first (as the area filter does), then the exact test.
+            found = and_(self.dialect.bbox_filter(Site.__tablename__, Site.id, column, geom.bounds),
                          self.dialect.intersects(column, geom.wkt))
         else:
             found = self.dialect.intersects(column, geom.wkt)

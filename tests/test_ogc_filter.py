@@ -135,6 +135,13 @@ FILTERS = [
     ("S_DISJOINT(geometry, BBOX(119.85, 27.75, 120.05, 27.95))", lambda p, f: not _inside_box(f)),
     ("S_INTERSECTS(geometry, POLYGON((119.8 27.6, 120.2 27.6, 120.2 28, 119.8 27.6)))",
      lambda p, f: Polygon(TRIANGLE).intersects(Point(f["geometry"]["coordinates"]))),
+    # Beside S_INTERSECTS the array functions probe per site, as /api/sites does within an area.
+    ("S_INTERSECTS(geometry, BBOX(119.85, 27.75, 120.05, 27.95)) AND A_OVERLAPS(terrain, ('waterfall', 'lake'))",
+     lambda p, f: _inside_box(f) and {"waterfall", "lake"} & set(p["terrain"])),
+    ("S_INTERSECTS(geometry, POLYGON((119.8 27.6, 120.2 27.6, 120.2 28, 119.8 27.6))) "
+     "AND A_CONTAINS(facilities, ('accommodation', 'catering'))",
+     lambda p, f: Polygon(TRIANGLE).intersects(Point(f["geometry"]["coordinates"]))
+     and {"accommodation", "catering"} <= set(p["facilities"])),
     ("A_OVERLAPS(genres, ('nature')) AND (elevation_m > 300 OR S_INTERSECTS(geometry, BBOX(119.85, 27.75, 120.05, 27.95)))",
      lambda p, f: "nature" in p["genres"] and ((p["elevation_m"] or 0) > 300 or _inside_box(f))),
 ]
