@@ -332,6 +332,7 @@ print(json.dumps({
     "base_high": rows(where="base = 'baizhangji-nature' AND elevation_m > 300"),
     "crs84": rows(),
     "cgcs2000": rows(CRS="EPSG:4490"),
+    "cgcs2000_bbox": rows(CRS="EPSG:4490", bbox=(119.85, 27.75, 120.05, 27.95)),
 }))
 """
 
@@ -366,6 +367,10 @@ def test_gdal_sends_filters_to_the_server_and_reads_cgcs2000(app, client, caplog
         ref = crs84[row["id"]]
         assert 119 < row["lon"] < 121 and 27 < row["lat"] < 29  # GDAL put longitude first again
         assert geod.inv(ref["lon"], ref["lat"], row["lon"], row["lat"])[2] < 1.0
+    # A spatial filter on the EPSG:4490 layer goes out as a latitude-first bbox with bbox-crs, and finds the box's sites.
+    assert any("bbox=27.75,119.8" in line and f"bbox-crs={EPSG}4490" in line for line in log), log
+    boxed = ids(api_sites(client, "bbox=" + ",".join(map(str, BOX))))
+    assert 0 < len(boxed) < 35 and sorted(r["id"] for r in read["cgcs2000_bbox"]) == boxed
 
 
 def test_owslib_reads_queryables_and_a_filtered_page(app, client, monkeypatch, caplog):
