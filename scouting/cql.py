@@ -19,6 +19,7 @@ from shapely.validation import explain_validity
 from sqlalchemy import ColumnElement, and_, exists, false, func, not_, or_, select, true
 
 from . import vocab
+from .crs import CRS84, geometry_to_crs84
 from .db import SpatialDialect
 from .errors import InvalidParameter
 from .models import Site, SiteTag, ThemedBase
@@ -95,12 +96,13 @@ class CqlFilter:
 
     collection: str
     tree: str
+    crs: str = CRS84  # the CRS of the geometries in the filter (filter-crs)
 
     def condition(self, dialect: SpatialDialect) -> ColumnElement[bool]:
-        return _Walk(self.collection, dialect).condition(orjson.loads(self.tree))
+        return _Walk(self.collection, dialect, self.crs).condition(orjson.loads(self.tree))
 
 
-def parse_filter(raw: str, lang: str | None, collection: str) -> CqlFilter:
+def parse_filter(raw: str, lang: str | None, collection: str, crs: str = CRS84) -> CqlFilter:
     """Parse and check a filter; an InvalidParameter names `filter` (or `filter-lang`) and says why."""
     lang = lang or "cql2-text"
     if lang not in LANGUAGES:
@@ -119,7 +121,7 @@ def parse_filter(raw: str, lang: str | None, collection: str) -> CqlFilter:
     except (cql2.ParseError, cql2.ValidationError, ValueError) as exc:
         reason = " ".join(str(exc).split())
         raise InvalidParameter("filter", f"is not valid {lang}: {reason[:300]}") from None
-    found = CqlFilter(collection, orjson.dumps(tree).decode())
+    found = CqlFilter(collection, orjson.dumps(tree).decode(), crs)
     try:
         found.condition(SpatialDialect("postgis"))  # every operator and property checked now, before any query
     except (TypeError, ValueError, KeyError, IndexError):  # a node with too few or too many arguments
@@ -162,11 +164,12 @@ def _kind(node) -> str:
 
 
 class _Walk:
-    def __init__(self, collection: str, dialect: SpatialDialect):
+    def __init__(self, collection: str, dialect: SpatialDialect, crs: str = CRS84):
         self.collection = collection
         self.queryables = QUERYABLES[collection]
         self.model = Site if collection == "sites" else ThemedBase
         self.dialect = dialect
+        self.crs = crs
         self.in_area = False  # inside an AND beside S_INTERSECTS: the spatial index picks the few sites first
 
     # ------------------------------------------------------------------ errors
@@ -375,10 +378,11 @@ class _Walk:
             raise InvalidParameter("filter", f"expected a geometry or BBOX, got {_kind(node)}")
         if geom.is_empty:
             raise InvalidParameter("filter", "the geometry is empty")
+        geom = geometry_to_crs84(self.crs, geom)
         minx, miny, maxx, maxy = geom.bounds
         if not (-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
-            raise InvalidParameter("filter", "geometries are CRS84 longitude, latitude: a coordinate is out of "
-                                             "range (longitude comes first)")
+            order = "longitude comes first" if self.crs == CRS84 else "in the axis order of filter-crs"
+            raise InvalidParameter("filter", f"a coordinate of a geometry is out of range ({order})")
         vertices = len(geom.wkt.split(","))
         if vertices > MAX_VERTICES:
             raise InvalidParameter("filter", f"a geometry may have at most {MAX_VERTICES} vertices, got {vertices}")

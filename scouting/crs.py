@@ -10,6 +10,8 @@ from __future__ import annotations
 import math
 import threading
 
+import numpy as np
+import shapely
 from pyproj import Transformer
 
 from .errors import InvalidParameter
@@ -53,6 +55,14 @@ def from_crs84(uri: str, lon: float, lat: float) -> list[float]:
         return [lon, lat]
     x, y = _transformer(CRS84, uri).transform(lon, lat)
     return [x, y]
+
+
+def geometry_to_crs84(uri: str, geometry):
+    """A shapely geometry whose coordinates are in `uri` (its axis order), in CRS84 lon/lat."""
+    if uri == CRS84:
+        return geometry
+    transformer = _transformer(uri, CRS84)
+    return shapely.transform(geometry, lambda xy: np.column_stack(transformer.transform(xy[:, 0], xy[:, 1])))
 
 
 def bbox_to_crs84(uri: str, bbox: tuple[float, float, float, float]) -> tuple[float, float, float, float]:

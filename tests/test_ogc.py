@@ -28,7 +28,7 @@ ITEMS = "/ogc/collections/sites/items"
 GDAL_BBOX = (119.85, 27.75, 120.05, 27.95)
 SITE_FILTERS = {"genre", "terrain", "facility", "base", "q", "near", "radius_km", "elev_min", "elev_max", "genres",
                 "facilities"}
-PARTS_2_AND_3 = {"crs", "bbox-crs", "filter", "filter-lang"}
+PARTS_2_AND_3 = {"crs", "bbox-crs", "filter", "filter-lang", "filter-crs"}
 
 
 def local(url: str) -> str:
@@ -162,7 +162,8 @@ def test_every_documented_site_parameter_is_accepted(client):
                 "near": "120.08,27.79", "radius_km": "5", "elev_min": "100", "elev_max": "900", "f": "json",
                 "bbox": "119.8,27.6,120.2,28", "limit": "5", "offset": "1",
                 "crs": "http://www.opengis.net/def/crs/EPSG/0/4490", "bbox-crs": "http://www.opengis.net/def/crs/OGC/1.3/CRS84",
-                "filter": "A_OVERLAPS(genres, ('nature'))", "filter-lang": "cql2-text", "genres": "nature",
+                "filter": "A_OVERLAPS(genres, ('nature'))", "filter-lang": "cql2-text",
+                "filter-crs": "http://www.opengis.net/def/crs/EPSG/0/4490", "genres": "nature",
                 "facilities": "parking"}
     for param in doc["paths"]["/collections/sites/items"]["get"]["parameters"]:
         name = param.get("name") or param["$ref"].rsplit("/", 1)[1]

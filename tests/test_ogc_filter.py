@@ -250,6 +250,7 @@ def test_array_functions_are_the_api_query_itself(cql, query):
     ({"filter": "genres = 'nature'", "filter-lang": "ecql"}, "filter-lang", "unknown filter language 'ecql'"),
     ({"filter-lang": "cql-text"}, "filter-lang", "unknown filter language"),
     ({"crs": "EPSG:2385"}, "crs", "unsupported CRS 'EPSG:2385'"),
+    ({"filter": "S_INTERSECTS(geometry, POINT(120 27))", "filter-crs": "EPSG:2000"}, "filter-crs", "unsupported CRS"),
     ({"bbox": "1,2,3,4", "bbox-crs": "EPSG:4479"}, "bbox-crs", "unsupported CRS"),
     ({"bbox": "-1e30,0,1e30,1", "bbox-crs": "EPSG:3857"}, "bbox", "out of range"),
     ({"genres": "nature", "genre": "red"}, "genres", "another name for genre"),
@@ -300,6 +301,26 @@ def test_single_item_in_cgcs2000(client):
     lon, lat = plain["geometry"]["coordinates"]
     assert resp.get_json()["geometry"]["coordinates"] == pytest.approx([lat, lon], abs=1e-9)
     assert resp.headers["Content-Crs"] == f"<{EPSG}4490>"
+
+
+def test_filter_crs(client, all_sites):
+    """Geometries in a filter may be given in CGCS2000 (latitude first) or Web Mercator with filter-crs."""
+    want = [f["id"] for f in all_sites if Polygon(TRIANGLE).intersects(Point(f["geometry"]["coordinates"]))]
+    assert 0 < len(want) < 35
+    lat_first = ", ".join(f"{lat} {lon}" for lon, lat in (*TRIANGLE, TRIANGLE[0]))
+    assert ogc_ids(client, {"filter": f"S_INTERSECTS(geometry, POLYGON(({lat_first})))",
+                            "filter-crs": EPSG + "4490"}) == want
+    radius = 6378137.0
+    minx, miny, maxx, maxy = BOX
+    x = [radius * math.radians(v) for v in (minx, maxx)]
+    y = [radius * math.log(math.tan(math.pi / 4 + math.radians(v) / 2)) for v in (miny, maxy)]
+    boxed = ogc_ids(client, {"bbox": ",".join(map(str, BOX))})
+    assert ogc_ids(client, {"filter": f"S_INTERSECTS(geometry, BBOX({x[0]}, {y[0]}, {x[1]}, {y[1]}))",
+                            "filter-crs": "EPSG:3857"}) == boxed
+    # Longitude first in EPSG:4490 puts 120 on the latitude axis: out of range, and said so.
+    body = get_json(client, ITEMS, "application/problem+json", 400, query_string={
+        "filter": "S_INTERSECTS(geometry, POINT(120.1 27.8))", "filter-crs": EPSG + "4490"})
+    assert "axis order of filter-crs" in body["detail"]
 
 
 def test_bbox_crs(client):

@@ -60,7 +60,7 @@ FORMATS = ("json", "html")
 
 PAGING = ("bbox", "limit", "offset")
 # Parts 2 and 3: output CRS, the bbox's CRS, and a CQL2 filter (for both collections).
-EXTENSIONS = ("crs", "bbox-crs", "filter", "filter-lang")
+EXTENSIONS = ("crs", "bbox-crs", "filter", "filter-lang", "filter-crs")
 # The site filters of the JSON API that the OGC API passes through (besides bbox/limit/offset).
 SITE_FILTERS = ("genre", "terrain", "facility", "base", "q", "near", "radius_km", "elev_min", "elev_max")
 # Part 1 filters named as the properties are (/rec/core/fc-filters), so a client that sends property=value for a
@@ -368,6 +368,7 @@ def items(collection_id: str):
     args.pop("crs", None)
     _bbox_in_crs84(args)
     raw_filter, lang = args.pop("filter", None), args.pop("filter-lang", None)
+    filter_crs = parse_crs(args.pop("filter-crs"), "filter-crs") if args.get("filter-crs") else CRS84
     for prop, param in PROPERTY_FILTERS.items():
         if prop in args:
             if param in args:
@@ -375,7 +376,7 @@ def items(collection_id: str):
             args[param] = args.pop(prop)
     query = parse_site_query(args)  # validates every parameter, the bases' three included
     if raw_filter is not None:
-        query = replace(query, cql=parse_filter(raw_filter, lang, found.id))
+        query = replace(query, cql=parse_filter(raw_filter, lang, found.id, filter_crs))
     elif lang is not None:
         parse_filter("TRUE", lang, found.id)  # an unknown filter-lang is still a 400
     if found.id == "sites":
@@ -643,6 +644,9 @@ def openapi_document(base_slugs: list[str]) -> dict:
                                  "A CQL2 filter over the collection's queryables (see its /queryables), e.g. "
                                  "A_OVERLAPS(genres, ('nature')) AND elevation_m > 300. Geometries are CRS84 "
                                  "lon/lat. An unknown property or unsupported operator is a 400 naming it."),
+                "filter-crs": _param("filter-crs", {"type": "string", "format": "uri", "enum": list(SUPPORTED),
+                                                  "default": CRS84},
+                                     "The CRS of the geometries in filter, in its axis order (EPSG:4490: lat lon)."),
                 "filter-lang": _param("filter-lang", {"type": "string", "enum": list(LANGUAGES),
                                                       "default": LANGUAGES[0]},
                                       "The encoding of filter: CQL2 text or CQL2 JSON."),
