@@ -111,7 +111,7 @@ def parse_filter(raw: str, lang: str | None, collection: str, crs: str = CRS84) 
         raise InvalidParameter("filter", f"is {len(raw)} characters long; at most {MAX_FILTER} are allowed")
     depth = _nesting(raw, "'" if lang == "cql2-text" else '"')
     if depth > MAX_NESTING:
-        raise InvalidParameter("filter", f"nests too deeply ({depth} levels of brackets or NOTs); at most "
+        raise InvalidParameter("filter", f"nests too deeply ({depth} levels of brackets, NOTs or operators); at most "
                                          f"{MAX_NESTING} are allowed")
     try:
         # Not Expr.validate(): its JSON Schema check takes a tenth of a second and grows exponentially with NOTs;
@@ -121,7 +121,11 @@ def parse_filter(raw: str, lang: str | None, collection: str, crs: str = CRS84) 
     except (cql2.ParseError, cql2.ValidationError, ValueError) as exc:
         reason = " ".join(str(exc).split())
         raise InvalidParameter("filter", f"is not valid {lang}: {reason[:300]}") from None
-    found = CqlFilter(collection, orjson.dumps(tree).decode(), crs)
+    try:
+        canonical = orjson.dumps(tree).decode()
+    except (TypeError, RecursionError):  # a chain of operators nested past orjson's limit
+        raise InvalidParameter("filter", "nests too deeply") from None
+    found = CqlFilter(collection, canonical, crs)
     try:
         found.condition(SpatialDialect("postgis"))  # every operator and property checked now, before any query
     except (TypeError, ValueError, KeyError, IndexError):  # a node with too few or too many arguments
@@ -130,10 +134,15 @@ def parse_filter(raw: str, lang: str | None, collection: str, crs: str = CRS84) 
 
 
 def _nesting(raw: str, quote: str) -> int:
-    """How deeply brackets (and, in CQL2 text, NOTs) nest outside quoted strings."""
-    depth = deepest = 0
+    """How deeply brackets nest outside quoted strings, and in CQL2 text NOTs, arithmetic and runs of minus signs
+    (each nests the parser once more; counting them for good is an upper bound)."""
+    depth = deepest = minus_run = 0
     quoted = escaped = False
     for i, char in enumerate(raw):
+        if not quoted and quote == "'" and not char.isspace():
+            minus_run = minus_run + 1 if char == "-" else 0
+            if char in "+*/%":
+                depth += 1
         if quoted:
             if quote == '"' and char == "\\" and not escaped:
                 escaped = True
@@ -147,10 +156,15 @@ def _nesting(raw: str, quote: str) -> int:
             depth += 1
         elif char in ")]}":
             depth -= 1
-        elif quote == "'" and char in "nN" and raw[i:i + 4].upper() == "NOT " and (i == 0 or not raw[i - 1].isalnum()):
-            depth += 1  # a NOT nests like a bracket in the parser; counting it for good is an upper bound
-        deepest = max(deepest, depth)
+        elif quote == "'" and raw[i:i + 3].upper() == "NOT" and not _word_char(raw[i - 1: i]) \
+                and not _word_char(raw[i + 3: i + 4]):
+            depth += 1
+        deepest = max(deepest, depth + minus_run)
     return deepest
+
+
+def _word_char(char: str) -> bool:
+    return char.isalnum() or char == "_"
 
 
 def _kind(node) -> str:

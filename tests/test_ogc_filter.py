@@ -244,6 +244,8 @@ def test_array_functions_are_the_api_query_itself(cql, query):
     # The parser recurses natively: thousands of brackets would overflow its stack and end the process.
     ({"filter": "(" * 5000 + "elevation_m > 1" + ")" * 5000}, "filter", "nests too deeply (5000 levels"),
     ({"filter": "NOT " * 3000 + "elevation_m > 1"}, "filter", "nests too deeply"),
+    ({"filter": "-" * 19_000 + "1 = elevation_m"}, "filter", "nests too deeply"),
+    ({"filter": "elevation_m - " * 1300 + "1 > 3"}, "filter", "nests too deeply"),
     ({"filter": '{"op":"not","args":[]}', "filter-lang": "cql2-json"}, "filter", "wrong number or kind of arguments"),
     ({"filter": '{"op":"in","args":[{"property":"base"},"abc"]}', "filter-lang": "cql2-json"}, "filter",
      "IN needs a non-empty list"),
