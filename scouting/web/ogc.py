@@ -27,6 +27,7 @@ from ..errors import InvalidParameter, NotFound
 from ..formats.geojson import base_feature, feature_collection, site_feature
 from ..models import Site, ThemedBase
 from ..search import DEFAULT_LIMIT, MAX_LIMIT, MAX_RADIUS_KM, MAX_TEXT, find_sites, get_site, parse_site_query
+from .api import _cache as result_cache
 
 ogc = Blueprint("ogc", __name__)
 
@@ -380,7 +381,9 @@ def items(collection_id: str):
     elif lang is not None:
         parse_filter("TRUE", lang, found.id)  # an unknown filter-lang is still a 400
     if found.id == "sites":
-        results = find_sites(get_session(), query)
+        session = get_session()
+        # The count is the JSON API's cached one: paging through a result (as GDAL and QGIS do) counts it once.
+        results = find_sites(session, query, matched=result_cache().count_sites(session, query))
         matched, features = results.number_matched, [site_feature(hit) for hit in results.hits]
     else:
         matched, features = _find_bases(query)
