@@ -275,6 +275,8 @@ def test_collections_offer_cgcs2000(client):
     for collection in get_json(client, "/ogc/collections")["collections"]:
         assert collection["crs"] == [CRS84, EPSG + "4326", EPSG + "4490", EPSG + "3857"]
         assert collection["storageCrs"] == CRS84
+        html = get(client, f"/ogc/collections/{collection['id']}?f=html", "text/html").get_data(as_text=True)
+        assert f"{EPSG}4490" in html and f"/ogc/collections/{collection['id']}/queryables" in html
 
 
 @pytest.mark.parametrize("collection", ["sites", "bases"])
