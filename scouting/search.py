@@ -46,6 +46,7 @@ class SiteQuery:
     elev_max: float | None = None
     limit: int = DEFAULT_LIMIT
     offset: int = 0
+    cql: Any = None  # a checked CQL2 filter (scouting.cql.CqlFilter) of the OGC API, ANDed with the rest
 
     def page(self, offset: int) -> SiteQuery:
         return replace(self, offset=offset)
@@ -236,10 +237,7 @@ def site_conditions(q: SiteQuery, dialect: SpatialDialect, base_id: int | None) 
         conds.append(or_(*(col.ilike(pattern, escape="\\") for col in
                            (Site.name_zh, Site.name_en, Site.description_zh, Site.description_en))))
     if q.bbox:
-        conds.append(dialect.bbox_filter(Site.__tablename__, Site.id, Site.geom, q.bbox))
-        # The index answers in float32 boxes; the exact test keeps points just outside out.
-        minx, miny, maxx, maxy = q.bbox
-        conds.append(and_(func.ST_X(Site.geom).between(minx, maxx), func.ST_Y(Site.geom).between(miny, maxy)))
+        conds.append(in_bbox(dialect, q.bbox))
     if q.area:
         lons, lats = [p[0] for p in q.area], [p[1] for p in q.area]
         conds.append(dialect.bbox_filter(Site.__tablename__, Site.id, Site.geom, (min(lons), min(lats), max(lons), max(lats))))
@@ -253,7 +251,17 @@ def site_conditions(q: SiteQuery, dialect: SpatialDialect, base_id: int | None) 
         conds.append(Site.elevation_m >= q.elev_min)
     if q.elev_max is not None:
         conds.append(Site.elevation_m <= q.elev_max)
+    if q.cql is not None:
+        conds.append(q.cql.condition(dialect))
     return conds
+
+
+def in_bbox(dialect: SpatialDialect, bbox: tuple[float, float, float, float]):
+    """Sites inside a lon/lat box: the spatial index, then the exact test (the index answers in float32 boxes,
+    so points just outside would slip in)."""
+    minx, miny, maxx, maxy = bbox
+    return and_(dialect.bbox_filter(Site.__tablename__, Site.id, Site.geom, bbox),
+                func.ST_X(Site.geom).between(minx, maxx), func.ST_Y(Site.geom).between(miny, maxy))
 
 
 def _tagged(vocabulary: str, terms: tuple[str, ...]) -> Select:
