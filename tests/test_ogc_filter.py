@@ -109,7 +109,7 @@ def _inside_box(f):
 FILTERS = [
     ("elevation_m > 300", lambda p, f: p["elevation_m"] is not None and p["elevation_m"] > 300),
     # SQL's three-valued logic: NOT of an unknown comparison stays unknown, so sites without elevation stay out.
-    ("NOT (elevation_m > 300)", lambda p, f: p["elevation_m"] is not None and p["elevation_m"] <= 300),
+    ("NOT (elevation_m > 1000)", lambda p, f: p["elevation_m"] is not None and p["elevation_m"] <= 1000),
     ("elevation_m BETWEEN 200 AND 900", lambda p, f: p["elevation_m"] is not None and 200 <= p["elevation_m"] <= 900),
     ("elevation_m IS NULL", lambda p, f: p["elevation_m"] is None),
     ("verified = false AND coord_accuracy_m <= 3000", lambda p, f: not p["verified"] and p["coord_accuracy_m"] <= 3000),
@@ -117,7 +117,7 @@ FILTERS = [
     ("name_en LIKE 'Baizhangji%'", lambda p, f: p["name_en"].startswith("Baizhangji")),
     ("name_en LIKE '%Lake%'", lambda p, f: "Lake" in p["name_en"]),
     ("CASEI(name_en) LIKE CASEI('%LAKE%')", lambda p, f: "lake" in p["name_en"].lower()),
-    ("name_en LIKE 'Mount _ua%'", lambda p, f: re.fullmatch(r"Mount .ua.*", p["name_en"]) is not None),
+    ("name_en LIKE '_uagai%'", lambda p, f: re.fullmatch(r".uagai.*", p["name_en"]) is not None),
     ("name_zh LIKE '%村%'", lambda p, f: "村" in p["name_zh"]),
     ("position_method IN ('estimate', 'geocoded')", lambda p, f: p["position_method"] in ("estimate", "geocoded")),
     ("base = 'baizhangji-nature'", lambda p, f: p["base"] == "baizhangji-nature"),
@@ -127,7 +127,7 @@ FILTERS = [
     ("genres = 'nature'", lambda p, f: "nature" in p["genres"]),
     ("genres <> 'nature'", lambda p, f: "nature" not in p["genres"]),
     ("A_OVERLAPS(terrain, ('waterfall', 'lake'))", lambda p, f: {"waterfall", "lake"} & set(p["terrain"])),
-    ("A_CONTAINS(facilities, ('parking', 'toilets'))", lambda p, f: {"parking", "toilets"} <= set(p["facilities"])),
+    ("A_CONTAINS(facilities, ('villas', 'hot_spring'))", lambda p, f: {"villas", "hot_spring"} <= set(p["facilities"])),
     ("A_CONTAINEDBY(genres, ('nature', 'red', 'ethnic', 'historical', 'documentary'))",
      lambda p, f: set(p["genres"]) <= {"nature", "red", "ethnic", "historical", "documentary"}),
     ("A_EQUALS(terrain, ('canyon', 'waterfall'))", lambda p, f: set(p["terrain"]) == {"waterfall", "canyon"}),
@@ -136,12 +136,12 @@ FILTERS = [
     ("S_INTERSECTS(geometry, POLYGON((119.8 27.6, 120.2 27.6, 120.2 28, 119.8 27.6)))",
      lambda p, f: Polygon(TRIANGLE).intersects(Point(f["geometry"]["coordinates"]))),
     # Beside S_INTERSECTS the array functions probe per site, as /api/sites does within an area.
-    ("S_INTERSECTS(geometry, BBOX(119.85, 27.75, 120.05, 27.95)) AND A_OVERLAPS(terrain, ('waterfall', 'lake'))",
-     lambda p, f: _inside_box(f) and {"waterfall", "lake"} & set(p["terrain"])),
+    ("S_INTERSECTS(geometry, BBOX(119.85, 27.75, 120.05, 27.95)) AND A_OVERLAPS(terrain, ('forest', 'temple'))",
+     lambda p, f: _inside_box(f) and {"forest", "temple"} & set(p["terrain"])),
     ("S_INTERSECTS(geometry, POLYGON((119.8 27.6, 120.2 27.6, 120.2 28, 119.8 27.6))) "
-     "AND A_CONTAINS(facilities, ('accommodation', 'catering'))",
+     "AND A_CONTAINS(facilities, ('villas', 'golf_green'))",
      lambda p, f: Polygon(TRIANGLE).intersects(Point(f["geometry"]["coordinates"]))
-     and {"accommodation", "catering"} <= set(p["facilities"])),
+     and {"villas", "golf_green"} <= set(p["facilities"])),
     ("A_OVERLAPS(genres, ('nature')) AND (elevation_m > 300 OR S_INTERSECTS(geometry, BBOX(119.85, 27.75, 120.05, 27.95)))",
      lambda p, f: "nature" in p["genres"] and ((p["elevation_m"] or 0) > 300 or _inside_box(f))),
 ]
