@@ -111,6 +111,7 @@ def _clean_base(feature: dict, index: int) -> dict[str, Any]:
         "description_zh": checked["description_zh"], "description_en": checked["description_en"],
         "lon": checked["lon"], "lat": checked["lat"], "coord_source": checked["coord_source"],
         "coord_accuracy_m": checked["coord_accuracy_m"], "position_method": checked["position_method"],
+        "facts_source": checked["facts_source"], "verified": checked["verified"],
     }
 
 
@@ -132,7 +133,7 @@ def _clean_boundary(feature: dict, index: int) -> dict[str, Any]:
 
 
 BASE_FIELDS = ("number", "name_zh", "name_en", "genres", "towns", "description_zh", "description_en",
-               "coord_source", "coord_accuracy_m", "position_method")
+               "coord_source", "coord_accuracy_m", "position_method", "facts_source", "verified")
 
 
 def _upsert_bases(session: Session, bases: list[dict], report: LoadReport) -> dict[str, ThemedBase]:
