@@ -20,7 +20,7 @@ from .. import get_session, vocab
 from ..errors import InvalidParameter, NotFound
 from ..formats.geojson import base_feature, feature_collection, site_feature
 from ..models import Site, ThemedBase
-from ..search import DEFAULT_LIMIT, MAX_LIMIT, MAX_RADIUS_KM, MAX_TEXT, find_sites, get_site, parse_site_query
+from ..search import DEFAULT_LIMIT, FACILITY_STATUSES, MAX_LIMIT, MAX_RADIUS_KM, MAX_TEXT, find_sites, get_site, parse_site_query
 
 ogc = Blueprint("ogc", __name__)
 
@@ -42,7 +42,8 @@ FORMATS = ("json", "html")
 
 PAGING = ("bbox", "limit", "offset")
 # The site filters of the JSON API that the OGC API passes through (besides bbox/limit/offset).
-SITE_FILTERS = ("genre", "terrain", "facility", "base", "q", "near", "radius_km", "elev_min", "elev_max")
+SITE_FILTERS = ("genre", "terrain", "facility", "facility_status", "base", "q", "near", "radius_km", "elev_min",
+                "elev_max")
 
 
 class Collection:
@@ -390,6 +391,9 @@ def openapi_document(base_slugs: list[str]) -> dict:
         _terms_param("genre", vocab.GENRES, "when it has any of them"),
         _terms_param("terrain", vocab.TERRAIN, "when it has any of them"),
         _terms_param("facility", vocab.FACILITIES, "only when it has all of them"),
+        _param("facility_status", {"type": "string", "enum": list(FACILITY_STATUSES), "default": "any"},
+               "any: a chosen facility counts when reported or verified present; verified: only when verified "
+               "present. A facility verified absent never matches."),
         _param("base", {"type": "string", "enum": base_slugs}, "The slug of a themed base: only its sites."),
         _param("q", {"type": "string", "maxLength": MAX_TEXT},
                "Text to find in the Chinese or English name or description (case-insensitive)."),
