@@ -130,6 +130,27 @@ def keep_known(value: Any, stored: list[dict[str, Any]]) -> Any:
     return [known.get(item, item) if isinstance(item, str) else item for item in value]
 
 
+def change_summary(before: Any, after: Any) -> str | None:
+    """The facilities whose status changed, for the audit log: "parking reported→verified_present, toilets +reported,
+    boats −verified_absent" (older records may hold plain terms: those were reported)."""
+    def statuses(entries: Any) -> dict[str, str]:
+        return {(e if isinstance(e, str) else e.get("facility")): (REPORTED if isinstance(e, str) else e.get("status"))
+                for e in entries or []}
+
+    old, new = statuses(before), statuses(after)
+    parts = []
+    for term in vocab.FACILITIES:
+        if old.get(term) == new.get(term):
+            continue
+        if term not in old:
+            parts.append(f"{term} +{new[term]}")
+        elif term not in new:
+            parts.append(f"{term} −{old[term]}")
+        else:
+            parts.append(f"{term} {old[term]}→{new[term]}")
+    return ", ".join(parts) or None
+
+
 def present(entries: list[dict[str, Any]]) -> list[str]:
     """The facilities a site has (reported or verified present), never one verified absent."""
     return [e["facility"] for e in entries if e["status"] in HAS_IT]
@@ -169,6 +190,13 @@ def served(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def labels_text(entries: list[dict[str, Any]], lang: str) -> str:
     return ("、" if lang == "zh" else "; ").join(label(e, lang) for e in entries)
+
+
+def stored_text(value: Any, lang: str) -> str:
+    """A revision's `facilities` (entries, or plain terms in records older than statuses) as labels."""
+    entries = [{"facility": e, "status": REPORTED} if isinstance(e, str) else e for e in value or []
+               if (e if isinstance(e, str) else e.get("facility")) in vocab.FACILITIES]
+    return labels_text(entries, lang)
 
 
 def as_cell(entries: list[dict[str, Any]]) -> str | None:

@@ -196,7 +196,7 @@ def _upsert_sites(session: Session, sites: list[dict], bases_by_slug: dict[str, 
         action = "update" if before else "create"
         session.add(SiteRevision(site_id=site.id, version=site.version, action=action,
                                  actor="load-geodata", changed_fields=changed, before=before, after=rec))
-        audit.record(session, f"site.{action}", "site", site.id, audit_summary(site, action, changed))
+        audit.record(session, f"site.{action}", "site", site.id, audit_summary(site, action, changed, None, before, rec))
 
 
 def _upsert_boundaries(session: Session, boundaries: list[dict], report: LoadReport) -> None:

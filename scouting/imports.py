@@ -436,7 +436,8 @@ def _write(session, rows: list[RowResult], actor: str, filename: str) -> None:
                 session.flush()
                 session.add(sites._revision(res.site, "update", actor, res.before, res.record))
                 audit.record(session, "site.update", "site", res.site.id,
-                             sites.audit_summary(res.site, "update", res.changes), channel="import")
+                             sites.audit_summary(res.site, "update", res.changes, None, res.before, res.record),
+                             channel="import")
         counts = {action: sum(1 for r in rows if r.action == action) for action in ("create", "update", "duplicate")}
         audit.record(session, "import.commit", "import", None,
                      f"{filename}: created {counts['create']}, updated {counts['update']}, "

@@ -356,7 +356,8 @@ def _save(session, site: Site, action: str, actor: str, before: dict | None, aft
         session.flush()
         revision = _revision(site, action, actor, before, after)
         session.add(revision)
-        audit.record(session, f"site.{action}", "site", site_id, audit_summary(site, action, revision.changed_fields, note))
+        audit.record(session, f"site.{action}", "site", site_id,
+                     audit_summary(site, action, revision.changed_fields, note, before, after))
         session.commit()
     except StaleDataError:
         session.rollback()
@@ -365,9 +366,15 @@ def _save(session, site: Site, action: str, actor: str, before: dict | None, aft
                                  site_feature(hit, include_staff=True)) from None
 
 
-def audit_summary(site: Site, action: str, changed: list[str], note: str | None = None) -> str:
-    """What the audit log says of a site write: its slug and, for changes, the names of the fields."""
+def audit_summary(site: Site, action: str, changed: list[str], note: str | None = None,
+                  before: dict | None = None, after: dict | None = None) -> str:
+    """What the audit log says of a site write: its slug and, for changes, the names of the fields (and of each
+    facility whose status changed)."""
     text = site.slug if action in ("create", "delete", "undelete") else f"{site.slug}; {audit.fields_summary(changed)}"
+    if "facilities" in changed and action in ("update", "restore"):
+        detail = facts.change_summary((before or {}).get("facilities"), (after or {}).get("facilities"))
+        if detail:
+            text += f"; facilities: {detail}"
     return f"{note}; {text}" if note else text
 
 
