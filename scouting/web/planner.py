@@ -146,9 +146,9 @@ def _facilities_from_form() -> list[dict]:
     return entries
 
 
-def _facility_rows(hit, label: str) -> dict:
+def _facility_rows(hit, label: str, submitted: bool) -> dict:
     """What the form's facility rows show: as submitted, else as stored; a verification defaults to today by me."""
-    if request.method == "POST":
+    if submitted:
         stored = {e["facility"]: e for e in _facilities_from_form()}
     else:
         stored = {e["facility"]: e for e in (hit.site.facility_facts() if hit else [])}
@@ -233,7 +233,7 @@ def edit(site_id: int | None = None):
                   for name, messages in form.errors.items()}
     status = 200 if request.method == "GET" else (409 if stale else 400)
     return render_template("site_form.html", form=form, hit=hit, errors=errors, stale=stale, label=label,
-                           facility_form=_facility_rows(hit, label)), status
+                           facility_form=_facility_rows(hit, label, request.method == "POST")), status
 
 
 @bp.post("/sites/<int:site_id>/delete")
