@@ -232,3 +232,11 @@ def elevation_text(elevation_m: float | None, position_method: str | None, lang:
     if lang == "zh":
         return f"约 {metres} 米（场地海拔，非此点）"
     return f"about {metres} m (the site's elevation, not this point's)"
+
+
+def as_json() -> dict:
+    """The statuses and ways of checking, with their labels (added to GET /api/vocabulary)."""
+    def listing(terms: dict[str, vocab.Term]) -> list[dict]:
+        return [{"slug": t.slug, "zh": t.zh, "en": t.en} for t in terms.values()]
+
+    return {"facility_statuses": listing(STATUS_LABELS), "verification_methods": listing(VERIFY_METHODS)}

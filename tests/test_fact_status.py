@@ -275,6 +275,13 @@ def test_migration_makes_existing_facilities_reported_with_the_sites_source(fres
     assert others == 0, "genres and terrain carry no status"
 
 
+def test_vocabulary_lists_statuses_and_ways_of_checking(client):
+    body = client.get("/api/vocabulary").get_json()
+    assert [s["slug"] for s in body["facility_statuses"]] == list(facts.STATUSES)
+    assert {"visit", "photo", "call"} <= {m["slug"] for m in body["verification_methods"]}
+    assert all(s["zh"] and s["en"] for s in body["facility_statuses"] + body["verification_methods"])
+
+
 def test_fact_wording_is_one_language_each():
     entry = {"facility": "parking", "status": "reported", "source": None, "verified_by": None, "verified_at": None,
              "verified_how": None}

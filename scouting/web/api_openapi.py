@@ -336,7 +336,8 @@ def api_document(base_slugs: list[str]) -> dict:
                     "site_id": {"type": "integer"}, "photos": {"type": "array", "items": photo}}},
                 "Vocabulary": {"type": "object", "required": ["genres", "terrain", "facilities"], "properties": {
                     k: {"type": "array", "items": term}
-                    for k in ("genres", "terrain", "facilities", "seasons", "position_methods")}},
+                    for k in ("genres", "terrain", "facilities", "seasons", "position_methods", "facility_statuses",
+                              "verification_methods")}},
                 "Health": {"type": "object", "required": ["status", "database"], "properties": {
                     "status": {"type": "string", "enum": ["ok", "unavailable"]}, "database": {"type": "string"},
                     "sites": {"type": "integer"}, "detail": {"type": "string"}}},
