@@ -93,6 +93,8 @@ def load_geodata_command(if_empty: bool):
 @click.option("--genre", help="Filters as in the API: comma-separated, any of.")
 @click.option("--terrain")
 @click.option("--facility", help="Comma-separated, all of.")
+@click.option("--facility-status", "facility_status", type=click.Choice(["any", "verified"]),
+              help="verified: count only facilities someone verified present.")
 @click.option("--base")
 @click.option("--q")
 @click.option("--bbox", help="minLon,minLat,maxLon,maxLat")

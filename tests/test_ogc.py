@@ -26,8 +26,8 @@ CONF = "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/"
 BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 ITEMS = "/ogc/collections/sites/items"
 GDAL_BBOX = (119.85, 27.75, 120.05, 27.95)
-SITE_FILTERS = {"genre", "terrain", "facility", "base", "q", "near", "radius_km", "elev_min", "elev_max", "genres",
-                "facilities"}
+SITE_FILTERS = {"genre", "terrain", "facility", "facility_status", "base", "q", "near", "radius_km", "elev_min",
+                "elev_max", "genres", "facilities"}
 PARTS_2_AND_3 = {"crs", "bbox-crs", "filter", "filter-lang", "filter-crs"}
 
 
@@ -158,7 +158,8 @@ def test_openapi_document_is_valid_and_describes_the_filters(client):
 
 def test_every_documented_site_parameter_is_accepted(client):
     doc = get_json(client, "/ogc/api?f=json", "application/vnd.oai.openapi+json")
-    examples = {"genre": "nature", "terrain": "waterfall", "facility": "parking", "base": "nantian-costume", "q": "瀑",
+    examples = {"genre": "nature", "terrain": "waterfall", "facility": "parking", "facility_status": "verified",
+                "base": "nantian-costume", "q": "瀑",
                 "near": "120.08,27.79", "radius_km": "5", "elev_min": "100", "elev_max": "900", "f": "json",
                 "bbox": "119.8,27.6,120.2,28", "limit": "5", "offset": "1",
                 "crs": "http://www.opengis.net/def/crs/EPSG/0/4490", "bbox-crs": "http://www.opengis.net/def/crs/OGC/1.3/CRS84",

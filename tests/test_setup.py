@@ -57,13 +57,13 @@ def test_migrations_up_down_up(backend, tmp_path):
     engine = db.make_engine(url)
     try:
         migrate.upgrade(engine)
-        assert migrate.current_revision(engine) == "0007"
+        assert migrate.current_revision(engine) == "0009"
         assert {"sites", "themed_bases", "site_tags", "boundaries", "audit_events"} <= set(inspect(engine).get_table_names())
         migrate.downgrade(engine, "base")
         assert migrate.current_revision(engine) is None
         assert "sites" not in inspect(engine).get_table_names()
         migrate.upgrade(engine)
-        assert migrate.current_revision(engine) == "0007"
+        assert migrate.current_revision(engine) == "0009"
         # The spatial index exists after the round trip.
         with engine.connect() as conn:
             if backend == "spatialite":

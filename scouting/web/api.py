@@ -7,7 +7,7 @@ import orjson
 from flask import Blueprint, Response, current_app, g, request, url_for
 from sqlalchemy import func, select
 
-from .. import get_session, sites, vocab
+from .. import facts, get_session, sites, vocab
 from ..details import parse_day, site_details
 from ..errors import DatabaseUnavailable, InvalidParameter, NotFound, PreconditionRequired, UnsupportedMediaType
 from ..formats.geojson import base_feature, boundary_feature, feature_collection, site_feature
@@ -139,7 +139,7 @@ def boundary():
 
 @api.get("/api/vocabulary")
 def vocabulary():
-    return json_response(vocab.as_json())
+    return json_response(vocab.as_json() | facts.as_json())
 
 
 @api.get("/healthz")

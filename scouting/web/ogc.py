@@ -26,7 +26,7 @@ from ..db import spatial_dialect
 from ..errors import InvalidParameter, NotFound
 from ..formats.geojson import base_feature, feature_collection, site_feature
 from ..models import Site, ThemedBase
-from ..search import DEFAULT_LIMIT, MAX_LIMIT, MAX_RADIUS_KM, MAX_TEXT, find_sites, get_site, parse_site_query
+from ..search import DEFAULT_LIMIT, FACILITY_STATUSES, MAX_LIMIT, MAX_RADIUS_KM, MAX_TEXT, find_sites, get_site, parse_site_query
 from .api import _cache as result_cache
 
 ogc = Blueprint("ogc", __name__)
@@ -63,7 +63,8 @@ PAGING = ("bbox", "limit", "offset")
 # Parts 2 and 3: output CRS, the bbox's CRS, and a CQL2 filter (for both collections).
 EXTENSIONS = ("crs", "bbox-crs", "filter", "filter-lang", "filter-crs")
 # The site filters of the JSON API that the OGC API passes through (besides bbox/limit/offset).
-SITE_FILTERS = ("genre", "terrain", "facility", "base", "q", "near", "radius_km", "elev_min", "elev_max")
+SITE_FILTERS = ("genre", "terrain", "facility", "facility_status", "base", "q", "near", "radius_km", "elev_min",
+                "elev_max")
 # Part 1 filters named as the properties are (/rec/core/fc-filters), so a client that sends property=value for a
 # documented parameter (GDAL's OAPIF driver) filters on the server: genres=nature is genre=nature.
 PROPERTY_FILTERS = {"genres": "genre", "facilities": "facility"}
@@ -520,6 +521,9 @@ def openapi_document(base_slugs: list[str]) -> dict:
         _terms_param("facility", vocab.FACILITIES, "only when it has all of them"),
         _terms_param("genres", vocab.GENRES, "when it has any of them (the property's name for genre)"),
         _terms_param("facilities", vocab.FACILITIES, "only when it has all of them (the property's name for facility)"),
+        _param("facility_status", {"type": "string", "enum": list(FACILITY_STATUSES), "default": "any"},
+               "any: a chosen facility counts when reported or verified present; verified: only when verified "
+               "present. A facility verified absent never matches."),
         _param("base", {"type": "string", "enum": base_slugs}, "The slug of a themed base: only its sites."),
         _param("q", {"type": "string", "maxLength": MAX_TEXT},
                "Text to find in the Chinese or English name or description (case-insensitive)."),

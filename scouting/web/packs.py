@@ -8,7 +8,7 @@ import segno
 from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from .. import geo, get_session, packs
+from .. import facts, geo, get_session, packs
 from ..errors import InvalidParameter, UnsupportedMediaType
 from ..formats.export import EXPORT_FORMATS, ExportItem, export
 from ..formats.pack_zip import pack_zip
@@ -157,12 +157,16 @@ def _sun_rows(items, day: date) -> dict[int, list]:
 def _page_context(pack, items, session=None):
     session = session or get_session()
     day = pack.shoot_date or packs.today()
+    label = "zh" if current_language() == "zh_CN" else "en"
     return {
         "pack": pack, "items": items, "day": day, "sun": _sun_rows(items, day),
         "gcj": {i.hit.site.id: geo.wgs84_to_gcj02(i.hit.lon, i.hit.lat) for i in items},
         "locators": {i.hit.site.id: locator_svg(session, i.hit.lon, i.hit.lat) for i in items},
-        "share_url": _share_url(pack), "lang": current_language(),
-        "label": "zh" if current_language() == "zh_CN" else "en",
+        "share_url": _share_url(pack), "lang": current_language(), "label": label,
+        # Each facility with how it is known, and an elevation that says when it is the site's, not the point's.
+        "facilities": {i.hit.site.id: [facts.label(e, label) for e in i.hit.site.facility_facts()] for i in items},
+        "elevation": {i.hit.site.id: facts.elevation_text(i.hit.site.elevation_m, i.hit.site.position_method, label)
+                      for i in items},
     }
 
 

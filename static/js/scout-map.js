@@ -10,12 +10,13 @@
 (function () {
   "use strict";
 
-  var FILTER_PARAMS = ["genre", "terrain", "facility", "base", "q", "bbox", "area", "near", "radius_km",
+  var FILTER_PARAMS = ["genre", "terrain", "facility", "facility_status", "base", "q", "bbox", "area", "near", "radius_km",
     "elev_min", "elev_max"];
   var PAGE_PARAMS = ["site", "layer", "map", "date"];
-  var LIST_PARAMS = { genre: true, terrain: true, facility: true };
+  var LIST_PARAMS = { genre: true, terrain: true, facility: true, facility_status: true };
   // The filters an empty result can offer to clear, by the facets API's names.
-  var FILTER_OF_PARAM = { genre: "genre", terrain: "terrain", facility: "facility", base: "base", q: "q",
+  var FILTER_OF_PARAM = { genre: "genre", terrain: "terrain", facility: "facility", facility_status: "facility",
+    base: "base", q: "q",
     bbox: "bbox", area: "area", near: "near", radius_km: "near", elev_min: "elevation", elev_max: "elevation" };
 
   var GENRE_COLOURS = {
@@ -241,7 +242,8 @@
       form.querySelectorAll("input[type=checkbox]").forEach(function (box) {
         var selected = (state.filters[box.name] || "").split(",");
         box.checked = selected.indexOf(box.value) >= 0;
-        box.closest(".scout-chip").classList.toggle("is-checked", box.checked);
+        var chip = box.closest(".scout-chip");  // the "verified only" toggle is not a chip
+        if (chip) chip.classList.toggle("is-checked", box.checked);
       });
       byId("scout-q").value = state.filters.q || "";
       byId("scout-base").value = state.filters.base || "";
@@ -772,6 +774,26 @@
       list.appendChild(el("dd", null, value));
     }
 
+    // Each facility with how it is known, worded by the server (label_zh/label_en): only a verified one gets its
+    // pictogram as a plain fact; a reported one is marked "?", one verified absent is struck through.
+    function facilityList(entries) {
+      var list = el("ul", "scout-facilities");
+      entries.forEach(function (e) {
+        var li = el("li", "scout-facility scout-facility-" + e.status);
+        li.setAttribute("data-facility", e.facility);
+        li.setAttribute("data-status", e.status);
+        var mark = e.status === "verified_present" ? ((vocab && vocab.facilityIcons[e.facility]) || "•")
+          : e.status === "reported" ? "?" : "✕";
+        var icon = el("span", "scout-facility-icon", mark);
+        icon.setAttribute("aria-hidden", "true");
+        li.appendChild(icon);
+        li.appendChild(el("span", "scout-facility-label", zh ? e.label_zh : e.label_en));
+        if (e.status === "reported" && e.source) li.title = e.source;
+        list.appendChild(li);
+      });
+      return list;
+    }
+
     function renderDetail(d) {
       var f = d.feature, p = f.properties;
       detailBody.textContent = "";
@@ -820,21 +842,11 @@
       (p.genres || []).forEach(function (g) { tags.appendChild(el("li", "scout-tag scout-tag-genre", termLabel("genre", g))); });
       (p.terrain || []).forEach(function (t) { tags.appendChild(el("li", "scout-tag", termLabel("terrain", t))); });
       detailBody.appendChild(tags);
-      if ((p.facilities || []).length) {
-        var fac = el("ul", "scout-facilities");
-        p.facilities.forEach(function (slug) {
-          var li = el("li");
-          var icon = el("span", "scout-facility-icon", (vocab && vocab.facilityIcons[slug]) || "•");
-          icon.setAttribute("aria-hidden", "true");
-          li.appendChild(icon);
-          li.appendChild(el("span", null, termLabel("facility", slug)));
-          fac.appendChild(li);
-        });
-        detailBody.appendChild(fac);
-      }
+      if ((p.facility_status || []).length) detailBody.appendChild(facilityList(p.facility_status));
 
       var facts = el("dl", "scout-facts");
-      definition(facts, M.elevationM, p.elevation_m !== null ? Math.round(p.elevation_m) + " " + M.m : null);
+      // The server words it: at an estimated point it says the elevation is the site's, not the point's.
+      definition(facts, M.elevationM, zh ? p.elevation_label_zh : p.elevation_label_en);
       definition(facts, M.seasons, (p.best_seasons || []).map(function (s) { return termLabel("season", s); }).join("、"));
       definition(facts, M.accuracy, accuracyText(p));
       if (!p.verified) definition(facts, "⚠", M.unverified);
