@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from urllib.parse import urlencode
 
 import orjson
-from flask import Blueprint, Response, render_template, request, url_for
+from flask import Blueprint, Response, render_template, request
 from sqlalchemy import func, select
 
 from .. import get_session, vocab
@@ -21,6 +21,7 @@ from ..errors import InvalidParameter, NotFound
 from ..formats.geojson import base_feature, feature_collection, site_feature
 from ..models import Site, ThemedBase
 from ..search import DEFAULT_LIMIT, MAX_LIMIT, MAX_RADIUS_KM, MAX_TEXT, find_sites, get_site, parse_site_query
+from .security import absolute_url
 
 ogc = Blueprint("ogc", __name__)
 
@@ -102,7 +103,7 @@ def _url(endpoint: str, f: str | None = None, args: dict | None = None, **values
     query = {k: v for k, v in (args or {}).items() if k != "f"}
     if f:
         query["f"] = f
-    url = url_for(endpoint, _external=True, **values)
+    url = absolute_url(endpoint, **values)
     return url + ("?" + urlencode(query) if query else "")
 
 
@@ -381,7 +382,7 @@ def _terms_param(name: str, vocabulary: dict, how: str) -> dict:
 
 def openapi_document(base_slugs: list[str]) -> dict:
     """The API definition; paths are absolute from the server's root, so the document says exactly what is served."""
-    root = url_for("ogc.landing", _external=True)
+    root = absolute_url("ogc.landing")
     server = root[: -len("/ogc")] if root.endswith("/ogc") else root
     errors = {"400": _ref("responses", "InvalidParameter"), "404": _ref("responses", "NotFound"),
               "500": _ref("responses", "ServerError")}
