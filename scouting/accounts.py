@@ -85,8 +85,9 @@ def set_password(session: Session, username: str, password: str) -> User:
 
 
 def end_sessions(user: User) -> None:
-    """End every session of the account signed in so far (the caller commits)."""
-    user.session_generation = (user.session_generation or 0) + 1
+    """End every session of the account signed in so far (the caller commits).  Raised in SQL, so two at once
+    (sign-outs on two devices) both count."""
+    user.session_generation = User.session_generation + 1
 
 
 def session_user(session: Session, session_id: str) -> User | None:
