@@ -66,6 +66,11 @@ def change_user(session: Session, user_id: int, role: str, active: bool) -> User
         # A session signed in under the old role (or before the account was switched off) ends here; switching it
         # back on does not revive it.
         end_sessions(user)
+    if user.active and not active:
+        # Its API tokens end too, for good: switched on again, the account needs new ones.
+        for row in session.scalars(select(ApiToken).where(ApiToken.user_id == user.id)):
+            audit.record(session, "token.revoke", "token", row.id, f"of {user.username}, switched off")
+            session.delete(row)
     user.role, user.active = role, active
     session.commit()
     return user

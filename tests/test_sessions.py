@@ -223,3 +223,17 @@ def test_a_cookie_of_the_old_form_is_refused(writer):
     with browser.session_transaction() as sess:
         sess["_user_id"] = f"{user_id}:0"  # the current generation of a new account
     assert _opens_audit(browser)
+
+
+def test_switching_an_account_off_ends_its_api_tokens_for_good(writer):
+    app = writer.application
+    auth = {"Authorization": f"Bearer {writer.tokens['planner']}"}
+    assert writer.get("/api/sites/1/photos", headers=auth).status_code == 200
+    with _session(app) as session:
+        user_id = session.scalar(select(User.id).where(User.username == "ping"))
+        accounts.change_user(session, user_id, "planner", False)
+        assert writer.get("/api/sites/1/photos", headers=auth).status_code == 401
+        accounts.change_user(session, user_id, "planner", True)
+        assert writer.get("/api/sites/1/photos", headers=auth).status_code == 401, "switched on, the old token works again"
+        fresh = {"Authorization": f"Bearer {accounts.create_token(session, 'ping')}"}
+    assert writer.get("/api/sites/1/photos", headers=fresh).status_code == 200
