@@ -156,6 +156,23 @@ def create_user_command(name: str, role: str):
         click.echo(f"created {user.role} {user.username}")
 
 
+@click.command("set-password")
+@click.argument("name")
+@with_appcontext
+@_fail_readably
+def set_password_command(name: str):
+    """Give account NAME a new password (SCOUTING_PASSWORD, else a hidden prompt); its sessions end."""
+    import os
+
+    from . import accounts
+
+    password = os.environ.get("SCOUTING_PASSWORD") or click.prompt("Password", hide_input=True,
+                                                                  confirmation_prompt=True)
+    with current_app.extensions["scouting"]["sessionmaker"]() as session:
+        user = accounts.set_password(session, name, password)
+        click.echo(f"new password for {user.username}; its sessions have ended")
+
+
 @click.command("create-token")
 @click.argument("name")
 @with_appcontext
@@ -318,6 +335,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(import_command)
     app.cli.add_command(create_user_command)
     app.cli.add_command(create_token_command)
+    app.cli.add_command(set_password_command)
     app.cli.add_command(db_cli)
     app.cli.add_command(load_geodata_command)
     app.cli.add_command(export_command)

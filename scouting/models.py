@@ -205,6 +205,9 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(16))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # Carried by each session cookie; raising it (sign-out, new password, new role, switched off or on) ends
+    # every session signed in before.
+    session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     # Flask-Login's user interface.
     @property
@@ -220,7 +223,8 @@ class User(Base):
         return False
 
     def get_id(self) -> str:
-        return str(self.id)
+        """What the session cookie keeps: the id and the session generation it was signed in under."""
+        return f"{self.id}:{self.session_generation}"
 
     def can_edit_sites(self) -> bool:
         return self.role in ("planner", "admin")

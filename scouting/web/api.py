@@ -14,6 +14,7 @@ from ..formats.geojson import base_feature, boundary_feature, feature_collection
 from ..models import Boundary, Site, ThemedBase
 from ..search import ResultCache, find_sites, get_site, parse_cluster_query, parse_site_query
 from .auth import api_user, whoami
+from .security import public_request_url
 
 api = Blueprint("api", __name__)
 
@@ -32,7 +33,7 @@ def list_sites():
     session = get_session()
     results = find_sites(session, query, matched=_cache().count_sites(session, query))
     features = [site_feature(hit) for hit in results.hits]
-    links = [{"rel": "self", "type": "application/geo+json", "href": request.url}]
+    links = [{"rel": "self", "type": "application/geo+json", "href": public_request_url()}]
     if query.offset + len(features) < results.number_matched:
         links.append(_page_link("next", query.offset + query.limit))
     if query.offset > 0:
@@ -43,7 +44,7 @@ def list_sites():
 
 def _page_link(rel: str, offset: int) -> dict:
     args = request.args.to_dict() | {"offset": str(offset)}
-    return {"rel": rel, "type": "application/geo+json", "href": request.base_url + "?" + urlencode(args)}
+    return {"rel": rel, "type": "application/geo+json", "href": public_request_url(with_query=False) + "?" + urlencode(args)}
 
 
 # Read endpoints answer with an ETag and "revalidate every time": a browser that has the answer gets a

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from urllib.parse import urlencode
 
 import orjson
-from flask import Blueprint, Response, render_template, request, url_for
+from flask import Blueprint, Response, render_template, request
 from sqlalchemy import func, select
 
 from .. import get_session, vocab
@@ -28,6 +28,7 @@ from ..formats.geojson import base_feature, feature_collection, site_feature
 from ..models import Site, ThemedBase
 from ..search import DEFAULT_LIMIT, FACILITY_STATUSES, MAX_LIMIT, MAX_RADIUS_KM, MAX_TEXT, find_sites, get_site, parse_site_query
 from .api import _cache as result_cache
+from .security import absolute_url
 
 ogc = Blueprint("ogc", __name__)
 
@@ -127,7 +128,7 @@ def _url(endpoint: str, f: str | None = None, args: dict | None = None, **values
     query = {k: v for k, v in (args or {}).items() if k != "f"}
     if f:
         query["f"] = f
-    url = url_for(endpoint, _external=True, **values)
+    url = absolute_url(endpoint, **values)
     return url + ("?" + urlencode(query) if query else "")
 
 
@@ -511,7 +512,7 @@ def openapi_document(base_slugs: list[str]) -> dict:
     """The API definition.  The server is the landing page and paths are relative to it (/collections/sites/items),
     the layout the standard's examples use and clients expect: GDAL finds the items' query parameters (and so
     which attribute filters it may send to the server) under /collections/{id}/items."""
-    server = url_for("ogc.landing", _external=True)
+    server = absolute_url("ogc.landing")
     errors = {"400": _ref("responses", "InvalidParameter"), "404": _ref("responses", "NotFound"),
               "500": _ref("responses", "ServerError")}
     simple = [_ref("parameters", "f")]

@@ -18,7 +18,7 @@ from ..i18n import current_language
 from ..models import ThemedBase
 from ..plain_text import is_id
 from ..search import get_site
-from .auth import limiter
+from .auth import limiter, site_limit
 
 bp = Blueprint("planner", __name__)
 
@@ -268,7 +268,7 @@ class SuggestionForm(FlaskForm):
 
 
 @bp.route("/suggest", methods=["GET", "POST"])
-@limiter.limit("6 per 10 minutes", methods=["POST"])
+@limiter.limit(site_limit("6 per 10 minutes"), methods=["POST"])
 def suggest():
     """Anyone may suggest a new site or a correction; it waits for a planner."""
     session = get_session()

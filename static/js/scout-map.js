@@ -42,6 +42,10 @@
   }
 
   function getJSON(url, signal) {
+    // The API's links start with the site's public address (SCOUTING_PUBLIC_URL); the page asks its own origin,
+    // whichever name it was opened under (connect-src 'self').
+    var own = new URL(url, window.location.href);
+    url = own.pathname + own.search;
     return fetch(url, { headers: { Accept: "application/json" }, signal: signal }).then(function (r) {
       return r.json().catch(function () { return {}; }).then(function (body) {
         if (!r.ok) throw new Error(body.detail || (url + " answered " + r.status));
