@@ -60,7 +60,7 @@ def test_links_come_from_the_public_url_whatever_the_host_header(writer):
         hrefs = _hrefs(client.get(path, headers=EVIL).get_json())
         assert hrefs and all(h.startswith(PUBLIC + "/") for h in hrefs), (path, hrefs)
     api_doc = client.get("/ogc/api", headers=EVIL).get_json()
-    assert api_doc["servers"] == [{"url": PUBLIC}]
+    assert api_doc["servers"] == [{"url": PUBLIC + "/ogc"}]  # paths are relative to the landing page
 
 
 def test_without_a_public_url_production_links_stay_relative(writer):
