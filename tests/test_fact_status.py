@@ -289,3 +289,36 @@ def test_fact_wording_is_one_language_each():
     assert facts.label(entry, "en") == "Parking (reported, unverified)"
     assert not re.search(r"[A-Za-z]", facts.label({**VERIFIED_PARKING, "source": None}, "zh").replace("2026-11-02", ""))
     assert facts.from_cell(facts.as_cell([entry])) == [{"facility": "parking", "status": "reported"}]
+
+
+def test_loader_reads_statuses_and_base_facts(fresh_app, tmp_path):
+    """geodata/: a plain term is reported with the record's facts_source, an object gives a verified status;
+    bases' facts_source and verified are read; loading the same files again changes nothing."""
+    import shutil
+
+    from scouting.geodata import GEODATA_DIR, load_geodata
+
+    for name in ("bases.geojson", "sites.geojson", "wencheng_boundary.geojson"):
+        shutil.copy(GEODATA_DIR / name, tmp_path / name)
+    sites_doc = json.loads((tmp_path / "sites.geojson").read_text(encoding="utf-8"))
+    props = sites_doc["features"][0]["properties"]
+    props["facts_source"] = "测试来源"
+    props["facilities"] = ["catering", VERIFIED_PARKING]
+    (tmp_path / "sites.geojson").write_text(json.dumps(sites_doc, ensure_ascii=False), encoding="utf-8")
+    bases_doc = json.loads((tmp_path / "bases.geojson").read_text(encoding="utf-8"))
+    bases_doc["features"][0]["properties"].update(facts_source="2017 年报告第 3 节", verified=True)
+    (tmp_path / "bases.geojson").write_text(json.dumps(bases_doc, ensure_ascii=False), encoding="utf-8")
+
+    with fresh_app.extensions["scouting"]["sessionmaker"]() as session:
+        load_geodata(session, tmp_path)
+        again = load_geodata(session, tmp_path)
+    # (The outline's rewrite on SpatiaLite is the other half of issue #12, not checked here.)
+    assert (again.updated["bases"], again.updated["sites"]) == (0, 0), again.summary()
+    client = fresh_app.test_client()
+    site = client.get("/api/sites?q=" + props["name_zh"]).get_json()["features"][0]["properties"]
+    assert _statuses(site["facility_status"]) == {
+        "parking": ("verified_present", None, "ping", "2026-11-02", "visit"),
+        "catering": ("reported", "测试来源", None, None, None)}
+    base = next(f["properties"] for f in client.get("/api/bases").get_json()["features"]
+                if f["properties"]["slug"] == bases_doc["features"][0]["properties"]["slug"])
+    assert base["facts_source"] == "2017 年报告第 3 节" and base["verified"] is True
