@@ -41,10 +41,12 @@ def slugs(body: dict) -> set[str]:
 
 @pytest.fixture
 def two_sites(writer):
-    """Two seed sites: A with parking verified present, toilets verified absent and catering reported;
+    """Two seed sites: A with parking verified present (after being reported), toilets verified absent and catering reported;
     B with parking and toilets reported (plain terms)."""
     features = writer.get("/api/sites?limit=2").get_json()["features"]
     a, b = features[0]["id"], features[1]["id"]
+    # Parking reported first, then verified: the audit must show the change of status, whatever the seed says.
+    assert patch(writer, a, {"facilities": ["parking"]}).status_code == 200
     resp = patch(writer, a, {"facilities": [VERIFIED_PARKING, ABSENT_TOILETS, REPORTED_CATERING]})
     assert resp.status_code == 200, resp.get_json()
     resp = patch(writer, b, {"facilities": ["parking", "toilets"], "facts_source": "据 2017 年报告"})
