@@ -127,4 +127,12 @@ def js_messages() -> dict[str, str]:
         "allInView": _("%(n)s sites in this map view", n="{n}"),
         "noneInView": _("No matching site in this map view: zoom out or move the map."),
         "clusterTitle": _("%(n)s sites here: click to zoom in", n="{n}"),
+        # A failed request, told in the page's language (never the server's English detail or a parameter name).
+        "badFilter": _("The filter “%(filter)s” has a value that cannot be used: change or clear it.", filter="{filter}"),
+        "notFound": _("It is not there any more."),
+        "tooMany": _("Too many requests: wait a moment and try again."),
+        "serverUnavailable": _("The server is not available just now: try again soon."),
+        "offline": _("No connection to the server."),
+        "requestFailed": _("The server did not accept the request (%(status)s).", status="{status}"),
+        "pageError": _("Something went wrong on this page: reload it."),
     }

@@ -354,3 +354,20 @@ def test_genre_colours_on_dots_flags_and_chips_are_the_servers(session):
     assert {genre: colour for genre, colour in chips} == {g: rgb(c) for g, c in GENRE_COLOURS.items()}
     flags = page.eval_on_selector_all(".scout-base-badge", "els => els.map(e => e.style.backgroundColor)")
     assert len(flags) == 10 and set(flags) <= {rgb(c) for c in GENRE_COLOURS.values()}, flags
+
+
+def test_a_bad_filter_in_the_url_is_told_in_the_pages_language(session):
+    """The 400's problem+json names elev_min for programs; the page names the filter by its label instead."""
+    page = session.open("/?elev_min=abc")
+    count = page.inner_text("#scout-count")
+    assert "数据加载失败" in count and "“海拔”" in count, count
+    assert "elev_min" not in count and "number" not in count, f"no parameter name or English detail: {count}"
+    assert page.is_visible("#scout-empty") and "“海拔”" in page.inner_text("#scout-empty")
+    page = session.open("/?elev_min=abc&lang=en")
+    count = page.inner_text("#scout-count")
+    assert "“Elevation”" in count and "elev_min" not in count, count
+    page.click(".scout-relax-all")  # clearing the filters brings the sites back
+    wait_ready(page)
+    assert page.evaluate("WenchengScout.state.numberMatched") > 0
+    for watch in session.watches:  # the browser logs each 400 answer; those were asked for
+        watch.console_errors = [e for e in watch.console_errors if "status of 400" not in e]

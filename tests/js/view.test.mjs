@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { nextLink } from "../../static/js/map/api.js";
+import { ApiError, nextLink, problemText } from "../../static/js/map/api.js";
 import { coordText, detailsUrl } from "../../static/js/map/detail.js";
 import { clusterSize, ringFromParam, ringParam, viewBox } from "../../static/js/map/layers.js";
 import { bestRelaxation, inViewNote } from "../../static/js/map/list.js";
@@ -55,4 +55,20 @@ test("details URL and copied coordinates", () => {
   assert.equal(detailsUrl("/api/sites", 7, null), "/api/sites/7/details");
   assert.equal(detailsUrl("/api/sites", 7, "2026-06-21"), "/api/sites/7/details?date=2026-06-21");
   assert.equal(coordText(27.7922, 120.0878), "27.792200, 120.087800");
+});
+
+test("a failed request is told in the page's words: the filter's label, never the parameter or the server's detail", () => {
+  const M = { badFilter: "筛选条件“{filter}”无效", elevation: "海拔", notFound: "不存在", tooMany: "太频繁",
+    serverUnavailable: "不可用", offline: "无连接", requestFailed: "未接受（{status}）", pageError: "页面出错" };
+  const filterOf = { elev_min: "elevation", radius_km: "near" };
+  const bad = new ApiError(400, { detail: "elev_min: must be a number", "invalid-params": [{ name: "elev_min", reason: "x" }] });
+  assert.equal(problemText(bad, M, filterOf), "筛选条件“海拔”无效");
+  assert.equal(problemText(new ApiError(400, { "invalid-params": [{ name: "radius_km" }] }), M, filterOf),
+    "筛选条件“near”无效", "a filter without a label in M is named by the filter, not the parameter");
+  assert.equal(problemText(new ApiError(400, { "invalid-params": [{ name: "limit" }] }), M, filterOf), "未接受（400）");
+  assert.equal(problemText(new ApiError(404, {}), M, filterOf), "不存在");
+  assert.equal(problemText(new ApiError(429, {}), M, filterOf), "太频繁");
+  assert.equal(problemText(new ApiError(503, { detail: "database down" }), M, filterOf), "不可用");
+  assert.equal(problemText(new ApiError(0, {}), M, filterOf), "无连接");
+  assert.equal(problemText(new TypeError("x is undefined"), M, filterOf), "页面出错");
 });

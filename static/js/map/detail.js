@@ -15,8 +15,8 @@ export function detailsUrl(siteApi, id, date) {
   return siteApi + "/" + id + "/details" + (date ? "?date=" + date : "");
 }
 
-// ctx: map, settings, M, text, state, status, vocab(), markers(), layers, list, pack,
-// actions {setPanelOpen, writeUrl}.
+// ctx: map, settings, M, text, state, status, vocab(), markers(), layers, list, pack, failure(err),
+// writeUrl(), actions {setPanelOpen}.
 export function createDetail(ctx) {
   const { map, settings, M, text, state, status } = ctx;
   const panel = byId("scout-detail");
@@ -63,7 +63,7 @@ export function createDetail(ctx) {
     }).catch((err) => {
       if (mine !== seq) return;
       body.textContent = "";
-      body.appendChild(el("p", "scout-error", M.loadFailed + " " + err.message));
+      body.appendChild(el("p", "scout-error", ctx.failure(err)));
       panel.hidden = false;
     }).then(() => { status.loading -= 1; });
   }

@@ -134,7 +134,7 @@ export function createList(ctx) {
     showEmpty(facets.numberMatched === 0 ? facets.without || {} : null);
   }
 
-  // An empty result says so and offers to clear the filter that removed the most.
+  // An empty result says so and offers to clear the filter that removed the most; a failed one says why.
   function showEmpty(without, error) {
     const box = byId("scout-empty");
     box.textContent = "";
@@ -143,7 +143,7 @@ export function createList(ctx) {
       return;
     }
     box.hidden = false;
-    box.appendChild(el("p", null, error ? M.loadFailed + " " + error : M.noSites));
+    box.appendChild(el("p", null, error || M.noSites));
     const best = bestRelaxation(without);
     if (best !== null) {
       const clear = el("button", "scout-relax", format(M.clearFilter, { filter: M[best] || best, n: without[best] }));

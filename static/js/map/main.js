@@ -8,7 +8,7 @@
  * status the tests read (window.WenchengScout.state), the vocabulary, bases and markers.
  * Data and API are WGS-84; Chinese (GCJ-02) basemaps are handled by scout-crs.js.
  */
-import { fetchAll, getJSON } from "./api.js";
+import { ApiError, fetchAll, getJSON, problemText } from "./api.js";
 import { createDetail } from "./detail.js";
 import { byId, debounce } from "./dom.js";
 import { createFilters } from "./filters.js";
@@ -16,7 +16,7 @@ import { makeText, vocabularyIndex } from "./format.js";
 import { createLayers } from "./layers.js";
 import { createList } from "./list.js";
 import { createPackPanel } from "./pack.js";
-import { filterParams, readState, stateParams, writeUrl } from "./state.js";
+import { filterOfParam, filterParams, readState, stateParams, writeUrl } from "./state.js";
 
 export function mount(map, settings) {
   const params = filterParams(settings.filters);
@@ -34,6 +34,11 @@ export function mount(map, settings) {
     colours: () => (vocab ? vocab.genreColours : {}),
     markers: () => markers,
     writeUrl: () => writeUrl(state, params),
+    // "Could not load the data: " and why, in the page's language; a fault of the page's own code is logged too.
+    failure(err) {
+      if (!(err instanceof ApiError)) console.error(err);
+      return M.loadFailed + " " + problemText(err, M, filterOfParam(settings.filters));
+    },
     actions: {},
   };
   // The `lang` switch parameter has done its work (the server remembers it in a cookie).
@@ -135,7 +140,7 @@ export function mount(map, settings) {
       drawView(clusters, page);
     }).catch((err) => {
       if (seq !== viewSeq || err.name === "AbortError") return;
-      list.setCount(M.loadFailed + " " + err.message);
+      list.setCount(ctx.failure(err));
     }).then(() => {
       status.loading -= 1;
       if (seq === viewSeq) status.ready = true;
@@ -151,7 +156,7 @@ export function mount(map, settings) {
     status.loading += 1;
     getJSON(href).then((nextPage) => {
       if (seq === viewSeq) list.appendPage(nextPage);
-    }).catch((err) => list.setCount(M.loadFailed + " " + err.message)).then(() => {
+    }).catch((err) => list.setCount(ctx.failure(err))).then(() => {
       button.disabled = false;
       status.loading -= 1;
     });
@@ -185,8 +190,8 @@ export function mount(map, settings) {
       });
     }).catch((err) => {
       if (seq !== requestSeq) return;
-      list.setCount(M.loadFailed + " " + err.message);
-      list.showEmpty(null, err.message);
+      list.setCount(ctx.failure(err));
+      list.showEmpty(null, ctx.failure(err));
     }).then(() => {
       status.loading -= 1;
       if (seq === requestSeq) status.ready = true;
@@ -237,7 +242,7 @@ export function mount(map, settings) {
   }).then(() => {
     if (state.site) detail.openSite(state.site, { from: "url" });
   }).catch((err) => {
-    list.setCount(M.loadFailed + " " + err.message);
+    list.setCount(ctx.failure(err));
   });
 
   const app = { map, state, status, draft: pack.draft, useBasemap: layers.useBasemap, openSite: detail.openSite,

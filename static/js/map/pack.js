@@ -58,7 +58,7 @@ function loadItem(key) {
   try { return window.localStorage.getItem(key); } catch (e) { return null; }
 }
 
-// ctx: settings, M, text (format.js), markers() -> {id: marker}.  Returns the panel's operations.
+// ctx: settings, M, text (format.js), markers() -> {id: marker}, failure(err) -> text.  Returns the panel's operations.
 export function createPackPanel(ctx) {
   const { M, text, settings } = ctx;
   let draft = parseDraft(loadItem(PACK_KEY));
@@ -159,7 +159,7 @@ export function createPackPanel(ctx) {
       const a = el("a", "scout-pack-link", pack.share_url);
       a.href = pack.share_url;
       result.appendChild(a);
-    }).catch((err) => { result.textContent = M.loadFailed + " " + err.message; });
+    }).catch((err) => { result.textContent = ctx.failure(err); });
   });
 
   return { draft: () => draft, inDraft: (id) => inDraft(draft, id), toggle, render, rememberNames };
