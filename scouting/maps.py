@@ -9,10 +9,11 @@ it from scouting/search.py, never copied into the script.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import folium
 from branca.element import MacroElement
-from flask import url_for
+from flask import current_app, url_for
 from flask_babel import gettext as _
 from folium import plugins
 from folium.elements import JSCSSMixin
@@ -89,7 +90,8 @@ class ScoutLayers(JSCSSMixin, MacroElement):
     _template = Template(
         """
         {% macro header(this, kwargs) %}
-            <script type="module" src="{{ this.module_url }}"></script>
+            {% for url in this.preload_urls %}<link rel="modulepreload" href="{{ url }}">
+            {% endfor %}<script type="module" src="{{ this.module_url }}"></script>
         {% endmacro %}
         {% macro script(this, kwargs) %}
             (function (scout, map, settings) {
@@ -101,11 +103,14 @@ class ScoutLayers(JSCSSMixin, MacroElement):
         """
     )
 
-    def __init__(self, settings: dict, module_url: str, js: list[tuple[str, str]], css: list[tuple[str, str]]):
+    def __init__(self, settings: dict, module_url: str, preload_urls: list[str], js: list[tuple[str, str]],
+                 css: list[tuple[str, str]]):
         super().__init__()
         self._name = "ScoutLayers"
         self.settings = settings
         self.module_url = module_url
+        # Every module fetched at once, beside the classic scripts, not when its importer has arrived.
+        self.preload_urls = preload_urls
         self.default_js = js
         self.default_css = css
 
@@ -278,6 +283,9 @@ def build_map(tianditu_key: str | None, language: str, messages: dict[str, str],
             ("gcoord", _vendor("gcoord/gcoord.global.prod.js")),
             ("scout_crs", url_for("static", filename="js/scout-crs.js"))],
         module_url=url_for("static", filename="js/map/main.js"),
+        preload_urls=[url_for("static", filename=f"js/map/{path.name}")
+                      for path in sorted((Path(current_app.static_folder) / "js" / "map").glob("*.js"))
+                      if path.name != "main.js"],
         css=[("markercluster_css", _vendor("markercluster/MarkerCluster.css")),
              ("markercluster_default_css", _vendor("markercluster/MarkerCluster.Default.css"))],
     ).add_to(fmap)

@@ -39,6 +39,8 @@ def test_the_page_gets_names_and_colours_from_the_server(client):
     settings = page_settings(html)
     assert settings["filters"] == {name: list(params) for name, params in search.FILTER_PARAMETERS.items()}
     assert re.search(r'<script type="module" src="/static/js/map/main\.js"></script>', html), "main.js as a module"
+    preloaded = set(re.findall(r'<link rel="modulepreload" href="/static/js/map/([\w-]+\.js)">', html))
+    assert preloaded == {p.name for p in STATIC.glob("js/map/*.js")} - {"main.js"}, "every module it imports, at once"
     for slug, colour in vocab.GENRE_COLOURS.items():
         assert f'data-term="{slug}"' in html
         assert f'style="background: {colour}"' in html, f"the {slug} chip's swatch has its colour"
