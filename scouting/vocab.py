@@ -113,8 +113,8 @@ def as_json() -> dict:
     }
 
 
-# The colour of each genre on the map page (site dots, base flags, legend, filter chips); CSS hex,
-# dark enough for white text on it.  The page reads them from here (GET /api/vocabulary, the template).
+# The colour of each genre on the map page (site dots, base flags, legend, filter chips), CSS hex.
+# The page reads them from here (GET /api/vocabulary, the template), never from a copy of its own.
 GENRE_COLOURS = {
     "costume": "#b03a2e", "ming_qing": "#7d5a3c", "period": "#5d6d7e", "youth": "#d35400", "wedding": "#c2185b",
     "ethnic": "#117a65", "red": "#c0392b", "nature": "#1e8449", "religious": "#7d3c98", "wuxia": "#283747",
