@@ -11,6 +11,9 @@ FLASK := $(BIN)/flask --app app
 
 .PHONY: run test fuzz setup system-deps browser-deps redis-deps python-deps assets translations i18n db lint clean load load-deps bench bench-deps bench-peer
 
+# Share links and QR codes point at the address served here unless SCOUTING_PUBLIC_URL says otherwise.  With several
+# workers, gunicorn.conf.py starts a private redis-server for the rate-limit counts when one is installed.
+run: export SCOUTING_PUBLIC_URL ?= http://$(HOST):$(PORT)
 run: setup db
 ifeq ($(FLASK_DEBUG),1)
 	$(FLASK) run --debug --host $(HOST) --port $(PORT)

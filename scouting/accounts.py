@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import UTC, datetime
+from functools import cache
 
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
@@ -16,14 +17,30 @@ from .models import ROLES, ApiToken, User
 MIN_PASSWORD = 10
 
 
+@cache
+def _dummy_hash() -> str:
+    """Checked against when the username is unknown or its account switched off, so that every failed sign-in
+    costs one scrypt check, like a wrong password of a real account: timing does not tell which accounts exist."""
+    return generate_password_hash(secrets.token_hex(16), method="scrypt")
+
+
+def warm_up() -> None:
+    """Make the dummy hash now, so the first failed sign-in costs what every later one does."""
+    _dummy_hash()
+
+
+def _check_password_format(password: str) -> None:
+    if len(password or "") < MIN_PASSWORD:
+        raise InvalidParameter("password", f"must be at least {MIN_PASSWORD} characters long")
+
+
 def create_user(session: Session, username: str, password: str, role: str) -> User:
     username = (username or "").strip()
     if not username or len(username) > 64 or not all(c.isalnum() or c in "-_." for c in username):
         raise InvalidParameter("username", "use 1–64 letters, digits, '-', '_' or '.'")
     if role not in ROLES:
         raise InvalidParameter("role", f"must be one of {', '.join(ROLES)}")
-    if len(password or "") < MIN_PASSWORD:
-        raise InvalidParameter("password", f"must be at least {MIN_PASSWORD} characters long")
+    _check_password_format(password)
     if session.scalar(select(User.id).where(User.username == username)):
         raise InvalidParameter("username", f"{username!r} is taken")
     user = User(username=username, password_hash=generate_password_hash(password, method="scrypt"), role=role)
@@ -45,20 +62,57 @@ def change_user(session: Session, user_id: int, role: str, active: bool) -> User
         audit.record(session, "user.role", "user", user.id, f"{user.username}: {user.role} -> {role}")
     if active != user.active:
         audit.record(session, "user.enable" if active else "user.disable", "user", user.id, user.username)
+    if role != user.role or active != user.active:
+        # A session signed in under the old role (or before the account was switched off) ends here; switching it
+        # back on does not revive it.
+        end_sessions(user)
+    if user.active and not active:
+        # Its API tokens end too, for good: switched on again, the account needs new ones.
+        for row in session.scalars(select(ApiToken).where(ApiToken.user_id == user.id)):
+            audit.record(session, "token.revoke", "token", row.id, f"of {user.username}, switched off")
+            session.delete(row)
     user.role, user.active = role, active
     session.commit()
     return user
 
 
-def authenticate(session: Session, username: str, password: str) -> User | None:
-    user = session.scalar(select(User).where(User.username == (username or "").strip()))
+def set_password(session: Session, username: str, password: str) -> User:
+    """A new password for an account; every session signed in with the old one ends."""
+    user = session.scalar(select(User).where(User.username == username))
     if user is None:
-        # Spend the same time as a real check, so timing does not tell which usernames exist.
-        check_password_hash(generate_password_hash("x", method="scrypt"), password or "")
+        raise NotFound(f"there is no user {username!r}")
+    _check_password_format(password)
+    user.password_hash = generate_password_hash(password, method="scrypt")
+    end_sessions(user)
+    audit.record(session, "user.password", "user", user.id, user.username)
+    session.commit()
+    return user
+
+
+def end_sessions(user: User) -> None:
+    """End every session of the account signed in so far (the caller commits).  Raised in SQL, so two at once
+    (sign-outs on two devices) both count."""
+    user.session_generation = User.session_generation + 1
+
+
+def session_user(session: Session, session_id: str) -> User | None:
+    """The user of a session cookie's `<id>:<generation>`, when the account is active and that generation current."""
+    user_id, _sep, generation = (session_id or "").partition(":")
+    if not (user_id.isdigit() and generation.isdigit()):
         return None
-    if not user.active or not check_password_hash(user.password_hash, password or ""):
+    user = session.get(User, int(user_id))
+    if user is None or not user.active or user.session_generation != int(generation):
         return None
     return user
+
+
+def authenticate(session: Session, username: str, password: str) -> User | None:
+    """The account for a username and password, or None.  Exactly one scrypt check whatever the outcome: an
+    unknown username or a switched-off account is checked against a dummy hash."""
+    user = session.scalar(select(User).where(User.username == (username or "").strip()))
+    usable = user is not None and user.active
+    matches = check_password_hash(user.password_hash if usable else _dummy_hash(), password or "")
+    return user if usable and matches else None
 
 
 def sign_in(session: Session, username: str, password: str) -> User | None:

@@ -93,6 +93,8 @@ def load_geodata_command(if_empty: bool):
 @click.option("--genre", help="Filters as in the API: comma-separated, any of.")
 @click.option("--terrain")
 @click.option("--facility", help="Comma-separated, all of.")
+@click.option("--facility-status", "facility_status", type=click.Choice(["any", "verified"]),
+              help="verified: count only facilities someone verified present.")
 @click.option("--base")
 @click.option("--q")
 @click.option("--bbox", help="minLon,minLat,maxLon,maxLat")
@@ -152,6 +154,23 @@ def create_user_command(name: str, role: str):
     with current_app.extensions["scouting"]["sessionmaker"]() as session:
         user = accounts.create_user(session, name, password, role)
         click.echo(f"created {user.role} {user.username}")
+
+
+@click.command("set-password")
+@click.argument("name")
+@with_appcontext
+@_fail_readably
+def set_password_command(name: str):
+    """Give account NAME a new password (SCOUTING_PASSWORD, else a hidden prompt); its sessions end."""
+    import os
+
+    from . import accounts
+
+    password = os.environ.get("SCOUTING_PASSWORD") or click.prompt("Password", hide_input=True,
+                                                                  confirmation_prompt=True)
+    with current_app.extensions["scouting"]["sessionmaker"]() as session:
+        user = accounts.set_password(session, name, password)
+        click.echo(f"new password for {user.username}; its sessions have ended")
 
 
 @click.command("create-token")
@@ -316,6 +335,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(import_command)
     app.cli.add_command(create_user_command)
     app.cli.add_command(create_token_command)
+    app.cli.add_command(set_password_command)
     app.cli.add_command(db_cli)
     app.cli.add_command(load_geodata_command)
     app.cli.add_command(export_command)

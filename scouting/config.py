@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from flask import Flask
 
@@ -27,8 +28,13 @@ DEFAULTS = {
     "RATELIMIT_HEADERS_ENABLED": True,
     # Rate-limit counters: memory:// counts per process; redis://HOST:PORT shares them between gunicorn workers.
     "RATELIMIT_STORAGE_URI": "memory://",
+    # With memory:// counts: how many processes serve (gunicorn.conf.py sets it); each allows its share of a limit.
+    "RATELIMIT_WORKERS": 1,
     # The number of reverse proxies in front of the app whose X-Forwarded-For/-Proto/-Host are trusted (0: none).
     "PROXY_FIX": 0,
+    # The site's public address, e.g. https://scout.example.org: every absolute link (pack share links, QR codes,
+    # OGC and API links) starts with it, never with a request's Host header (see web/security.public_base).
+    "PUBLIC_URL": None,
     "JSON_AS_ASCII": False,
     # Temporary files of uploads and imports; None means <instance>/tmp.  Swept of what a crash left behind.
     "TEMP_DIR": None,
@@ -51,6 +57,21 @@ def configure(app: Flask, overrides: dict | None = None) -> None:
         app.config["TEMP_DIR"] = str(Path(app.instance_path) / "tmp")
     if not app.config["SECRET_KEY"]:
         app.config["SECRET_KEY"] = _instance_secret(Path(app.instance_path) / "secret_key")
+    app.config["PUBLIC_URL"] = _public_url(app.config["PUBLIC_URL"])
+    if not app.config["PUBLIC_URL"] and not (app.debug or app.testing):
+        app.logger.warning("SCOUTING_PUBLIC_URL is not set: share links, QR codes and OGC links are relative "
+                           "to this site (set it to the address people reach the site at, e.g. https://scout.example.org)")
+
+
+def _public_url(value: str | None) -> str | None:
+    """PUBLIC_URL checked: an http(s) address with a host and no query or fragment.  A wrong one stops start-up."""
+    if not value:
+        return None
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.username or parts.query or parts.fragment:
+        raise ValueError(f"SCOUTING_PUBLIC_URL={value!r} must be an http:// or https:// address such as "
+                         "https://scout.example.org (optionally with a path), without a query or fragment")
+    return value.strip().rstrip("/")
 
 
 def _instance_secret(path: Path) -> str:

@@ -184,6 +184,27 @@ class SpatialDialect:
             return func.ST_Intersects(geom_col, shape)
         return func.ST_Intersects(geom_col, shape) == 1
 
+    def like(self, col, pattern: str) -> ColumnElement[bool]:
+        """Case-sensitive LIKE with CQL2's wildcards (% any run, _ one character, \\ escapes the next one).
+
+        PostgreSQL's LIKE is case-sensitive; SQLite's ignores ASCII case, so there the pattern becomes a GLOB
+        (always case-sensitive), each literal character that GLOB treats specially wrapped in brackets.
+        """
+        if self.name == "postgis":
+            return col.like(pattern, escape="\\")
+        glob, chars = [], iter(pattern)
+        for char in chars:
+            if char == "\\":
+                char = next(chars, "\\")
+                glob.append(f"[{char}]" if char in "*?[" else char)
+            elif char == "%":
+                glob.append("*")
+            elif char == "_":
+                glob.append("?")
+            else:
+                glob.append(f"[{char}]" if char in "*?[" else char)
+        return col.op("GLOB")("".join(glob))
+
     def grid_cell(self, x, y, cell_deg: float) -> tuple[ColumnElement[float], ColumnElement[float]]:
         """The (column, row) of a point's cell on a grid of `cell_deg`-wide squares in Web Mercator.
 

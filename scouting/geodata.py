@@ -132,6 +132,7 @@ def _clean_base(feature: dict, index: int) -> dict[str, Any]:
         "description_zh": checked["description_zh"], "description_en": checked["description_en"],
         "lon": checked["lon"], "lat": checked["lat"], "coord_source": checked["coord_source"],
         "coord_accuracy_m": checked["coord_accuracy_m"], "position_method": checked["position_method"],
+        "facts_source": checked["facts_source"], "verified": checked["verified"],
     }
 
 
@@ -153,7 +154,7 @@ def _clean_boundary(feature: dict, index: int) -> dict[str, Any]:
 
 
 BASE_FIELDS = ("number", "name_zh", "name_en", "genres", "towns", "description_zh", "description_en",
-               "coord_source", "coord_accuracy_m", "position_method")
+               "coord_source", "coord_accuracy_m", "position_method", "facts_source", "verified")
 
 
 def _upsert_bases(session: Session, bases: list[dict], report: LoadReport) -> dict[str, ThemedBase]:
@@ -216,7 +217,7 @@ def _upsert_sites(session: Session, sites: list[dict], bases_by_slug: dict[str, 
         action = "update" if before else "create"
         session.add(SiteRevision(site_id=site.id, version=site.version, action=action,
                                  actor="load-geodata", changed_fields=changed, before=before, after=rec))
-        audit.record(session, f"site.{action}", "site", site.id, audit_summary(site, action, changed))
+        audit.record(session, f"site.{action}", "site", site.id, audit_summary(site, action, changed, None, before, rec))
 
 
 def _upsert_boundaries(session: Session, boundaries: list[dict], report: LoadReport) -> None:

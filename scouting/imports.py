@@ -36,7 +36,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
-from . import audit, sites, vocab
+from . import audit, facts, sites, vocab
 from .errors import InvalidParameter, PreconditionFailed
 from .faults import pause_point
 from .models import Site, ThemedBase
@@ -409,7 +409,7 @@ def _plan_update(session, res: RowResult, hit, mapped: dict, point, defaults: di
         patch.update(lon=point[0], lat=point[1])
         for key in ("coord_source", "coord_accuracy_m", "position_method"):
             patch.setdefault(key, defaults[key])
-    rec = sites.clean_site_record(before | patch, base_slugs)
+    rec = sites.clean_site_record(sites.merged(before, patch), base_slugs)
     if moved:
         inside(rec)
     res.site_id, res.lon, res.lat = hit.site.id, rec["lon"], rec["lat"]
@@ -436,7 +436,8 @@ def _write(session, rows: list[RowResult], actor: str, filename: str) -> None:
                 session.flush()
                 session.add(sites._revision(res.site, "update", actor, res.before, res.record))
                 audit.record(session, "site.update", "site", res.site.id,
-                             sites.audit_summary(res.site, "update", res.changes), channel="import")
+                             sites.audit_summary(res.site, "update", res.changes, None, res.before, res.record),
+                             channel="import")
         counts = {action: sum(1 for r in rows if r.action == action) for action in ("create", "update", "duplicate")}
         audit.record(session, "import.commit", "import", None,
                      f"{filename}: created {counts['create']}, updated {counts['update']}, "
@@ -473,7 +474,7 @@ def _insert_new_sites(session, creates: list[RowResult], actor: str, base_ids: d
         tag_rows, revision_rows, audit_rows = [], [], []
         for res, site_id, (_, tags) in zip(batch, ids, rows, strict=True):
             res.site_id = site_id
-            tag_rows += [{"site_id": site_id, "vocabulary": v, "term": t} for v, t in tags]
+            tag_rows += [{"site_id": site_id, **tag} for tag in tags]
             revision_rows.append({"site_id": site_id, "version": 1, "action": "create", "actor": actor,
                                   "changed_fields": sites.changed_fields(None, res.record), "before": None,
                                   "after": res.record})
@@ -491,7 +492,8 @@ _KEY_ALIASES = {
     "description": "description", "desc": "description", "描述": "description", "简介": "description",
     "说明": "description", "备注": "description",
     "genre": "genres", "题材": "genres", "类型": "genres", "terrain": "terrain", "地形": "terrain",
-    "facility": "facilities", "设施": "facilities", "season": "best_seasons", "seasons": "best_seasons",
+    "facility": "facilities", "设施": "facilities", "facility_status": "facility_status", "设施状态": "facility_status",
+    "season": "best_seasons", "seasons": "best_seasons",
     "季节": "best_seasons", "ele": "elevation_m", "elevation": "elevation_m", "altitude": "elevation_m",
     "海拔": "elevation_m", "accuracy_m": "coord_accuracy_m", "精度": "coord_accuracy_m",
 }
@@ -508,7 +510,8 @@ _NOISE = {
     "position_method_en", "approximate", "created_at", "updated_at", "distance_m", "genre_labels_zh",
     "pack_position", "pack_note", "lon", "lat", "lon_wgs84", "lat_wgs84", "lon_gcj02", "lat_gcj02", "gcj02_lon",
     "gcj02_lat", "lon_bd09", "lat_bd09", "longitude", "latitude", "lng", "long", "经度", "纬度", "x", "y", "wkt",
-    "geometry", "geom", "the_geom",
+    "geometry", "geom", "the_geom", "facility_status_zh", "elevation_label_zh",
+    "elevation_label_en",
 }
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -533,6 +536,8 @@ def _map_props(props: Mapping[str, Any], base_lookup: dict[str, str], html: bool
         if not _present(value) or (target in mapped and mapped[target] is not None):
             continue
         mapped[target] = _convert(target, value, base_lookup, html)
+    if "facility_status" in mapped:  # the fuller statement: each facility with its status
+        mapped["facilities"] = mapped.pop("facility_status")
     return mapped, ignored
 
 
@@ -569,6 +574,12 @@ def _convert(target: str, value: Any, base_lookup: dict[str, str], html: bool) -
         return _number(value)
     if target in _TERMS:
         return [_term(t, _TERMS[target]) for t in _term_list(value)]
+    if target == "facility_status":  # this app's exports: a JSON list of {facility, status, ...}
+        value = facts.from_cell(value)
+        if isinstance(value, list):
+            return [{**v, "facility": _term(str(v.get("facility", "")), vocab.FACILITIES)} if isinstance(v, dict)
+                    else v for v in value]
+        return value
     if target == "verified":
         return _boolean(value)
     if target == "base":

@@ -7,6 +7,9 @@ from geoalchemy2 import Geometry
 from sqlalchemy import JSON, Boolean, Date, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from .facts import FIELDS as FACT_FIELDS
+from .vocab import FACILITIES
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
@@ -38,6 +41,8 @@ class ThemedBase(PositionMixin, Base):
     towns: Mapped[list[str]] = mapped_column(JSON)  # the places the report centres it on
     description_zh: Mapped[str | None] = mapped_column(Text)
     description_en: Mapped[str | None] = mapped_column(Text)
+    facts_source: Mapped[str | None] = mapped_column(Text)  # where the description's claims come from
+    verified: Mapped[bool] = mapped_column(Boolean, default=False)
     geom = mapped_column(Geometry("POINT", srid=4326, spatial_index=True, nullable=False), nullable=False)
     area = mapped_column(Geometry("MULTIPOLYGON", srid=4326, spatial_index=False), nullable=True)
 
@@ -85,15 +90,33 @@ class Site(PositionMixin, Base):
     _preloaded_terms = None
 
     def terms(self, vocabulary: str) -> list[str]:
+        """The terms the site has; a facility verified absent is not one of them (see `facility_facts`)."""
         if self._preloaded_terms is not None and "tags" not in self.__dict__:
             return list(self._preloaded_terms.get(vocabulary, ()))
-        return [t.term for t in self.tags if t.vocabulary == vocabulary]
+        return [t.term for t in self.tags if t.vocabulary == vocabulary and t.status != "verified_absent"]
+
+    def facility_facts(self) -> list[dict]:
+        """Every facility with a status (scouting.facts entries), in vocabulary order, verified absent ones too."""
+        if self._preloaded_terms is not None and "tags" not in self.__dict__:
+            rows = self._preloaded_terms.get("facility_facts", [])
+        else:
+            rows = [{name: getattr(t, "term" if name == "facility" else name) for name in FACT_FIELDS}
+                    for t in self.tags if t.vocabulary == "facility"]
+        order = list(FACILITIES)
+        return sorted((_fact(r) for r in rows), key=lambda e: order.index(e["facility"]) if e["facility"] in order else 99)
+
+
+def _fact(row: dict) -> dict:
+    at = row.get("verified_at")
+    return {**row, "status": row.get("status") or "reported", "verified_at": at.isoformat() if isinstance(at, date) else at}
 
 
 class SiteTag(Base):
     """A site's membership of a vocabulary term (genre, terrain or facility).
 
     One narrow table indexed by (vocabulary, term) answers "sites with genre X" without scanning sites.
+    A facility row carries its status (scouting.facts): reported (with its source) or verified present/absent
+    (by whom, when, how); genres and terrain leave these empty.
     """
 
     __tablename__ = "site_tags"
@@ -101,10 +124,16 @@ class SiteTag(Base):
     site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), primary_key=True)
     vocabulary: Mapped[str] = mapped_column(String(16), primary_key=True)  # genre | terrain | facility
     term: Mapped[str] = mapped_column(String(40), primary_key=True)
+    status: Mapped[str | None] = mapped_column(String(20))  # reported | verified_present | verified_absent
+    source: Mapped[str | None] = mapped_column(Text)
+    verified_by: Mapped[str | None] = mapped_column(String(64))
+    verified_at: Mapped[date | None] = mapped_column(Date)
+    verified_how: Mapped[str | None] = mapped_column(String(16))  # visit | photo | call | document
 
     site: Mapped[Site] = relationship(back_populates="tags")
 
-    __table_args__ = (Index("ix_site_tags_term", "vocabulary", "term", "site_id"),)
+    # The status closes the index, so a facility filter ("has it", "verified only") is answered from the index.
+    __table_args__ = (Index("ix_site_tags_term", "vocabulary", "term", "site_id", "status"),)
 
 
 class Boundary(Base):
@@ -176,6 +205,9 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(16))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # Carried by each session cookie; raising it (sign-out, new password, new role, switched off or on) ends
+    # every session signed in before.
+    session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     # Flask-Login's user interface.
     @property
@@ -191,7 +223,8 @@ class User(Base):
         return False
 
     def get_id(self) -> str:
-        return str(self.id)
+        """What the session cookie keeps: the id and the session generation it was signed in under."""
+        return f"{self.id}:{self.session_generation}"
 
     def can_edit_sites(self) -> bool:
         return self.role in ("planner", "admin")

@@ -161,9 +161,12 @@ def pack_json(pack: Pack, share_url: str, hits: list[ExportItem] | None = None) 
 
 # --------------------------------------------------------------------------- writing
 
-def _check_sites(session: Session, site_ids: list[int]) -> None:
-    found = set(session.scalars(select(Site.id).where(Site.id.in_(site_ids))))
-    missing = [i for i in site_ids if i not in found]
+def _check_sites(session: Session, site_ids: list[int], already: set[int] | frozenset[int] = frozenset()) -> None:
+    """Every id names a live site, or one the pack already holds (deleted since; it may stay).  A deleted site's
+    id gets the same answer as an id no site ever had: a pack does not tell which ids were deleted."""
+    new = [i for i in site_ids if i not in already]
+    found = set(session.scalars(select(Site.id).where(Site.id.in_(new), Site.deleted_at.is_(None))))
+    missing = [i for i in new if i not in found]
     if missing:
         raise InvalidParameter("site_ids", f"no site has id {', '.join(map(str, missing))}")
 
@@ -213,7 +216,7 @@ def update_pack(session: Session, pack: Pack, data: Any) -> Pack:
     # Items first: replacing them flushes, and the pack's own row must change in one UPDATE (one version).
     if "site_ids" in clean or "notes" in clean:
         site_ids = clean.get("site_ids") or [item.site_id for item in pack.items]
-        _check_sites(session, site_ids)
+        _check_sites(session, site_ids, already={item.site_id for item in pack.items})
         if "notes" in clean:
             notes = clean["notes"]
         else:

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session, defer, selectinload
 
-from . import vocab
+from . import facts, vocab
 from .db import SpatialDialect, spatial_dialect
 from .errors import InvalidParameter
 from .models import Site, SiteRevision, SiteTag, ThemedBase
@@ -27,8 +27,10 @@ MAX_OFFSET = 10_000_000
 MAX_RADIUS_KM = 500
 MAX_TEXT = 200
 MAX_AREA_VERTICES = 500
-PARAMETERS = ("genre", "terrain", "facility", "base", "q", "bbox", "area", "near", "radius_km",
+PARAMETERS = ("genre", "terrain", "facility", "facility_status", "base", "q", "bbox", "area", "near", "radius_km",
               "elev_min", "elev_max", "limit", "offset")
+# facility_status=verified: a chosen facility counts only where someone verified it present.
+FACILITY_STATUSES = ("any", "verified")
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,7 @@ class SiteQuery:
     genres: tuple[str, ...] = ()       # any of
     terrain: tuple[str, ...] = ()      # any of
     facilities: tuple[str, ...] = ()   # all of
+    facility_status: str = "any"       # any (reported or verified present) | verified (verified present only)
     base: str | None = None
     text: str | None = None
     bbox: tuple[float, float, float, float] | None = None
@@ -46,6 +49,7 @@ class SiteQuery:
     elev_max: float | None = None
     limit: int = DEFAULT_LIMIT
     offset: int = 0
+    cql: Any = None  # a checked CQL2 filter (scouting.cql.CqlFilter) of the OGC API, ANDed with the rest
 
     def page(self, offset: int) -> SiteQuery:
         return replace(self, offset=offset)
@@ -80,6 +84,11 @@ def parse_site_query(args: Mapping[str, str], allowed_extra: tuple[str, ...] = (
         "terrain": _terms(args, "terrain", vocab.TERRAIN),
         "facilities": _terms(args, "facility", vocab.FACILITIES),
     }
+    if args.get("facility_status"):
+        status = args["facility_status"].strip()
+        if status not in FACILITY_STATUSES:
+            raise InvalidParameter("facility_status", f"{status!r} is not one of {', '.join(FACILITY_STATUSES)}")
+        q["facility_status"] = status
     if args.get("base"):
         q["base"] = args["base"].strip()
     if args.get("q"):
@@ -218,7 +227,7 @@ def site_conditions(q: SiteQuery, dialect: SpatialDialect, base_id: int | None) 
             conds.append(_has_tag("genre", q.genres))
         if q.terrain:
             conds.append(_has_tag("terrain", q.terrain))
-        conds += [_has_tag("facility", (term,)) for term in q.facilities]
+        conds += [_has_tag("facility", (term,), q.facility_status) for term in q.facilities]
     else:
         # No area: the tag index is the narrowest way in, so the tag filters list their sites.
         if q.genres:
@@ -226,7 +235,7 @@ def site_conditions(q: SiteQuery, dialect: SpatialDialect, base_id: int | None) 
         if q.terrain:
             conds.append(Site.id.in_(_tagged("terrain", q.terrain)))
         if q.facilities:
-            all_of = _tagged("facility", q.facilities).group_by(SiteTag.site_id).having(
+            all_of = _tagged("facility", q.facilities, q.facility_status).group_by(SiteTag.site_id).having(
                 func.count() == len(q.facilities))
             conds.append(Site.id.in_(all_of))
     if q.base:
@@ -236,10 +245,7 @@ def site_conditions(q: SiteQuery, dialect: SpatialDialect, base_id: int | None) 
         conds.append(or_(*(col.ilike(pattern, escape="\\") for col in
                            (Site.name_zh, Site.name_en, Site.description_zh, Site.description_en))))
     if q.bbox:
-        conds.append(dialect.bbox_filter(Site.__tablename__, Site.id, Site.geom, q.bbox))
-        # The index answers in float32 boxes; the exact test keeps points just outside out.
-        minx, miny, maxx, maxy = q.bbox
-        conds.append(and_(func.ST_X(Site.geom).between(minx, maxx), func.ST_Y(Site.geom).between(miny, maxy)))
+        conds.append(in_bbox(dialect, q.bbox))
     if q.area:
         lons, lats = [p[0] for p in q.area], [p[1] for p in q.area]
         conds.append(dialect.bbox_filter(Site.__tablename__, Site.id, Site.geom, (min(lons), min(lats), max(lons), max(lats))))
@@ -253,17 +259,38 @@ def site_conditions(q: SiteQuery, dialect: SpatialDialect, base_id: int | None) 
         conds.append(Site.elevation_m >= q.elev_min)
     if q.elev_max is not None:
         conds.append(Site.elevation_m <= q.elev_max)
+    if q.cql is not None:
+        conds.append(q.cql.condition(dialect))
     return conds
 
 
-def _tagged(vocabulary: str, terms: tuple[str, ...]) -> Select:
-    return select(SiteTag.site_id).where(SiteTag.vocabulary == vocabulary, SiteTag.term.in_(terms))
+def in_bbox(dialect: SpatialDialect, bbox: tuple[float, float, float, float]):
+    """Sites inside a lon/lat box: the spatial index, then the exact test (the index answers in float32 boxes,
+    so points just outside would slip in)."""
+    minx, miny, maxx, maxy = bbox
+    return and_(dialect.bbox_filter(Site.__tablename__, Site.id, Site.geom, bbox),
+                func.ST_X(Site.geom).between(minx, maxx), func.ST_Y(Site.geom).between(miny, maxy))
 
 
-def _has_tag(vocabulary: str, terms: tuple[str, ...]):
+def _tagged(vocabulary: str, terms: tuple[str, ...], facility_status: str = "any") -> Select:
+    return select(SiteTag.site_id).where(SiteTag.vocabulary == vocabulary, SiteTag.term.in_(terms),
+                                         *_status_condition(vocabulary, facility_status))
+
+
+def _status_condition(vocabulary: str, facility_status: str) -> list:
+    """A facility row counts when it says the site has it: never one verified absent; with
+    facility_status=verified, only one verified present.  (A row without a status is reported.)"""
+    if vocabulary != "facility":
+        return []
+    if facility_status == "verified":
+        return [SiteTag.status == facts.PRESENT]
+    return [SiteTag.status.is_distinct_from(facts.ABSENT)]
+
+
+def _has_tag(vocabulary: str, terms: tuple[str, ...], facility_status: str = "any"):
     """The site has any of `terms` (a probe of site_tags' primary key, correlated to the outer site)."""
     probe = select(SiteTag.site_id).where(SiteTag.site_id == Site.id, SiteTag.vocabulary == vocabulary,
-                                          SiteTag.term.in_(terms))
+                                          SiteTag.term.in_(terms), *_status_condition(vocabulary, facility_status))
     if len(terms) > 1:
         # SQLite 3.51 turns EXISTS into a join, which returns a site once per matching term (seen with three EXISTS
         # beside the spatial index); LIMIT/OFFSET keep it a subquery.  One term is one primary-key row at most.
@@ -326,11 +353,16 @@ def _attach_terms(session: Session, sites: list[Site]) -> None:
     """The genres, terrain and facilities of many sites from one query of plain rows (see Site.terms)."""
     if not sites:
         return
-    terms: dict[int, dict[str, list[str]]] = {site.id: {} for site in sites}
-    rows = session.execute(select(SiteTag.site_id, SiteTag.vocabulary, SiteTag.term)
+    terms: dict[int, dict[str, list]] = {site.id: {} for site in sites}
+    rows = session.execute(select(SiteTag.site_id, SiteTag.vocabulary, SiteTag.term, SiteTag.status, SiteTag.source,
+                                  SiteTag.verified_by, SiteTag.verified_at, SiteTag.verified_how)
                            .where(SiteTag.site_id.in_(list(terms)))
                            .order_by(SiteTag.site_id, SiteTag.vocabulary, SiteTag.term))
-    for site_id, vocabulary, term in rows:
+    for site_id, vocabulary, term, *fact in rows:
+        if vocabulary == "facility":  # facilities with their status (Site.facility_facts)
+            terms[site_id].setdefault("facility_facts", []).append(dict(zip(facts.FIELDS, (term, *fact), strict=True)))
+            if fact[0] == facts.ABSENT:
+                continue
         terms[site_id].setdefault(vocabulary, []).append(term)
     for site in sites:
         site._preloaded_terms = terms[site.id]
@@ -372,14 +404,14 @@ def get_site(session: Session, site_id: int, include_deleted: bool = False) -> S
 
 # Each filter a user can switch off, and the SiteQuery fields it sets.
 FILTER_FIELDS = {
-    "genre": ("genres",), "terrain": ("terrain",), "facility": ("facilities",), "base": ("base",),
+    "genre": ("genres",), "terrain": ("terrain",), "facility": ("facilities", "facility_status"), "base": ("base",),
     "q": ("text",), "bbox": ("bbox",), "area": ("area",), "near": ("near", "radius_km"),
     "elevation": ("elev_min", "elev_max"),
 }
 # The URL parameters of each filter, in PARAMETERS order: the map page reads its parameter names from here
 # (scouting/maps.py passes them on) and clears a filter by all of its parameters.
 FILTER_PARAMETERS = {
-    "genre": ("genre",), "terrain": ("terrain",), "facility": ("facility",), "base": ("base",), "q": ("q",),
+    "genre": ("genre",), "terrain": ("terrain",), "facility": ("facility", "facility_status"), "base": ("base",), "q": ("q",),
     "bbox": ("bbox",), "area": ("area",), "near": ("near", "radius_km"), "elevation": ("elev_min", "elev_max"),
 }
 _EMPTY = SiteQuery()
@@ -390,7 +422,9 @@ def without(q: SiteQuery, filter_name: str) -> SiteQuery:
 
 
 def active_filters(q: SiteQuery) -> list[str]:
-    return [name for name, fields in FILTER_FIELDS.items() if any(getattr(q, f) != getattr(_EMPTY, f) for f in fields)]
+    # facility_status narrows the chosen facilities: alone it filters nothing.
+    return [name for name, fields in FILTER_FIELDS.items()
+            if any(getattr(q, f) != getattr(_EMPTY, f) for f in fields if f != "facility_status")]
 
 
 def facet_counts(session: Session, q: SiteQuery) -> dict[str, dict[str, int]]:
@@ -410,9 +444,11 @@ def facet_counts(session: Session, q: SiteQuery) -> dict[str, dict[str, int]]:
         for vocabulary in vocabularies:
             counts[vocabulary] = {}
         matching = select(Site.id).where(*site_conditions(variant, dialect, _base_id(session, variant)))
+        # A facility counts where the site has it (verified present only, with facility_status=verified).
+        has_it = or_(SiteTag.vocabulary != "facility", *_status_condition("facility", q.facility_status))
         rows = session.execute(
             select(SiteTag.vocabulary, SiteTag.term, func.count())
-            .where(SiteTag.vocabulary.in_(vocabularies), SiteTag.site_id.in_(matching))
+            .where(SiteTag.vocabulary.in_(vocabularies), SiteTag.site_id.in_(matching), has_it)
             .group_by(SiteTag.vocabulary, SiteTag.term))
         for vocabulary, term, n in rows:
             counts[vocabulary][term] = n

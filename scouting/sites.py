@@ -11,7 +11,7 @@ from typing import Any
 
 from geoalchemy2 import WKTElement
 
-from . import audit, vocab
+from . import audit, facts, vocab
 from .errors import InvalidGeodata
 from .models import Site, SiteRevision, SiteTag, ThemedBase
 from .plain_text import unstorable_reason
@@ -64,7 +64,12 @@ def clean_site_record(raw: dict[str, Any], base_slugs: set[str]) -> dict[str, An
     rec["base"] = base
 
     for field, vocabulary in TAG_FIELDS.items():
-        rec[field] = _terms(raw, field, vocab.TAG_VOCABULARIES[vocabulary])
+        if field != "facilities":
+            rec[field] = _terms(raw, field, vocab.TAG_VOCABULARIES[vocabulary])
+    try:  # each a term (reported, with the record's facts_source) or an object with its status
+        rec["facilities"] = facts.clean_facilities(raw.get("facilities"), rec["facts_source"])
+    except facts.FactError as err:
+        raise RecordError(err.field, err.reason) from None
     if not rec["genres"]:
         raise RecordError("genres", "at least one genre is required")
     rec["best_seasons"] = _terms(raw, "best_seasons", vocab.SEASONS)
@@ -138,6 +143,7 @@ def site_record(site: Site, lon: float, lat: float) -> dict[str, Any]:
     for field, vocabulary in TAG_FIELDS.items():
         order = list(vocab.TAG_VOCABULARIES[vocabulary])
         rec[field] = sorted(site.terms(vocabulary), key=order.index)
+    rec["facilities"] = site.facility_facts()
     return rec
 
 
@@ -153,22 +159,51 @@ def apply_site_record(site: Site, rec: dict[str, Any], bases_by_slug: dict[str, 
     site.verified = rec["verified"]
     site.base = bases_by_slug[rec["base"]] if rec["base"] else None
     site.geom = point_element(rec["lon"], rec["lat"])
-    wanted = {(vocabulary, term) for field, vocabulary in TAG_FIELDS.items() for term in rec[field]}
+    wanted = {(row["vocabulary"], row["term"]): row for row in tag_rows(rec)}
     site.tags = [t for t in site.tags if (t.vocabulary, t.term) in wanted]
-    have = {(t.vocabulary, t.term) for t in site.tags}
-    site.tags.extend(SiteTag(vocabulary=v, term=t) for v, t in sorted(wanted - have))
+    have = {(t.vocabulary, t.term): t for t in site.tags}
+    for key, row in sorted(wanted.items()):
+        tag = have.get(key)
+        if tag is None:
+            site.tags.append(SiteTag(**row))
+        else:  # a status changed in place (same primary key)
+            for name, value in row.items():
+                if getattr(tag, name) != value:
+                    setattr(tag, name, value)
 
 
-def new_site_rows(rec: dict[str, Any], base_ids: dict[str, int]) -> tuple[dict[str, Any], list[tuple[str, str]]]:
-    """A cleaned record as the row of a new site and its (vocabulary, term) tags, for bulk inserts (imports);
+def merged(before: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
+    """A stored record with a patch over it (before cleaning); see facts.keep_known for facilities."""
+    raw = before | patch
+    if "facilities" in patch:
+        raw["facilities"] = facts.keep_known(patch["facilities"], before["facilities"])
+    return raw
+
+
+def tag_rows(rec: dict[str, Any]) -> list[dict[str, Any]]:
+    """A cleaned record's site_tags rows (without site_id); a facility row carries its status."""
+    from datetime import date
+
+    blank = dict.fromkeys(("status", "source", "verified_by", "verified_at", "verified_how"))
+    rows = [{"vocabulary": vocabulary, "term": term, **blank} for field, vocabulary in TAG_FIELDS.items()
+            if field != "facilities" for term in rec[field]]
+    for entry in rec["facilities"]:
+        at = entry["verified_at"]
+        rows.append({"vocabulary": "facility", "term": entry["facility"], "status": entry["status"],
+                     "source": entry["source"], "verified_by": entry["verified_by"],
+                     "verified_at": date.fromisoformat(at) if at else None, "verified_how": entry["verified_how"]})
+    return rows
+
+
+def new_site_rows(rec: dict[str, Any], base_ids: dict[str, int]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """A cleaned record as the row of a new site and its site_tags rows (no site_id), for bulk inserts (imports);
     the same fields as `apply_site_record` writes onto a Site."""
     row: dict[str, Any] = {key: rec[key] for key in TEXT_LIMITS}
     row.update(elevation_m=rec["elevation_m"], area_m2=rec["area_m2"], coord_accuracy_m=rec["coord_accuracy_m"],
                position_method=rec["position_method"], best_seasons=rec["best_seasons"], verified=rec["verified"],
                base_id=base_ids[rec["base"]] if rec["base"] else None, version=1,
                geom=f"SRID=4326;POINT({rec['lon']!r} {rec['lat']!r})")
-    tags = sorted({(vocabulary, term) for field, vocabulary in TAG_FIELDS.items() for term in rec[field]})
-    return row, tags
+    return row, tag_rows(rec)
 
 
 def point_element(lon: float, lat: float) -> WKTElement:
@@ -194,10 +229,12 @@ def feature_to_raw(feature: Any, datum: str = "wgs84", partial: bool = False) ->
     props = feature.get("properties") or {}
     if not isinstance(props, dict):
         raise InvalidParameter("properties", "must be an object")
-    unknown = sorted(set(props) - set(EDITABLE) - {"id", "version"})
+    unknown = sorted(set(props) - set(EDITABLE) - {"id", "version", "facility_status"})
     if unknown:
         raise InvalidParameter(unknown[0], "is not a field a site can be given")
-    raw = {k: v for k, v in props.items() if k not in ("id", "version", "lon", "lat")}
+    raw = {k: v for k, v in props.items() if k not in ("id", "version", "lon", "lat", "facility_status")}
+    if "facility_status" in props:
+        raw["facilities"] = _facility_status(props)
     geometry = feature.get("geometry")
     if geometry is None and partial:
         return raw
@@ -220,6 +257,19 @@ def feature_to_raw(feature: Any, datum: str = "wgs84", partial: bool = False) ->
         lon, lat = geo.bd09_to_wgs84(lon, lat)
     raw.update(lon=lon, lat=lat)
     return raw
+
+
+def _facility_status(props: dict) -> Any:
+    """`facility_status` (as served) is the fuller form of `facilities`; sent together they must agree."""
+    from .errors import InvalidParameter
+
+    stated = props["facility_status"]
+    if "facilities" in props and isinstance(stated, list) and all(isinstance(e, dict) for e in stated):
+        has = sorted(e.get("facility") for e in stated if e.get("status", facts.REPORTED) in facts.HAS_IT)
+        if not isinstance(props["facilities"], list) or sorted(map(str, props["facilities"])) != has:
+            raise InvalidParameter("facilities", "disagrees with facility_status; send one of them (facility_status "
+                                                 "says how each facility is known)")
+    return stated
 
 
 def _county(session) -> Any:
@@ -306,7 +356,8 @@ def _save(session, site: Site, action: str, actor: str, before: dict | None, aft
         session.flush()
         revision = _revision(site, action, actor, before, after)
         session.add(revision)
-        audit.record(session, f"site.{action}", "site", site_id, audit_summary(site, action, revision.changed_fields, note))
+        audit.record(session, f"site.{action}", "site", site_id,
+                     audit_summary(site, action, revision.changed_fields, note, before, after))
         session.commit()
     except StaleDataError:
         session.rollback()
@@ -315,9 +366,15 @@ def _save(session, site: Site, action: str, actor: str, before: dict | None, aft
                                  site_feature(hit, include_staff=True)) from None
 
 
-def audit_summary(site: Site, action: str, changed: list[str], note: str | None = None) -> str:
-    """What the audit log says of a site write: its slug and, for changes, the names of the fields."""
+def audit_summary(site: Site, action: str, changed: list[str], note: str | None = None,
+                  before: dict | None = None, after: dict | None = None) -> str:
+    """What the audit log says of a site write: its slug and, for changes, the names of the fields (and of each
+    facility whose status changed)."""
     text = site.slug if action in ("create", "delete", "undelete") else f"{site.slug}; {audit.fields_summary(changed)}"
+    if "facilities" in changed and action in ("update", "restore"):
+        detail = facts.change_summary((before or {}).get("facilities"), (after or {}).get("facilities"))
+        if detail:
+            text += f"; facilities: {detail}"
     return f"{note}; {text}" if note else text
 
 
@@ -347,7 +404,7 @@ def update_site(session, site_id: int, patch: dict, expected: int | None, actor:
     hit = _stored(session, site_id)
     _check_version(session, hit, expected)
     before = site_record(hit.site, hit.lon, hit.lat)
-    rec = _clean(session, before | patch)
+    rec = _clean(session, merged(before, patch))
     if (rec["lon"], rec["lat"]) != (before["lon"], before["lat"]):
         _check_inside(session, rec, confirm_outside)
     if rec == before:

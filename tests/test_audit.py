@@ -52,7 +52,7 @@ def signed_in(app, username: str, addr: str = WEB_ADDR):
     token = csrf_of(client.get("/login").get_data(as_text=True))
     resp = client.post("/login", data={"username": username, "password": PASSWORD, "csrf_token": token})
     assert resp.status_code == 302, resp.get_data(as_text=True)[:300]
-    client.csrf = token
+    client.csrf = csrf_of(client.get("/").get_data(as_text=True))  # sign-in starts a new session (the map: sign-out form)
     return client
 
 

@@ -115,3 +115,21 @@ def test_filters_below_the_threshold_load_every_match(scale_session, synth_app):
     wait_ready(page)
     assert status(page)["mode"] == "view" and page.locator(".scout-server-cluster").count() > 0
     page.close()
+
+
+def test_the_list_pages_when_the_public_url_names_the_site_otherwise(scale_session, synth_app):
+    """The API's next link starts with SCOUTING_PUBLIC_URL; a page opened under another name of the same server
+    (127.0.0.1 here, localhost there) still pages through its own origin (CSP connect-src 'self')."""
+    port = urlsplit(scale_session.base_url).port
+    synth_app.config["PUBLIC_URL"] = f"http://localhost:{port}"
+    try:
+        page = scale_session.open("/?map=8/29.2/120.3")
+        assert page.locator(".scout-result").count() == 100
+        page.click("#scout-more")
+        page.wait_for_function("() => document.querySelectorAll('.scout-result').length === 200")
+        asked = page.evaluate("performance.getEntriesByType('resource').map(e => e.name)"
+                              ".filter(n => n.includes('/api/sites?'))")
+        assert asked and all(url.startswith(scale_session.base_url + "/") for url in asked), asked
+        page.close()
+    finally:
+        synth_app.config["PUBLIC_URL"] = None

@@ -26,7 +26,9 @@ CONF = "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/"
 BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 ITEMS = "/ogc/collections/sites/items"
 GDAL_BBOX = (119.85, 27.75, 120.05, 27.95)
-SITE_FILTERS = {"genre", "terrain", "facility", "base", "q", "near", "radius_km", "elev_min", "elev_max"}
+SITE_FILTERS = {"genre", "terrain", "facility", "facility_status", "base", "q", "near", "radius_km", "elev_min",
+                "elev_max", "genres", "facilities"}
+PARTS_2_AND_3 = {"crs", "bbox-crs", "filter", "filter-lang", "filter-crs"}
 
 
 def local(url: str) -> str:
@@ -118,11 +120,13 @@ def test_openapi_document_is_valid_and_describes_the_filters(client):
     doc = json.loads(resp.get_data(as_text=True))
     validate(doc, cls=OpenAPIV30SpecValidator)
     assert doc["openapi"].startswith("3.0.")
+    # Paths are relative to the landing page, as clients (GDAL) look them up.
+    assert doc["servers"] == [{"url": "http://localhost/ogc"}]
 
     paths = doc["paths"]
-    for path in ("/ogc", "/ogc/conformance", "/ogc/api", "/ogc/collections", "/ogc/collections/sites",
-                 "/ogc/collections/sites/items", "/ogc/collections/sites/items/{featureId}", "/ogc/collections/bases",
-                 "/ogc/collections/bases/items", "/ogc/collections/bases/items/{featureId}"):
+    for path in ("/", "/conformance", "/api", "/collections", "/collections/sites", "/collections/sites/items",
+                 "/collections/sites/items/{featureId}", "/collections/sites/queryables", "/collections/bases",
+                 "/collections/bases/items", "/collections/bases/items/{featureId}", "/collections/bases/queryables"):
         assert "get" in paths[path], path
 
     def parameters(path: str) -> dict[str, dict]:
@@ -130,9 +134,10 @@ def test_openapi_document_is_valid_and_describes_the_filters(client):
                     for p in paths[path]["get"]["parameters"]]
         return {p["name"]: p for p in resolved}
 
-    sites = parameters("/ogc/collections/sites/items")
-    assert set(sites) == {"f", "bbox", "limit", "offset"} | SITE_FILTERS
-    assert set(parameters("/ogc/collections/bases/items")) == {"f", "bbox", "limit", "offset"}
+    sites = parameters("/collections/sites/items")
+    assert set(sites) == {"f", "bbox", "limit", "offset"} | PARTS_2_AND_3 | SITE_FILTERS
+    assert set(parameters("/collections/bases/items")) == {"f", "bbox", "limit", "offset"} | PARTS_2_AND_3
+    assert set(parameters("/collections/sites/items/{featureId}")) == {"featureId", "f", "crs"}
     assert sites["genre"]["schema"]["items"]["enum"] == list(vocab.GENRES)
     assert sites["terrain"]["schema"]["items"]["enum"] == list(vocab.TERRAIN)
     assert sites["facility"]["schema"]["items"]["enum"] == list(vocab.FACILITIES)
@@ -140,7 +145,7 @@ def test_openapi_document_is_valid_and_describes_the_filters(client):
     assert sites["base"]["schema"]["enum"] == [b["properties"]["slug"] for b in bases]
     assert sites["limit"]["schema"] == {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}
     assert sites["bbox"]["schema"]["minItems"] == 4 and sites["bbox"]["explode"] is False
-    ok = paths["/ogc/collections/sites/items"]["get"]["responses"]["200"]["content"]["application/geo+json"]["schema"]
+    ok = paths["/collections/sites/items"]["get"]["responses"]["200"]["content"]["application/geo+json"]["schema"]
     collection_schema = doc["components"]["schemas"][ok["$ref"].rsplit("/", 1)[1]]
     assert {"type", "features", "numberMatched", "numberReturned", "links"} <= set(collection_schema["properties"])
 
@@ -153,10 +158,15 @@ def test_openapi_document_is_valid_and_describes_the_filters(client):
 
 def test_every_documented_site_parameter_is_accepted(client):
     doc = get_json(client, "/ogc/api?f=json", "application/vnd.oai.openapi+json")
-    examples = {"genre": "nature", "terrain": "waterfall", "facility": "parking", "base": "nantian-costume", "q": "瀑",
+    examples = {"genre": "nature", "terrain": "waterfall", "facility": "parking", "facility_status": "verified",
+                "base": "nantian-costume", "q": "瀑",
                 "near": "120.08,27.79", "radius_km": "5", "elev_min": "100", "elev_max": "900", "f": "json",
-                "bbox": "119.8,27.6,120.2,28", "limit": "5", "offset": "1"}
-    for param in doc["paths"]["/ogc/collections/sites/items"]["get"]["parameters"]:
+                "bbox": "119.8,27.6,120.2,28", "limit": "5", "offset": "1",
+                "crs": "http://www.opengis.net/def/crs/EPSG/0/4490", "bbox-crs": "http://www.opengis.net/def/crs/OGC/1.3/CRS84",
+                "filter": "A_OVERLAPS(genres, ('nature'))", "filter-lang": "cql2-text",
+                "filter-crs": "http://www.opengis.net/def/crs/EPSG/0/4490", "genres": "nature",
+                "facilities": "parking"}
+    for param in doc["paths"]["/collections/sites/items"]["get"]["parameters"]:
         name = param.get("name") or param["$ref"].rsplit("/", 1)[1]
         query = {name: examples[name]}
         if name in ("near", "radius_km"):

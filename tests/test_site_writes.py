@@ -192,6 +192,8 @@ def test_login_needs_csrf_and_is_rate_limited(fresh_app):
     assert ok.status_code == 302
     cookie = ok.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"',
+                      client.get("/login").get_data(as_text=True)).group(1)  # sign-in started a new session
     statuses = [client.post("/login", data={"username": "x", "password": "y", "csrf_token": token}).status_code
                 for _ in range(12)]
     assert 429 in statuses

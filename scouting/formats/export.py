@@ -25,7 +25,7 @@ from typing import Any
 
 import orjson
 
-from .. import vocab
+from .. import facts, vocab
 from ..errors import InvalidParameter
 from ..geo import wgs84_to_gcj02
 from ..models import Site
@@ -141,6 +141,16 @@ def accuracy_text(site: Site) -> tuple[str, str]:
     return zh, en
 
 
+def _facility_labels(site: Site) -> list[tuple[str, str]]:
+    """(zh, en) of each facility with its status, e.g. ("停车场（据报道，待核实）", "Parking (reported, unverified)")."""
+    return [(facts.label(e, "zh"), facts.label(e, "en")) for e in site.facility_facts()]
+
+
+def _elevation(site: Site) -> tuple[str, str]:
+    return (facts.elevation_text(site.elevation_m, site.position_method, "zh"),
+            facts.elevation_text(site.elevation_m, site.position_method, "en"))
+
+
 def _display_name(site: Site) -> str:
     return f"{site.name_zh} ({site.name_en})" if site.name_en else site.name_zh
 
@@ -250,6 +260,7 @@ def _kml_placemark(item: ExportItem) -> str:
     extended = ET.SubElement(placemark, "ExtendedData")
     data = {"slug": site.slug, "name_zh": site.name_zh, "name_en": site.name_en, "genres": ",".join(genres),
             "coord_accuracy_m": site.coord_accuracy_m, "position_method": site.position_method,
+            "facilities": ",".join(site.terms("facility")), "facility_status": facts.as_cell(site.facility_facts()),
             "pack_position": item.position}
     for name, value in data.items():
         if value is not None:
@@ -283,10 +294,10 @@ def _balloon(item: ExportItem) -> str:
     rows.append(("题材 Genres", labels([vocab.GENRES[g] for g in _genres(site)])))
     if site.terms("terrain"):
         rows.append(("地貌 Terrain", labels(_terms(site, "terrain"))))
-    if site.terms("facility"):
-        rows.append(("设施 Facilities", labels(_terms(site, "facility"))))
+    if site.facility_facts():
+        rows.append(("设施 Facilities", "<br>".join(f"{_h(zh)} {_h(en)}" for zh, en in _facility_labels(site))))
     if site.elevation_m is not None:
-        rows.append(("海拔 Elevation", _h(f"{site.elevation_m:g} m")))
+        rows.append(("海拔 Elevation", "<br>".join(_h(t) for t in _elevation(site))))
     if site.best_seasons:
         rows.append(("最佳季节 Best seasons", labels(_seasons(site))))
     zh, en = accuracy_text(site)
@@ -323,7 +334,8 @@ def _gpx_waypoint(item: ExportItem) -> str:
     site = item.hit.site
     # GPX 1.1 fixes the child order: ele, name, desc, type.
     wpt = ET.Element("wpt", lat=_coord(item.hit.lat), lon=_coord(item.hit.lon))
-    if site.elevation_m is not None:
+    if site.elevation_m is not None and site.position_method not in facts.ESTIMATED_POSITIONS:
+        # <ele> is the waypoint's own elevation; at an estimated point the site's is only in <desc>.
         ET.SubElement(wpt, "ele").text = f"{site.elevation_m:g}"
     ET.SubElement(wpt, "name").text = _xml_text(_display_name(site))
     ET.SubElement(wpt, "desc").text = _xml_text(_gpx_description(item))
@@ -341,6 +353,10 @@ def _gpx_description(item: ExportItem) -> str:
     lines = [f"{site.name_zh} / {site.name_en}",
              f"题材 Genres: {_joined(genres, 'zh')} / {_joined(genres, 'en', ', ')}",
              f"位置精度 Accuracy: {zh} / {en}"]
+    if site.elevation_m is not None:
+        lines.append("海拔 Elevation: {} / {}".format(*_elevation(site)))
+    for zh, en in _facility_labels(site):
+        lines.append(f"设施 Facility: {zh} / {en}")
     if item.position is not None:
         lines.append(f"顺序 Order: {item.position}")
     if item.note:
@@ -363,6 +379,8 @@ def _gpkg_row(item: ExportItem) -> dict[str, Any]:
         "genres": ",".join(genres), "genre_labels_zh": "、".join(vocab.GENRES[g].zh for g in genres),
         "terrain": ",".join(t.slug for t in _terms(site, "terrain")),
         "facilities": ",".join(t.slug for t in _terms(site, "facility")),
+        "facility_status": facts.as_cell(site.facility_facts()),
+        "facility_status_zh": facts.labels_text(site.facility_facts(), "zh") or None,
         "elevation_m": site.elevation_m, "coord_accuracy_m": site.coord_accuracy_m,
         "position_method": site.position_method, "gcj02_lon": gcj_lon, "gcj02_lat": gcj_lat,
         "description_zh": site.description_zh, "description_en": site.description_en,
@@ -403,7 +421,10 @@ def _gpkg(items: Iterable[ExportItem], title: str) -> Iterator[bytes]:
 
 # --------------------------------------------------------------------------- CSV
 
-CSV_COLUMNS = ("id", "slug", "name_zh", "name_en", "base", "genres", "terrain", "facilities", "lon_wgs84", "lat_wgs84",
+# `facilities` names what the site has; `facility_status_zh` says how each is known (for people) and
+# `facility_status` the same as JSON (read back by the importer).
+CSV_COLUMNS = ("id", "slug", "name_zh", "name_en", "base", "genres", "terrain", "facilities", "facility_status_zh",
+               "facility_status", "lon_wgs84", "lat_wgs84",
                "lon_gcj02", "lat_gcj02", "coord_accuracy_m", "position_method", "elevation_m", "best_seasons",
                "description_zh", "access_notes_zh", "pack_position", "pack_note")
 # A text cell starting with one of these is run as a formula by Excel/LibreOffice (CSV injection).
@@ -424,6 +445,7 @@ def _csv_row(item: ExportItem) -> list[Any]:
         site.id, site.slug, site.name_zh, site.name_en, site.base.slug if site.base else None,
         "、".join(vocab.GENRES[g].zh for g in _genres(site)),
         _joined(_terms(site, "terrain"), "zh"), _joined(_terms(site, "facility"), "zh"),
+        facts.labels_text(site.facility_facts(), "zh"), facts.as_cell(site.facility_facts()),
         item.hit.lon, item.hit.lat, gcj_lon, gcj_lat, site.coord_accuracy_m, site.position_method,
         site.elevation_m, _joined(_seasons(site), "zh"),
         site.description_zh, site.access_notes_zh, item.position, item.note,

@@ -7,7 +7,7 @@ from shapely import wkt as shapely_wkt
 from shapely.geometry import mapping
 from shapely.geometry.polygon import orient
 
-from .. import vocab
+from .. import facts, vocab
 from ..models import Boundary, ThemedBase
 from ..search import SiteHit
 from ..sites import STAFF_FIELDS, TAG_FIELDS, TEXT_LIMITS
@@ -25,12 +25,18 @@ def site_feature(hit: SiteHit, include_staff: bool = False) -> dict[str, Any]:
     for field, vocabulary in TAG_FIELDS.items():
         order = list(vocab.TAG_VOCABULARIES[vocabulary])
         props[field] = sorted(site.terms(vocabulary), key=order.index)
+    # `facilities` lists what the site has (what a facility filter matches); this says how each is known,
+    # verified absent ones included, with the labels people read.
+    props["facility_status"] = facts.served(site.facility_facts())
     method = vocab.POSITION_METHODS.get(site.position_method)
     props.update(
         base=site.base.slug if site.base else None,
         base_name_zh=site.base.name_zh if site.base else None,
         base_name_en=site.base.name_en if site.base else None,
         elevation_m=site.elevation_m,
+        # At a township-seat or estimated point the elevation is the site's, not the point's: say so.
+        elevation_label_zh=facts.elevation_text(site.elevation_m, site.position_method, "zh"),
+        elevation_label_en=facts.elevation_text(site.elevation_m, site.position_method, "en"),
         area_m2=site.area_m2,
         best_seasons=list(site.best_seasons or []),
         coord_accuracy_m=site.coord_accuracy_m,
@@ -63,7 +69,8 @@ def base_feature(base: ThemedBase, lon: float, lat: float, site_count: int) -> d
             "genres": list(base.genres), "genre_labels": _labels(list(base.genres), vocab.GENRES),
             "towns": list(base.towns), "description_zh": base.description_zh, "description_en": base.description_en,
             "coord_source": base.coord_source, "coord_accuracy_m": base.coord_accuracy_m,
-            "position_method": base.position_method, "site_count": site_count,
+            "position_method": base.position_method, "facts_source": base.facts_source, "verified": base.verified,
+            "site_count": site_count,
         },
     }
 

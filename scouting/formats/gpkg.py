@@ -17,8 +17,9 @@ from typing import Any
 
 GPKG_LAYER = "sites"
 GPKG_COLUMNS = ("id", "slug", "name_zh", "name_en", "base", "genres", "genre_labels_zh", "terrain", "facilities",
-                "elevation_m", "coord_accuracy_m", "position_method", "gcj02_lon", "gcj02_lat", "description_zh",
-                "description_en", "access_notes_zh", "pack_position", "pack_note")
+                "facility_status", "facility_status_zh", "elevation_m", "coord_accuracy_m", "position_method",
+                "gcj02_lon", "gcj02_lat", "description_zh", "description_en", "access_notes_zh", "pack_position",
+                "pack_note")
 # Fixed column types: each batch is appended to the layer the first one created, so a batch whose
 # elevations are all missing must not turn the column into text.
 GPKG_DTYPES = {"id": "int64", "elevation_m": "float64", "coord_accuracy_m": "int64", "gcj02_lon": "float64",

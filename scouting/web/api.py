@@ -7,13 +7,14 @@ import orjson
 from flask import Blueprint, Response, current_app, g, request, url_for
 from sqlalchemy import func, select
 
-from .. import get_session, sites, vocab
+from .. import facts, get_session, sites, vocab
 from ..details import parse_day, site_details
 from ..errors import DatabaseUnavailable, InvalidParameter, NotFound, PreconditionRequired, UnsupportedMediaType
 from ..formats.geojson import base_feature, boundary_feature, feature_collection, site_feature
 from ..models import Boundary, Site, ThemedBase
 from ..search import ResultCache, find_sites, get_site, parse_cluster_query, parse_site_query
 from .auth import api_user, whoami
+from .security import public_request_url
 
 api = Blueprint("api", __name__)
 
@@ -32,7 +33,7 @@ def list_sites():
     session = get_session()
     results = find_sites(session, query, matched=_cache().count_sites(session, query))
     features = [site_feature(hit) for hit in results.hits]
-    links = [{"rel": "self", "type": "application/geo+json", "href": request.url}]
+    links = [{"rel": "self", "type": "application/geo+json", "href": public_request_url()}]
     if query.offset + len(features) < results.number_matched:
         links.append(_page_link("next", query.offset + query.limit))
     if query.offset > 0:
@@ -43,7 +44,7 @@ def list_sites():
 
 def _page_link(rel: str, offset: int) -> dict:
     args = request.args.to_dict() | {"offset": str(offset)}
-    return {"rel": rel, "type": "application/geo+json", "href": request.base_url + "?" + urlencode(args)}
+    return {"rel": rel, "type": "application/geo+json", "href": public_request_url(with_query=False) + "?" + urlencode(args)}
 
 
 # Read endpoints answer with an ETag and "revalidate every time": a browser that has the answer gets a
@@ -139,7 +140,7 @@ def boundary():
 
 @api.get("/api/vocabulary")
 def vocabulary():
-    return json_response(vocab.as_json())
+    return json_response(vocab.as_json() | facts.as_json())
 
 
 @api.get("/healthz")

@@ -6,7 +6,7 @@ silently: tests/test_schemathesis.py sends generated requests and checks every a
 """
 from __future__ import annotations
 
-from .. import packs, search, sites, vocab
+from .. import facts, packs, search, sites, vocab
 
 PROBLEM = "application/problem+json"
 GEOJSON = "application/geo+json"
@@ -69,6 +69,9 @@ def api_document(base_slugs: list[str]) -> dict:
         _terms("genre", vocab.GENRES, "when it has any of them"),
         _terms("terrain", vocab.TERRAIN, "when it has any of them"),
         _terms("facility", vocab.FACILITIES, "only when it has all of them"),
+        _query("facility_status", {"type": "string", "enum": list(search.FACILITY_STATUSES), "default": "any"},
+               "any: a chosen facility counts when reported or verified present; verified: only when verified "
+               "present. A facility verified absent never matches."),
         _query("base", {"type": "string", "enum": base_slugs}, "A themed base's slug: only its sites."),
         _query("q", {"type": "string", "maxLength": search.MAX_TEXT}, "Text in a name or description."),
         _query("bbox", {"type": "array", "minItems": 4, "maxItems": 4, "items": {"type": "number"}},
@@ -200,6 +203,14 @@ def api_document(base_slugs: list[str]) -> dict:
     }
 
     text = {"type": "string", "nullable": True}
+    # A facility and how it is known (scouting.facts); the served form adds label_zh/label_en.
+    fact = {"type": "object", "required": ["facility", "status"], "properties": {
+        "facility": {"type": "string", "enum": list(vocab.FACILITIES)},
+        "status": {"type": "string", "enum": list(facts.STATUSES)},
+        "source": {**text, "maxLength": facts.SOURCE_LIMIT}, "verified_by": {**text, "maxLength": facts.BY_LIMIT},
+        "verified_at": {**text, "format": "date"},
+        "verified_how": {"type": "string", "nullable": True, "enum": [*facts.VERIFY_METHODS, None]},
+        "label_zh": {"type": "string"}, "label_en": {"type": "string"}}}
     site_props = {key: {"type": "string", "nullable": key not in sites.REQUIRED_TEXT, "maxLength": limit}
                   for key, limit in sites.TEXT_LIMITS.items()}
     site_props.update({
@@ -213,7 +224,8 @@ def api_document(base_slugs: list[str]) -> dict:
         position_method={"type": "string", "enum": list(vocab.POSITION_METHODS)},
         position_method_zh=text, position_method_en=text, approximate={"type": "boolean"},
         verified={"type": "boolean"}, created_at=text, updated_at=text, version={"type": "integer"},
-        distance_m={"type": "number"})
+        distance_m={"type": "number"}, elevation_label_zh=text, elevation_label_en=text,
+        facility_status={"type": "array", "items": fact | {"required": [*fact["required"], "label_zh", "label_en"]}})
     point = {"type": "object", "required": ["type", "coordinates"], "properties": {
         "type": {"type": "string", "enum": ["Point"]},
         "coordinates": {"type": "array", "minItems": 2, "maxItems": 3, "items": {"type": "number"}}}}
@@ -223,11 +235,15 @@ def api_document(base_slugs: list[str]) -> dict:
                        "properties": site_props}}}
     input_props = {key: {"type": "string", "maxLength": limit} for key, limit in sites.TEXT_LIMITS.items()}
     input_props.update({k: site_props[k] for k in (*sites.TAG_FIELDS, "best_seasons", "verified", "position_method")})
+    # A plain term is reported (its source: facts_source); an object gives the status (verified: by, at, how).
+    input_props["facilities"] = {"type": "array", "items": {"oneOf": [
+        site_props["facilities"]["items"], fact | {"additionalProperties": False}]}}
     input_props.update(base={"type": "string", "enum": base_slugs, "nullable": True},
                        elevation_m={"type": "number", "minimum": -500, "maximum": 9000, "nullable": True},
                        area_m2={"type": "number", "minimum": 0, "maximum": 1e10, "nullable": True},
                        coord_accuracy_m={"type": "number", "minimum": 0, "maximum": 1e6})
     assert set(input_props) == set(sites.EDITABLE) - {"lon", "lat"}
+    input_props["facility_status"] = {**site_props["facility_status"], "items": fact}  # as served; wins over facilities
     link = {"type": "object", "required": ["rel", "href"], "properties": {
         "rel": {"type": "string"}, "href": {"type": "string"}, "type": {"type": "string"}}}
     counts = {"type": "object", "additionalProperties": {"type": "integer", "minimum": 0}}
@@ -320,7 +336,8 @@ def api_document(base_slugs: list[str]) -> dict:
                     "site_id": {"type": "integer"}, "photos": {"type": "array", "items": photo}}},
                 "Vocabulary": {"type": "object", "required": ["genres", "terrain", "facilities"], "properties": {
                     **{k: {"type": "array", "items": term}
-                       for k in ("genres", "terrain", "facilities", "seasons", "position_methods")},
+                       for k in ("genres", "terrain", "facilities", "seasons", "position_methods", "facility_statuses",
+                                 "verification_methods")},
                     "facility_icons": {"type": "object", "additionalProperties": {"type": "string"}},
                     # The map's colour of each genre (CSS hex), by slug.
                     "genre_colours": {"type": "object", "additionalProperties": {

@@ -6,8 +6,9 @@ authorises an API write, so the API needs no CSRF token.  Forms on pages carry o
 from __future__ import annotations
 
 from functools import wraps
+from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, g, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_limiter import Limiter, RateLimitExceeded
 from flask_limiter.util import get_remote_address
@@ -15,6 +16,7 @@ from flask_login import LoginManager, current_user, login_user, logout_user
 from flask_wtf import FlaskForm
 from flask_wtf.csrf import CSRFProtect
 from limits import parse as parse_limit
+from limits import parse_many
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
@@ -29,7 +31,23 @@ csrf = CSRFProtect()
 # RATELIMIT_STORAGE_URI: memory:// for one process, redis://... to share them between gunicorn workers.
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
 # Wrong API tokens from one address: guessing a token is hopeless at 30 a minute (they are 256-bit).
-BEARER_FAILURES = parse_limit("30 per minute")
+BEARER_FAILURES = "30 per minute"
+
+
+def per_process(spec: str) -> str:
+    """A limit stated for the whole site, as this process must count it.  With counts in each process's memory
+    while RATELIMIT_WORKERS processes serve (gunicorn.conf.py sets it when no shared storage is at hand), each
+    allows its share, so the site never lets more through than stated."""
+    workers = int(current_app.config.get("RATELIMIT_WORKERS") or 1)
+    if workers <= 1:
+        return spec
+    return "; ".join(f"{max(1, item.amount // workers)} per {item.multiples} {item.GRANULARITY.name}"
+                     for item in parse_many(spec))
+
+
+def site_limit(spec: str):
+    """`spec` for @limiter.limit, counted per process as `per_process` says."""
+    return lambda: per_process(spec)
 
 
 class TooManyTokenFailures(ScoutingError):
@@ -48,13 +66,28 @@ class LoginForm(FlaskForm):
 
 
 @login_manager.user_loader
-def _load_user(user_id: str) -> User | None:
-    user = get_session().get(User, int(user_id)) if user_id.isdigit() else None
-    return user if user and user.active else None
+def _load_user(session_id: str) -> User | None:
+    # A cookie from before sign-out, a password or role change or a switch-off names an old generation: refused.
+    return accounts.session_user(get_session(), session_id)
+
+
+def safe_next(target: str | None) -> str | None:
+    """`target` when it is a path on this site, else None.  Browsers drop tabs and newlines from a URL and read a
+    backslash as a slash, so a slash, a tab and a slash (or a slash and a backslash) before a host name would
+    leave the site: control characters and backslashes are refused (a newline would also break the header)."""
+    if not target or len(target) > 2000 or "\\" in target:
+        return None
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in target):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target
 
 
 def init_app(app) -> None:
     login_manager.init_app(app)
+    accounts.warm_up()
     login_manager.login_view = "auth.login"
     csrf.init_app(app)
     limiter.init_app(app)
@@ -69,21 +102,21 @@ def init_app(app) -> None:
 
 
 def bearer_user() -> User | None:
-    """The user of the request's `Authorization: Bearer` token; None without one.
+    """The user of the request's `Authorization: Bearer` token; None without one (or with another scheme).
 
     A wrong token raises Unauthorized and counts against the address; past BEARER_FAILURES a minute every
     token from that address is refused with 429 until the minute is over, right or wrong."""
-    header = request.headers.get("Authorization")
-    if not header:
-        return None
+    scheme, _sep, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer":
+        return None  # no token, or a scheme this app does not use (a proxy's Basic): not ours to judge
     key = ("bearer-failures", get_remote_address())
-    if not limiter.limiter.test(BEARER_FAILURES, *key):
+    failures = parse_limit(per_process(BEARER_FAILURES))
+    if not limiter.limiter.test(failures, *key):
         raise TooManyTokenFailures(f"too many wrong API tokens from your address (at most {BEARER_FAILURES}); "
                                    "wait a minute and try again")
-    scheme, _sep, token = header.partition(" ")
-    row = accounts.token_row(get_session(), token.strip()) if scheme.lower() == "bearer" and token else None
+    row = accounts.token_row(get_session(), token.strip()) if token.strip() else None
     if row is None:
-        limiter.limiter.hit(BEARER_FAILURES, *key)
+        limiter.limiter.hit(failures, *key)
         raise Unauthorized("the API token is not valid: Authorization: Bearer <token>")
     g.api_token_id = row.id  # the audit log names the token
     return row.user
@@ -107,25 +140,32 @@ def api_user(require_editor: bool = True):
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit("10 per minute", methods=["POST"])
+@limiter.limit(site_limit("10 per minute"), methods=["POST"])
 def login():
     form = LoginForm()
     error = None
     if form.validate_on_submit():
         user = accounts.sign_in(get_session(), form.username.data, form.password.data)
         if user:
+            # A new session at sign-in: nothing of the anonymous one (its CSRF token included) carries over.
+            session.clear()
+            g.pop("csrf_token", None)
             login_user(user)
             current_app.logger.info("sign-in: %s from %s", user.username, request.remote_addr)
-            target = request.args.get("next", "")
-            # Only paths on this site: never an open redirect.
-            return redirect(target if target.startswith("/") and not target.startswith("//") else url_for("pages.index"))
+            # Only paths on this site: never an open redirect; anything else falls back to the map.
+            return redirect(safe_next(request.args.get("next")) or url_for("pages.index"))
         error = "wrong"
     return render_template("login.html", form=form, error=error), (401 if error else 200)
 
 
 @bp.post("/logout")
 def logout():
+    if current_user.is_authenticated:
+        # Ends this session and every other one of the account: a copied cookie opens nothing afterwards.
+        accounts.end_sessions(current_user)
+        get_session().commit()
     logout_user()
+    session.clear()
     return redirect(url_for("pages.index"))
 
 

@@ -1,4 +1,6 @@
-"""OGC API – Features, Part 1 Core (https://docs.ogc.org/is/17-069r4/17-069r4.html), under /ogc.
+"""OGC API – Features under /ogc: Part 1 Core (https://docs.ogc.org/is/17-069r4/17-069r4.html), Part 2 CRS by
+reference (`crs`, `bbox-crs`: CRS84, EPSG:4326, EPSG:4490 CGCS2000, EPSG:3857; see scouting.crs) and Part 3 Filtering
+(queryables, `filter` in CQL2 text or JSON; see scouting.cql).
 
 Two collections: `sites` and `bases`.  The sites' items are the JSON API's query, not a second one:
 OGC parameters are checked here, then handed to `search.parse_site_query` and `search.find_sites`.
@@ -9,31 +11,49 @@ Deviations, on purpose: `limit` above 1000 is clamped to 1000 (as the standard a
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from urllib.parse import urlencode
 
 import orjson
-from flask import Blueprint, Response, render_template, request, url_for
+from flask import Blueprint, Response, render_template, request
 from sqlalchemy import func, select
 
 from .. import get_session, vocab
+from ..cql import LANGUAGES, MAX_FILTER, QUERYABLES, parse_filter
+from ..crs import CRS84, SUPPORTED, bbox_to_crs84, from_crs84, parse_crs
+from ..db import spatial_dialect
 from ..errors import InvalidParameter, NotFound
 from ..formats.geojson import base_feature, feature_collection, site_feature
 from ..models import Site, ThemedBase
-from ..search import DEFAULT_LIMIT, MAX_LIMIT, MAX_RADIUS_KM, MAX_TEXT, find_sites, get_site, parse_site_query
+from ..search import DEFAULT_LIMIT, FACILITY_STATUSES, MAX_LIMIT, MAX_RADIUS_KM, MAX_TEXT, find_sites, get_site, parse_site_query
+from .api import _cache as result_cache
+from .security import absolute_url
 
 ogc = Blueprint("ogc", __name__)
 
 TITLE = "Wencheng Scout — 文成外景地图"
 DESCRIPTION = ("文成县微电影外景拍摄地与十类外景拍摄基地（WGS-84）。 "
                "Shooting locations and the ten themed exterior shooting bases of Wencheng County, Zhejiang (WGS-84).")
-CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+CQL2 = "http://www.opengis.net/spec/cql2/1.0/conf/"
 CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+    "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/filter",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/features-filter",
+    # The CQL2 classes scouting.cql implements in full; not: property-property, functions, arithmetic,
+    # temporal, accent-insensitive comparison and the spatial functions beyond S_INTERSECTS/S_DISJOINT.
+    *(CQL2 + c for c in ("cql2-text", "cql2-json", "basic-cql2", "advanced-comparison-operators",
+                         "case-insensitive-comparison", "basic-spatial-functions", "basic-spatial-functions-plus",
+                         "array-functions")),
+    CQL2 + "basic-spatial-operators",  # the drafts' name of basic-spatial-functions, which QGIS 3.32+ looks for
 ]
+QUERYABLES_REL = "http://www.opengis.net/def/rel/ogc/1.0/queryables"
+SCHEMA_JSON = "application/schema+json"
 JSON = "application/json"
 GEOJSON = "application/geo+json"
 HTML = "text/html"
@@ -41,15 +61,21 @@ OPENAPI = "application/vnd.oai.openapi+json;version=3.0"
 FORMATS = ("json", "html")
 
 PAGING = ("bbox", "limit", "offset")
+# Parts 2 and 3: output CRS, the bbox's CRS, and a CQL2 filter (for both collections).
+EXTENSIONS = ("crs", "bbox-crs", "filter", "filter-lang", "filter-crs")
 # The site filters of the JSON API that the OGC API passes through (besides bbox/limit/offset).
-SITE_FILTERS = ("genre", "terrain", "facility", "base", "q", "near", "radius_km", "elev_min", "elev_max")
+SITE_FILTERS = ("genre", "terrain", "facility", "facility_status", "base", "q", "near", "radius_km", "elev_min",
+                "elev_max")
+# Part 1 filters named as the properties are (/rec/core/fc-filters), so a client that sends property=value for a
+# documented parameter (GDAL's OAPIF driver) filters on the server: genres=nature is genre=nature.
+PROPERTY_FILTERS = {"genres": "genre", "facilities": "facility"}
 
 
 class Collection:
     def __init__(self, id: str, title_zh: str, title_en: str, description: str, model, filters: tuple[str, ...]):
         self.id, self.title_zh, self.title_en = id, title_zh, title_en
         self.description, self.model = description, model
-        self.parameters = ("f", *PAGING, *filters)
+        self.parameters = ("f", *PAGING, *EXTENSIONS, *filters)
 
     @property
     def title(self) -> str:
@@ -61,7 +87,7 @@ COLLECTIONS = {
         "sites", "外景拍摄地", "Shooting locations",
         "文成县的外景拍摄地：题材、地形、设施、所属基地与海拔。 Wencheng's shooting locations with genre, "
         "terrain, facilities, themed base and elevation; filter with the same parameters as /api/sites.",
-        Site, SITE_FILTERS),
+        Site, (*SITE_FILTERS, *PROPERTY_FILTERS)),
     "bases": Collection(
         "bases", "外景拍摄基地", "Themed shooting bases",
         "十类外景拍摄基地（2017 年规划）的中心位置。 The centres of the ten themed exterior shooting bases (2017 plan).",
@@ -102,7 +128,7 @@ def _url(endpoint: str, f: str | None = None, args: dict | None = None, **values
     query = {k: v for k, v in (args or {}).items() if k != "f"}
     if f:
         query["f"] = f
-    url = url_for(endpoint, _external=True, **values)
+    url = absolute_url(endpoint, **values)
     return url + ("?" + urlencode(query) if query else "")
 
 
@@ -190,6 +216,8 @@ def _collection_doc(collection: Collection, fmt: str, self_endpoint: bool) -> di
     links += [
         _link("items", GEOJSON, _url("ogc.items", "json", **items), f"{collection.title_en} as GeoJSON"),
         _link("items", HTML, _url("ogc.items", "html", **items), f"{collection.title_en} as HTML"),
+        _link(QUERYABLES_REL, SCHEMA_JSON, _url("ogc.queryables", "json", **items),
+              "The properties a filter can use (JSON Schema)"),
     ]
     doc = {
         "id": collection.id,
@@ -197,6 +225,8 @@ def _collection_doc(collection: Collection, fmt: str, self_endpoint: bool) -> di
         "description": collection.description,
         "itemType": "feature",
         "links": links,
+        "crs": list(SUPPORTED),
+        "storageCrs": CRS84,
     }
     bbox = _extent(collection.model)
     if bbox is not None:
@@ -287,6 +317,8 @@ def _find_bases(query) -> tuple[int, list[dict]]:
     if query.bbox:
         minx, miny, maxx, maxy = query.bbox
         conds = [lon.between(minx, maxx), lat.between(miny, maxy)]
+    if query.cql is not None:
+        conds.append(query.cql.condition(spatial_dialect(session)))
     matched = session.scalar(select(func.count()).select_from(ThemedBase).where(*conds))
     rows = session.execute(select(ThemedBase, lon, lat).where(*conds).order_by(ThemedBase.number, ThemedBase.id)
                            .limit(query.limit).offset(query.offset))
@@ -294,14 +326,66 @@ def _find_bases(query) -> tuple[int, list[dict]]:
     return matched, [base_feature(b, x, y, counts.get(b.id, 0)) for b, x, y in rows]
 
 
+def _output_crs() -> str:
+    raw = request.args.get("crs")
+    return parse_crs(raw, "crs") if raw else CRS84
+
+
+def _bbox_in_crs84(args: dict[str, str]) -> None:
+    """A bbox given in bbox-crs (that CRS's axis order), as the CRS84 bbox the query builder takes."""
+    raw_crs = args.pop("bbox-crs", None)
+    if not raw_crs:
+        return
+    uri = parse_crs(raw_crs, "bbox-crs")
+    if uri == CRS84 or not args.get("bbox"):
+        return
+    parts = args["bbox"].split(",")
+    if len(parts) != 4:
+        return  # parse_site_query says what is wrong with it
+    try:
+        values = tuple(float(p) for p in parts)
+    except ValueError:
+        return
+    args["bbox"] = ",".join(repr(v) for v in bbox_to_crs84(uri, values))
+
+
+def _in_crs(features: list[dict], uri: str) -> list[dict]:
+    if uri != CRS84:
+        for feature in features:
+            lon, lat = feature["geometry"]["coordinates"][:2]
+            feature["geometry"]["coordinates"] = from_crs84(uri, lon, lat)
+    return features
+
+
+def _with_crs(response: Response, uri: str) -> Response:
+    response.headers["Content-Crs"] = f"<{uri}>"
+    return response
+
+
 @ogc.get("/ogc/collections/<collection_id>/items")
 def items(collection_id: str):
     found = _collection_or_404(collection_id)
     args = _paging_args(found)
     fmt = _format()
+    out_crs = _output_crs()
+    args.pop("crs", None)
+    _bbox_in_crs84(args)
+    raw_filter, lang = args.pop("filter", None), args.pop("filter-lang", None)
+    filter_crs = parse_crs(args.pop("filter-crs"), "filter-crs") if args.get("filter-crs") else CRS84
+    for prop, param in PROPERTY_FILTERS.items():
+        if prop in args:
+            if param in args:
+                raise InvalidParameter(prop, f"is another name for {param}; give one of them")
+            args[param] = args.pop(prop)
     query = parse_site_query(args)  # validates every parameter, the bases' three included
+    if raw_filter is not None:
+        query = replace(query, cql=parse_filter(raw_filter, lang, found.id, filter_crs))
+    elif lang is not None:
+        parse_filter("TRUE", lang, found.id)  # an unknown filter-lang is still a 400
     if found.id == "sites":
-        results = find_sites(get_session(), query)
+        session = get_session()
+        # The count is the JSON API's cached one: paging through a result (as GDAL and QGIS do) counts it once.
+        results = find_sites(session, query, matched=result_cache().count_sites(session, query))
         matched, features = results.number_matched, [site_feature(hit) for hit in results.hits]
     else:
         matched, features = _find_bases(query)
@@ -314,14 +398,16 @@ def items(collection_id: str):
         filters = [(k, v) for k, v in request.args.items() if k != "f"]
         return render_template("ogc/items.html", doc=body, collection=found, pages=page_urls, filters=filters,
                                offset=query.offset)
-    return _json(body, GEOJSON)
+    _in_crs(body["features"], out_crs)
+    return _with_crs(_json(body, GEOJSON), out_crs)
 
 
 @ogc.get("/ogc/collections/<collection_id>/items/<feature_id>")
 def item(collection_id: str, feature_id: str):
     found = _collection_or_404(collection_id)
-    _check_parameters(("f",))
+    _check_parameters(("f", "crs"))
     fmt = _format()
+    out_crs = _output_crs()
     feature = _feature(found, feature_id)
     if feature is None:
         raise NotFound(f"there is no feature {feature_id!r} in the collection {found.id!r}")
@@ -332,7 +418,50 @@ def item(collection_id: str, feature_id: str):
     ]
     if fmt == "html":
         return render_template("ogc/item.html", doc=feature, collection=found)
-    return _json(feature, GEOJSON)
+    _in_crs([feature], out_crs)
+    return _with_crs(_json(feature, GEOJSON), out_crs)
+
+
+# --------------------------------------------------------------------------- queryables (Part 3)
+
+def queryables_schema(collection: Collection, base_slugs: list[str]) -> dict:
+    """The collection's queryables as a JSON Schema: zh/en titles, and the vocabularies (and bases) as enums."""
+    properties = {}
+    for q in QUERYABLES[collection.id].values():
+        prop: dict = {"title": f"{q.title_zh} · {q.title_en}"}
+        if q.type == "geometry":
+            prop.update(format="geometry-point", **{"x-ogc-role": "primary-geometry"})
+        elif q.type == "array":
+            terms = vocab.TAG_VOCABULARIES[q.vocabulary]
+            prop.update(type="array", items={"type": "string", "enum": list(q.enum)},
+                        description="; ".join(f"{t.slug} = {t.zh} / {t.en}" for t in terms.values()))
+        else:
+            prop["type"] = q.type
+            enum = base_slugs if q.name == "base" else list(q.enum)
+            if enum:
+                prop["enum"] = enum
+        properties[q.name] = prop
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": _url("ogc.queryables", None, collection_id=collection.id),
+        "type": "object",
+        "title": collection.title,
+        "description": "可用于 filter（CQL2）的属性。 The properties a CQL2 filter can use.",
+        "properties": properties,
+        "additionalProperties": False,
+    }
+
+
+@ogc.get("/ogc/collections/<collection_id>/queryables")
+def queryables(collection_id: str):
+    found = _collection_or_404(collection_id)
+    _check_parameters(("f",))
+    fmt = _format()
+    doc = queryables_schema(found, _base_slugs())
+    if fmt == "html":
+        links = _self_links(fmt, "ogc.queryables", SCHEMA_JSON, collection_id=found.id)
+        return render_template("ogc/queryables.html", doc={**doc, "links": links}, collection=found)
+    return _json(doc, SCHEMA_JSON)
 
 
 def _feature(collection: Collection, feature_id: str) -> dict | None:
@@ -380,9 +509,10 @@ def _terms_param(name: str, vocabulary: dict, how: str) -> dict:
 
 
 def openapi_document(base_slugs: list[str]) -> dict:
-    """The API definition; paths are absolute from the server's root, so the document says exactly what is served."""
-    root = url_for("ogc.landing", _external=True)
-    server = root[: -len("/ogc")] if root.endswith("/ogc") else root
+    """The API definition.  The server is the landing page and paths are relative to it (/collections/sites/items),
+    the layout the standard's examples use and clients expect: GDAL finds the items' query parameters (and so
+    which attribute filters it may send to the server) under /collections/{id}/items."""
+    server = absolute_url("ogc.landing")
     errors = {"400": _ref("responses", "InvalidParameter"), "404": _ref("responses", "NotFound"),
               "500": _ref("responses", "ServerError")}
     simple = [_ref("parameters", "f")]
@@ -390,6 +520,11 @@ def openapi_document(base_slugs: list[str]) -> dict:
         _terms_param("genre", vocab.GENRES, "when it has any of them"),
         _terms_param("terrain", vocab.TERRAIN, "when it has any of them"),
         _terms_param("facility", vocab.FACILITIES, "only when it has all of them"),
+        _terms_param("genres", vocab.GENRES, "when it has any of them (the property's name for genre)"),
+        _terms_param("facilities", vocab.FACILITIES, "only when it has all of them (the property's name for facility)"),
+        _param("facility_status", {"type": "string", "enum": list(FACILITY_STATUSES), "default": "any"},
+               "any: a chosen facility counts when reported or verified present; verified: only when verified "
+               "present. A facility verified absent never matches."),
         _param("base", {"type": "string", "enum": base_slugs}, "The slug of a themed base: only its sites."),
         _param("q", {"type": "string", "maxLength": MAX_TEXT},
                "Text to find in the Chinese or English name or description (case-insensitive)."),
@@ -401,29 +536,29 @@ def openapi_document(base_slugs: list[str]) -> dict:
         _param("elev_max", {"type": "number"}, "Highest elevation, metres."),
     ]
     paging = [_ref("parameters", "bbox"), _ref("parameters", "limit"), _ref("parameters", "offset"),
-              _ref("parameters", "f")]
+              _ref("parameters", "f"), *(_ref("parameters", name) for name in EXTENSIONS)]
     paths: dict = {
-        "/ogc": {"get": {
+        "/": {"get": {
             "operationId": "getLandingPage", "summary": "Landing page", "tags": ["Capabilities"],
             "parameters": simple,
             "responses": {"200": _response("The landing page: title, description and links.", "LandingPage"),
                           **errors}}},
-        "/ogc/conformance": {"get": {
+        "/conformance": {"get": {
             "operationId": "getConformance", "summary": "Conformance classes implemented", "tags": ["Capabilities"],
             "parameters": simple,
             "responses": {"200": _response("The conformance classes.", "ConfClasses"), **errors}}},
-        "/ogc/api": {"get": {
+        "/api": {"get": {
             "operationId": "getAPI", "summary": "This API definition (OpenAPI 3.0)", "tags": ["Capabilities"],
             "parameters": simple,
             "responses": {"200": {"description": "The API definition.", "content": {
                 OPENAPI: {"schema": {"type": "object"}}, HTML: {"schema": {"type": "string"}}}}, **errors}}},
-        "/ogc/collections": {"get": {
+        "/collections": {"get": {
             "operationId": "getCollections", "summary": "The feature collections", "tags": ["Capabilities"],
             "parameters": simple,
             "responses": {"200": _response("The collections: sites and bases.", "Collections"), **errors}}},
     }
     for collection in COLLECTIONS.values():
-        base = f"/ogc/collections/{collection.id}"
+        base = f"/collections/{collection.id}"
         name = collection.id.capitalize()
         paths[base] = {"get": {
             "operationId": f"describe{name}Collection", "summary": f"Describe the {collection.id} collection",
@@ -438,8 +573,14 @@ def openapi_document(base_slugs: list[str]) -> dict:
             "responses": {"200": _response("A page of features.", "FeatureCollection", GEOJSON), **errors}}}
         paths[base + "/items/{featureId}"] = {"get": {
             "operationId": f"get{name}Feature", "summary": f"One feature of {collection.id}",
-            "tags": [collection.title_en], "parameters": [_ref("parameters", "featureId"), *simple],
+            "tags": [collection.title_en], "parameters": [_ref("parameters", "featureId"), *simple,
+                                                          _ref("parameters", "crs")],
             "responses": {"200": _response("The feature.", "Feature", GEOJSON), **errors}}}
+        paths[base + "/queryables"] = {"get": {
+            "operationId": f"get{name}Queryables", "summary": f"The properties a filter on {collection.id} can use",
+            "tags": [collection.title_en], "parameters": simple,
+            "responses": {"200": {"description": "The queryables as a JSON Schema.", "content": {
+                SCHEMA_JSON: {"schema": {"type": "object"}}, HTML: {"schema": {"type": "string"}}}}, **errors}}}
 
     link = {"type": "object", "required": ["href", "rel"], "properties": {
         "href": {"type": "string"}, "rel": {"type": "string"}, "type": {"type": "string"},
@@ -458,6 +599,7 @@ def openapi_document(base_slugs: list[str]) -> dict:
     collection_schema = {"type": "object", "required": ["id", "links"], "properties": {
         "id": {"type": "string"}, "title": {"type": "string"}, "description": {"type": "string"},
         "links": links, "itemType": {"type": "string"}, "crs": {"type": "array", "items": {"type": "string"}},
+        "storageCrs": {"type": "string"},
         "extent": {"type": "object", "properties": {"spatial": {"type": "object", "properties": {
             "bbox": {"type": "array", "minItems": 1, "items": {
                 "type": "array", "minItems": 4, "maxItems": 6, "items": {"type": "number"}}},
@@ -498,6 +640,24 @@ def openapi_document(base_slugs: list[str]) -> dict:
                                  "How many features of the result to skip (next/prev links set it)."),
                 "featureId": _param("featureId", {"type": "string"}, "The id of a feature.", in_="path",
                                     required=True),
+                "crs": _param("crs", {"type": "string", "format": "uri", "enum": list(SUPPORTED),
+                                      "default": CRS84},
+                              "The CRS of the answer's coordinates (JSON only; HTML pages show WGS-84 lon/lat). "
+                              "EPSG:4326 and EPSG:4490 (CGCS2000) are latitude first, as EPSG defines them; the "
+                              "Content-Crs header says which CRS was used."),
+                "bbox-crs": _param("bbox-crs", {"type": "string", "format": "uri", "enum": list(SUPPORTED),
+                                                "default": CRS84},
+                                   "The CRS of bbox, in its axis order (EPSG:4326/4490: minLat,minLon,maxLat,maxLon)."),
+                "filter": _param("filter", {"type": "string", "maxLength": MAX_FILTER},
+                                 "A CQL2 filter over the collection's queryables (see its /queryables), e.g. "
+                                 "A_OVERLAPS(genres, ('nature')) AND elevation_m > 300. Geometries are CRS84 "
+                                 "lon/lat. An unknown property or unsupported operator is a 400 naming it."),
+                "filter-crs": _param("filter-crs", {"type": "string", "format": "uri", "enum": list(SUPPORTED),
+                                                  "default": CRS84},
+                                     "The CRS of the geometries in filter, in its axis order (EPSG:4490: lat lon)."),
+                "filter-lang": _param("filter-lang", {"type": "string", "enum": list(LANGUAGES),
+                                                      "default": LANGUAGES[0]},
+                                      "The encoding of filter: CQL2 text or CQL2 JSON."),
             },
             "schemas": {
                 "Link": link,

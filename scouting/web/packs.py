@@ -8,7 +8,7 @@ import segno
 from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from .. import geo, get_session, packs
+from .. import facts, geo, get_session, packs
 from ..errors import InvalidParameter, UnsupportedMediaType
 from ..formats.export import EXPORT_FORMATS, ExportItem, export
 from ..formats.pack_zip import pack_zip
@@ -16,13 +16,14 @@ from ..formats.svg import locator_svg
 from ..i18n import current_language
 from ..search import count_sites, iter_sites, parse_site_query
 from .api import json_response
-from .auth import limiter
+from .auth import limiter, site_limit
+from .security import absolute_url
 
 bp = Blueprint("packs", __name__)
 
 
 def _share_url(pack) -> str:
-    return url_for("packs.pack_page", token=pack.token, _external=True)
+    return absolute_url("packs.pack_page", token=pack.token)
 
 
 def _json_body():
@@ -41,7 +42,7 @@ def _with_etag(response: Response, pack) -> Response:
 
 @bp.post("/api/packs")
 # Each pack issues an edit token and stores rows: enough for a crew's afternoon, not for filling the database.
-@limiter.limit("30 per minute; 1000 per day")
+@limiter.limit(site_limit("30 per minute; 1000 per day"))
 def create_pack():
     session = get_session()
     # Only a name on a list is taken from the cookie here, never the right to change a pack (the edit token).
@@ -157,12 +158,16 @@ def _sun_rows(items, day: date) -> dict[int, list]:
 def _page_context(pack, items, session=None):
     session = session or get_session()
     day = pack.shoot_date or packs.today()
+    label = "zh" if current_language() == "zh_CN" else "en"
     return {
         "pack": pack, "items": items, "day": day, "sun": _sun_rows(items, day),
         "gcj": {i.hit.site.id: geo.wgs84_to_gcj02(i.hit.lon, i.hit.lat) for i in items},
         "locators": {i.hit.site.id: locator_svg(session, i.hit.lon, i.hit.lat) for i in items},
-        "share_url": _share_url(pack), "lang": current_language(),
-        "label": "zh" if current_language() == "zh_CN" else "en",
+        "share_url": _share_url(pack), "lang": current_language(), "label": label,
+        # Each facility with how it is known, and an elevation that says when it is the site's, not the point's.
+        "facilities": {i.hit.site.id: [facts.label(e, label) for e in i.hit.site.facility_facts()] for i in items},
+        "elevation": {i.hit.site.id: facts.elevation_text(i.hit.site.elevation_m, i.hit.site.position_method, label)
+                      for i in items},
     }
 
 
@@ -175,7 +180,9 @@ def pack_page(token: str):
     session = get_session()
     pack = packs.get_pack(session, token)
     items = packs.pack_hits(session, pack)
-    qr = segno.make(_share_url(pack), error="m").svg_inline(scale=4, dark="#1d3b2a")
+    share_url = _share_url(pack)
+    # A QR code of a relative link would lead nowhere: shown only with the public address (PUBLIC_URL).
+    qr = segno.make(share_url, error="m").svg_inline(scale=4, dark="#1d3b2a") if "://" in share_url else ""
     from ..maps import build_pack_map
 
     parts = build_pack_map(url_for("packs.show_pack", token=pack.token), current_app.config.get("TIANDITU_KEY"))

@@ -1,6 +1,7 @@
 """Planner pages (signed in as planner or admin): a site's history with restore."""
 from __future__ import annotations
 
+from datetime import date
 from functools import wraps
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -11,13 +12,13 @@ from wtforms import BooleanField, HiddenField, IntegerField, SelectField, Select
 from wtforms.validators import DataRequired
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from .. import get_session, sites, suggestions, vocab
+from .. import facts, get_session, sites, suggestions, vocab
 from ..errors import InvalidParameter, PreconditionFailed, ScoutingError
 from ..i18n import current_language
 from ..models import ThemedBase
 from ..plain_text import is_id
 from ..search import get_site
-from .auth import limiter
+from .auth import limiter, site_limit
 
 bp = Blueprint("planner", __name__)
 
@@ -54,7 +55,9 @@ def history(site_id: int):
         return redirect(url_for("planner.history", site_id=site_id))
     revisions = sites.site_history(session, site_id)
     hit = get_site(session, site_id, include_deleted=True)
-    return render_template("history.html", site=hit.site, revisions=revisions, form=form)
+    label = "zh" if current_language() == "zh_CN" else "en"
+    return render_template("history.html", site=hit.site, revisions=revisions, form=form,
+                           facilities_text=lambda value: facts.stored_text(value, label))
 
 
 # --------------------------------------------------------------------------- add and edit sites
@@ -68,7 +71,6 @@ class SiteForm(FlaskForm):
     base = SelectField(choices=[])
     genres = SelectMultipleField(choices=[], widget=ListWidget(prefix_label=False), option_widget=CheckboxInput())
     terrain = SelectMultipleField(choices=[], widget=ListWidget(prefix_label=False), option_widget=CheckboxInput())
-    facilities = SelectMultipleField(choices=[], widget=ListWidget(prefix_label=False), option_widget=CheckboxInput())
     best_seasons = SelectMultipleField(choices=[], widget=ListWidget(prefix_label=False), option_widget=CheckboxInput())
     elevation_m = StringField()
     area_m2 = StringField()
@@ -96,7 +98,6 @@ def _choices(form: SiteForm, label: str) -> None:
 
     form.genres.choices = pairs(vocab.GENRES)
     form.terrain.choices = pairs(vocab.TERRAIN)
-    form.facilities.choices = pairs(vocab.FACILITIES)
     form.best_seasons.choices = pairs(vocab.SEASONS)
     form.position_method.choices = pairs(vocab.POSITION_METHODS)
     bases = get_session().scalars(select(ThemedBase).order_by(ThemedBase.number))
@@ -117,11 +118,50 @@ def _raw_from_form(form: SiteForm) -> dict:
     raw = {name: (getattr(form, name).data or None) for name in (
         "name_zh", "name_en", "slug", "base", "description_zh", "description_en", "access_notes_zh",
         "access_notes_en", "permit_notes", "contact_notes", "coord_source", "facts_source", "position_method")}
-    raw.update(genres=form.genres.data or [], terrain=form.terrain.data or [], facilities=form.facilities.data or [],
+    raw.update(genres=form.genres.data or [], terrain=form.terrain.data or [], facilities=_facilities_from_form(),
                best_seasons=form.best_seasons.data or [], verified=bool(form.verified.data),
                elevation_m=_number(form.elevation_m.data), area_m2=_number(form.area_m2.data),
                coord_accuracy_m=_number(form.coord_accuracy_m.data))
     return raw
+
+
+# The form's facility rows: facility-<slug> is the status ("" = not recorded), then the source of a reported
+# one, or who/when/how of a verified one.
+_FACT_INPUTS = {"source": "source", "by": "verified_by", "at": "verified_at", "how": "verified_how"}
+
+
+def _facilities_from_form() -> list[dict]:
+    entries = []
+    for slug in vocab.FACILITIES:
+        status = request.form.get(f"facility-{slug}", "")
+        if not status:
+            continue
+        entry = {"facility": slug, "status": status}
+        for suffix, key in _FACT_INPUTS.items():
+            value = request.form.get(f"facility-{slug}-{suffix}", "").strip()
+            wanted = key == "source" if status == facts.REPORTED else True
+            if value and wanted:
+                entry[key] = value
+        entries.append(entry)
+    return entries
+
+
+def _facility_rows(hit, label: str, submitted: bool) -> dict:
+    """What the form's facility rows show: as submitted, else as stored; a verification defaults to today by me."""
+    if submitted:
+        stored = {e["facility"]: e for e in _facilities_from_form()}
+    else:
+        stored = {e["facility"]: e for e in (hit.site.facility_facts() if hit else [])}
+    today = date.today().isoformat()
+    rows = []
+    for term in vocab.FACILITIES.values():
+        entry = stored.get(term.slug, {})
+        rows.append({"slug": term.slug, "label": getattr(term, label), "status": entry.get("status", ""),
+                     "source": entry.get("source") or "", "by": entry.get("verified_by") or current_user.username,
+                     "at": entry.get("verified_at") or today, "how": entry.get("verified_how") or "visit"})
+    return {"rows": rows,
+            "statuses": [("", None)] + [(s, getattr(facts.STATUS_LABELS[s], label)) for s in facts.STATUSES],
+            "methods": [(m.slug, getattr(m, label)) for m in facts.VERIFY_METHODS.values()]}
 
 
 def _point(form: SiteForm) -> tuple[float, float]:
@@ -184,14 +224,16 @@ def edit(site_id: int | None = None):
                 saved = sites.create_site(session, raw, current_user.username, confirm)
             return redirect(url_for("pages.index", site=saved.id))
         except InvalidParameter as err:
-            errors[err.name if err.name in form._fields else "form"] = f"{err.name}: {err.reason}"
+            known = err.name in form._fields or err.name == "facilities"
+            errors[err.name if known else "form"] = f"{err.name}: {err.reason}"
         except PreconditionFailed as err:
             stale = err.current
     else:  # WTForms' own checks failed (a choice not offered, the CSRF token): show them at their fields too
         errors = {name if name in form._fields and name != "csrf_token" else "form": f"{name}: {' '.join(messages)}"
                   for name, messages in form.errors.items()}
     status = 200 if request.method == "GET" else (409 if stale else 400)
-    return render_template("site_form.html", form=form, hit=hit, errors=errors, stale=stale, label=label), status
+    return render_template("site_form.html", form=form, hit=hit, errors=errors, stale=stale, label=label,
+                           facility_form=_facility_rows(hit, label, request.method == "POST")), status
 
 
 @bp.post("/sites/<int:site_id>/delete")
@@ -226,7 +268,7 @@ class SuggestionForm(FlaskForm):
 
 
 @bp.route("/suggest", methods=["GET", "POST"])
-@limiter.limit("6 per 10 minutes", methods=["POST"])
+@limiter.limit(site_limit("6 per 10 minutes"), methods=["POST"])
 def suggest():
     """Anyone may suggest a new site or a correction; it waits for a planner."""
     session = get_session()

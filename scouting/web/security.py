@@ -13,10 +13,11 @@ from __future__ import annotations
 import re
 import secrets
 
-from flask import Flask, Response, current_app, g, has_request_context, request
+from flask import Flask, Response, current_app, g, has_request_context, request, url_for
 from flask.sessions import SecureCookieSessionInterface
 from markupsafe import Markup
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.urls import iri_to_uri
 
 from ..maps import TILE_HOSTS
 
@@ -74,6 +75,29 @@ def content_security_policy(nonce: str, tianditu_key: str | None) -> str:
         "frame-ancestors": "'none'",
     }
     return "; ".join(f"{name} {value}" for name, value in directives.items())
+
+
+def public_base() -> str:
+    """Where absolute links (share links, QR codes, OGC and API links, the print view) point, without a trailing
+    slash: PUBLIC_URL.  A request's Host header is anyone's to write, so it is used only in debug and testing;
+    in production without PUBLIC_URL links stay relative to this site (config warns at start-up)."""
+    configured = current_app.config.get("PUBLIC_URL")
+    if configured:
+        return configured.rstrip("/")
+    if current_app.debug or current_app.testing:
+        return request.url_root.rstrip("/")
+    return request.script_root
+
+
+def absolute_url(endpoint: str, **values) -> str:
+    """url_for's URL for `endpoint`, on the public address."""
+    return public_base() + url_for(endpoint, **values)[len(request.script_root):]
+
+
+def public_request_url(with_query: bool = True) -> str:
+    """The request's own URL (a self link), on the public address."""
+    query = request.query_string.decode("latin-1") if with_query else ""
+    return public_base() + iri_to_uri(request.path) + ("?" + query if query else "")
 
 
 class SessionCookieSecureOverHttps(SecureCookieSessionInterface):

@@ -13,6 +13,13 @@ export class ApiError extends Error {
   }
 }
 
+// The API's links start with the site's public address (SCOUTING_PUBLIC_URL); the page asks its own origin,
+// whichever name it was opened under (connect-src 'self').
+function ownOrigin(url) {
+  const own = new URL(url, window.location.href);
+  return own.pathname + own.search;
+}
+
 async function request(url, options) {
   let r;
   try {
@@ -27,7 +34,7 @@ async function request(url, options) {
 }
 
 export function getJSON(url, signal) {
-  return request(url, { headers: { Accept: "application/json" }, signal });
+  return request(ownOrigin(url), { headers: { Accept: "application/json" }, signal });
 }
 
 export function postJSON(url, payload) {

@@ -146,17 +146,23 @@ export function createDetail(ctx) {
     return tags;
   }
 
-  // The site's facilities, each with its pictogram beside its label; null when it has none.
-  function facilityList(slugs) {
-    if (!(slugs || []).length) return null;
+  // Each facility with how it is known, worded by the server (label_zh/label_en): only a verified one gets its
+  // pictogram as a plain fact; a reported one is marked "?", one verified absent "✕".  Null when none is recorded.
+  function facilityList(entries) {
+    if (!(entries || []).length) return null;
     const vocab = ctx.vocab();
     const list = el("ul", "scout-facilities");
-    slugs.forEach((slug) => {
-      const li = el("li");
-      const icon = el("span", "scout-facility-icon", (vocab && vocab.facilityIcons[slug]) || "•");
+    entries.forEach((e) => {
+      const li = el("li", "scout-facility scout-facility-" + e.status);
+      li.setAttribute("data-facility", e.facility);
+      li.setAttribute("data-status", e.status);
+      const mark = e.status === "verified_present" ? ((vocab && vocab.facilityIcons[e.facility]) || "•")
+        : e.status === "reported" ? "?" : "✕";
+      const icon = el("span", "scout-facility-icon", mark);
       icon.setAttribute("aria-hidden", "true");
       li.appendChild(icon);
-      li.appendChild(el("span", null, text.termLabel(vocab, "facility", slug)));
+      li.appendChild(el("span", "scout-facility-label", text.pick(e, "label")));
+      if (e.status === "reported" && e.source) li.title = e.source;
       list.appendChild(li);
     });
     return list;
@@ -164,7 +170,8 @@ export function createDetail(ctx) {
 
   function facts(p) {
     const list = el("dl", "scout-facts");
-    definition(list, M.elevationM, p.elevation_m !== null ? Math.round(p.elevation_m) + " " + M.m : null);
+    // The server words it: at an estimated point it says the elevation is the site's, not the point's.
+    definition(list, M.elevationM, text.pick(p, "elevation_label"));
     definition(list, M.seasons, (p.best_seasons || []).map((s) => text.termLabel(ctx.vocab(), "season", s)).join("、"));
     definition(list, M.accuracy, text.accuracyText(p));
     if (!p.verified) definition(list, "⚠", M.unverified);
@@ -272,7 +279,7 @@ export function createDetail(ctx) {
     add(packButton(f));
     add(photoSection(d.photos));
     add(tagList(p));
-    add(facilityList(p.facilities));
+    add(facilityList(p.facility_status));
     add(facts(p));
     add(sources(p));
     add(staffSection(d));

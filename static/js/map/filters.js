@@ -21,7 +21,8 @@ export function createFilters(ctx) {
     form.querySelectorAll("input[type=checkbox]").forEach((box) => {
       const selected = (state.filters[box.name] || "").split(",");
       box.checked = selected.indexOf(box.value) >= 0;
-      box.closest(".scout-chip").classList.toggle("is-checked", box.checked);
+      const chip = box.closest(".scout-chip");  // the "verified only" toggle is not a chip
+      if (chip) chip.classList.toggle("is-checked", box.checked);
     });
     byId("scout-q").value = state.filters.q || "";
     byId("scout-base").value = state.filters.base || "";
