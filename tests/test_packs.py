@@ -193,7 +193,7 @@ def test_cli_zip_holds_what_the_web_zip_holds_without_a_request(app, client, run
     from flask import Flask
 
     body = create(client, site_ids, name="文成 pack", shoot_date="2026-12-01").get_json()
-    monkeypatch.setitem(app.config, "SERVER_NAME", "localhost")  # the host the test client's requests carry
+    monkeypatch.setitem(app.config, "PUBLIC_URL", "http://localhost")  # the address the test client's requests carry
     web = _zip_members(client.get(f"/api/packs/{body['id']}/export?format=zip").get_data())
 
     def no_request(*args, **kwargs):
@@ -217,12 +217,12 @@ def test_cli_zip_holds_what_the_web_zip_holds_without_a_request(app, client, run
         return re.sub(r'nonce="[^"]*"', 'nonce=""', html.decode("utf-8"))
 
     assert without_nonce(cli["print.html"]) == without_nonce(web["print.html"]), "print.html differs"
-    assert f"http://localhost/packs/{body['id']}" in cli["print.html"].decode(), "the share link uses SERVER_NAME"
+    assert f"http://localhost/packs/{body['id']}" in cli["print.html"].decode(), "the share link uses PUBLIC_URL"
 
 
-def test_cli_zip_without_server_name_prints_the_share_path(app, client, runner, tmp_path, site_ids):
+def test_cli_zip_without_public_url_prints_the_share_path(app, client, runner, tmp_path, site_ids):
     body = create(client, site_ids).get_json()
-    assert not app.config.get("SERVER_NAME")
+    assert not app.config.get("PUBLIC_URL")
     out = tmp_path / "cli.zip"
     result = runner.invoke(args=["export", "--pack", body["id"], "--format", "zip", "-o", str(out)])
     assert result.exit_code == 0, result.output

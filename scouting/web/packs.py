@@ -22,14 +22,13 @@ bp = Blueprint("packs", __name__)
 
 
 def _share_url(pack) -> str:
-    """The pack's link with scheme and host: the request's, or (outside a request: the CLI) SERVER_NAME's.
-
-    Without either it is the path alone.  A pack zip made by `flask export` has no request to take a host
-    from, and a made-up one ("localhost") printed on paper would send a crew nowhere: set
-    SCOUTING_SERVER_NAME (and SCOUTING_PREFERRED_URL_SCHEME) for full links there."""
-    if has_request_context() or current_app.config.get("SERVER_NAME"):
+    """The pack's link: in a request, with the request's scheme and host; outside one (the CLI making a pack
+    zip) the configured public address (PUBLIC_URL) and the path, else the path alone.  A made-up host
+    ("localhost") printed on paper would send a crew nowhere; a relative link is at least honest."""
+    if has_request_context():
         return url_for("packs.pack_page", token=pack.token, _external=True)
-    return current_app.url_map.bind("").build("packs.pack_page", {"token": pack.token})
+    path = current_app.url_map.bind("").build("packs.pack_page", {"token": pack.token})
+    return (current_app.config.get("PUBLIC_URL") or "").rstrip("/") + path
 
 
 def _json_body():
