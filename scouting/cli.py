@@ -7,6 +7,8 @@ from flask.cli import AppGroup, with_appcontext
 
 from . import audit, migrate, packs
 from .errors import ScoutingError
+from .formats.export import ExportItem, export
+from .search import iter_sites, parse_site_query
 from .web.packs import print_view
 from .web.photos import photo_store
 
@@ -108,9 +110,6 @@ def load_geodata_command(if_empty: bool):
 @_fail_readably
 def export_command(pack_token, fmt, output, **filters):
     """Export a pack or the sites matching filters to FILE (the same query builder as the API)."""
-    from .formats.export import ExportItem, export
-    from .search import iter_sites, parse_site_query
-
     args = {k: v for k, v in filters.items() if v}
     with current_app.extensions["scouting"]["sessionmaker"]() as session:
         if pack_token:

@@ -18,6 +18,7 @@ from scouting.errors import InvalidParameter
 from scouting.imports import ImportFileError, ImportOptions, Staging, read_source
 from scouting.imports.mapping import map_props, plain_value, site_names, vocab_term
 from scouting.imports.readers import READERS, Probe
+from scouting.imports.report import ImportReport, RowResult, page_rows
 from scouting.imports.staging import KEEP_SECONDS, NotStaged
 from scouting.vocab import GENRES
 
@@ -239,6 +240,43 @@ def test_each_format_has_exactly_one_reader(tmp_path):
         with Probe(path, OPTS) as probe:
             takers = [r.format for r in READERS if r.accepts(probe)]
         assert len(takers) == 1, f"{label}: {takers}"
+
+
+# --------------------------------------------------------------------------- report
+
+def _report() -> ImportReport:
+    rows = [RowResult(row=1, action="create", slug="tongling", name_zh="铜铃山", name_en="Tongling Gorge",
+                      lon=119.8, lat=27.7),
+            RowResult(row=2, line=3, action="duplicate", name_zh="百丈漈", lon=119.9, lat=27.8,
+                      duplicate_of={"id": 5, "slug": "baizhangji-falls", "distance_m": 12.4}),
+            RowResult(row=3, action="invalid", name_en="Nowhere", error={"name": "geometry", "reason": "is missing"})]
+    return ImportReport(file="a.csv", format="csv", datum="wgs84", dry_run=True, rows=rows, defaults={},
+                        ignored_fields=["拍摄许可"], layers=[], message="dry run")
+
+
+def test_report_totals_json_and_the_pages_rows():
+    report = _report()
+    assert report.totals == {"rows": 3, "create": 1, "update": 0, "unchanged": 0, "duplicate": 1, "invalid": 1,
+                             "written": 0}
+    assert report.as_json()["rows"][2] == {"row": 3, "action": "invalid", "name_en": "Nowhere",
+                                           "error": {"name": "geometry", "reason": "is missing"}}
+    assert page_rows(report)[1] == {"row": 3, "status": "duplicate", "name": "百丈漈", "field": "",
+                                    "reason": "same name as site 5 baizhangji-falls, 12 m away"}
+    assert page_rows(report)[2]["field"] == "geometry"
+
+
+def test_report_table_aligns_chinese_names_by_terminal_columns():
+    lines = _report().table().splitlines()
+    header, first, second = lines[0], lines[1], lines[2]
+    assert header.startswith("row  action")
+    # "铜铃山 / Tongling Gorge" is 23 columns wide on a terminal, "百丈漈" 6: the lon column starts at one column.
+    column = len(header[:header.index("lon")])
+    def columns(text):
+        return sum(2 if "\u4e00" <= c <= "\u9fff" else 1 for c in text)
+    assert columns(first[:first.index("119.800000")]) == column
+    assert columns(second[:second.index("119.900000")]) == column
+    assert "3 rows: 1 create, 0 update, 0 unchanged, 1 duplicate, 1 invalid" in lines
+    assert "ignored fields: 拍摄许可" in lines
 
 
 # --------------------------------------------------------------------------- staging
