@@ -5,7 +5,7 @@ browser's Accept-Language, else zh-CN.  Source strings are English; translations
 """
 from __future__ import annotations
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, g, has_request_context, request
 from flask_babel import Babel, gettext
 
 LANGUAGES = {"zh_CN": "中文", "en": "English"}
@@ -25,6 +25,8 @@ def _normalise(value: str | None) -> str | None:
 
 
 def select_locale() -> str:
+    if not has_request_context():  # the CLI rendering a pack's print view: the language a first visit gets
+        return DEFAULT_LANGUAGE
     chosen = _normalise(request.args.get("lang")) or _normalise(request.cookies.get(COOKIE))
     if chosen:
         return chosen
