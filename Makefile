@@ -24,6 +24,7 @@ endif
 test: setup browser-deps redis-deps
 	$(BIN)/ruff check scouting tests migrations app.py
 	$(BIN)/bandit -q -r scouting -lll
+	node --test tests/js/
 	@if [ -z "$$SCOUTING_TEST_POSTGIS_URL" ] && command -v pg_ctlcluster >/dev/null && [ "$$(id -u)" = 0 ]; then \
 	  url=$$(scripts/postgis.sh) && export SCOUTING_TEST_POSTGIS_URL="$$url"; \
 	fi; \

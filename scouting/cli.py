@@ -5,8 +5,12 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
-from . import audit, migrate
+from . import audit, migrate, packs
 from .errors import ScoutingError
+from .formats.export import ExportItem, export
+from .search import iter_sites, parse_site_query
+from .web.packs import print_view
+from .web.photos import photo_store
 
 
 def _engine():
@@ -106,15 +110,11 @@ def load_geodata_command(if_empty: bool):
 @_fail_readably
 def export_command(pack_token, fmt, output, **filters):
     """Export a pack or the sites matching filters to FILE (the same query builder as the API)."""
-    from .formats.export import ExportItem, export
-    from .search import iter_sites, parse_site_query
-
     args = {k: v for k, v in filters.items() if v}
     with current_app.extensions["scouting"]["sessionmaker"]() as session:
         if pack_token:
             if args:
                 raise click.UsageError("give either --pack or filters, not both")
-            from . import packs
             pack = packs.get_pack(session, pack_token)
             items, title = packs.pack_hits(session, pack), pack.name
         else:
@@ -123,15 +123,7 @@ def export_command(pack_token, fmt, output, **filters):
             items, title = (ExportItem(hit=h) for h in iter_sites(session, parse_site_query(args))), "Wencheng sites"
         with open(output, "wb") as f:
             if fmt == "zip":
-                from flask import render_template
-
-                from .formats.pack_zip import pack_zip
-                from .web.packs import _page_context
-                from .web.photos import pack_photos
-                with current_app.test_request_context():
-                    html = render_template("pack_print.html", **_page_context(pack, items, session))
-                    photos = pack_photos(session, items)
-                f.write(pack_zip(items, title, html, photos=photos))
+                f.write(packs.pack_archive(session, pack, items, photo_store(), print_view))
             else:
                 for chunk in export(items, fmt, title).chunks:
                     f.write(chunk)

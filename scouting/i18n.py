@@ -5,7 +5,7 @@ browser's Accept-Language, else zh-CN.  Source strings are English; translations
 """
 from __future__ import annotations
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, g, has_request_context, request
 from flask_babel import Babel, gettext
 
 LANGUAGES = {"zh_CN": "中文", "en": "English"}
@@ -25,6 +25,8 @@ def _normalise(value: str | None) -> str | None:
 
 
 def select_locale() -> str:
+    if not has_request_context():  # the CLI rendering a pack's print view: the language a first visit gets
+        return DEFAULT_LANGUAGE
     chosen = _normalise(request.args.get("lang")) or _normalise(request.cookies.get(COOKIE))
     if chosen:
         return chosen
@@ -127,4 +129,12 @@ def js_messages() -> dict[str, str]:
         "allInView": _("%(n)s sites in this map view", n="{n}"),
         "noneInView": _("No matching site in this map view: zoom out or move the map."),
         "clusterTitle": _("%(n)s sites here: click to zoom in", n="{n}"),
+        # A failed request, told in the page's language (never the server's English detail or a parameter name).
+        "badFilter": _("The filter “%(filter)s” has a value that cannot be used: change or clear it.", filter="{filter}"),
+        "notFound": _("It is not there any more."),
+        "tooMany": _("Too many requests: wait a moment and try again."),
+        "serverUnavailable": _("The server is not available just now: try again soon."),
+        "offline": _("No connection to the server."),
+        "requestFailed": _("The server did not accept the request (%(status)s).", status="{status}"),
+        "pageError": _("Something went wrong on this page: reload it."),
     }

@@ -2,21 +2,24 @@
 
 folium's defaults load Leaflet, jQuery, Bootstrap and each plugin's files from CDNs.  They are
 replaced on each instance (never on the class, which would change every map in the process) by
-local files.  Feature data is not embedded: static/js/scout-map.js fetches it from the JSON API.
+local files.  Feature data is not embedded: the map's modules (static/js/map/, entry main.js) fetch it
+from the JSON API.  What the page needs to know of the API's rules (the filter parameters) is passed to
+it from scouting/search.py, never copied into the script.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import folium
 from branca.element import MacroElement
-from flask import url_for
+from flask import current_app, url_for
 from flask_babel import gettext as _
 from folium import plugins
 from folium.elements import JSCSSMixin
 from jinja2 import Template
 
-from .search import MEMBERS_ZOOM
+from .search import FILTER_PARAMETERS, MEMBERS_ZOOM
 
 # The county seat (大峃镇, from reference/places.csv) and a zoom that shows the whole county.
 WENCHENG_CENTER = (27.7922, 120.0878)
@@ -78,20 +81,36 @@ TILE_HOSTS = {
 
 
 class ScoutLayers(JSCSSMixin, MacroElement):
-    """County outline, bases, clustered sites, filters and details: static/js/scout-map.js on the JSON API."""
+    """County outline, bases, clustered sites, filters and details: static/js/map/ on the JSON API.
+
+    The map's code is ES modules, which the browser runs deferred, after this inline script: the script
+    mounts at once when main.js is already there, else leaves the map and settings for main.js to mount.
+    """
 
     _template = Template(
         """
+        {% macro header(this, kwargs) %}
+            {% for url in this.preload_urls %}<link rel="modulepreload" href="{{ url }}">
+            {% endfor %}<script type="module" src="{{ this.module_url }}"></script>
+        {% endmacro %}
         {% macro script(this, kwargs) %}
-            WenchengScout.mount({{ this._parent.get_name() }}, {{ this.settings|tojson }});
+            (function (scout, map, settings) {
+              if (scout.mount) scout.mount(map, settings);
+              else scout.pending = [map, settings];
+            })(window.WenchengScout || (window.WenchengScout = {state: null, app: null}),
+               {{ this._parent.get_name() }}, {{ this.settings|tojson }});
         {% endmacro %}
         """
     )
 
-    def __init__(self, settings: dict, js: list[tuple[str, str]], css: list[tuple[str, str]]):
+    def __init__(self, settings: dict, module_url: str, preload_urls: list[str], js: list[tuple[str, str]],
+                 css: list[tuple[str, str]]):
         super().__init__()
         self._name = "ScoutLayers"
         self.settings = settings
+        self.module_url = module_url
+        # Every module fetched at once, beside the classic scripts, not when its importer has arrived.
+        self.preload_urls = preload_urls
         self.default_js = js
         self.default_css = css
 
@@ -253,6 +272,8 @@ def build_map(tianditu_key: str | None, language: str, messages: dict[str, str],
         "clusterThreshold": 2000,
         "listPageSize": 100,
         "membersZoom": MEMBERS_ZOOM,
+        # Each filter's URL parameters, e.g. near: [near, radius_km] (the URL state and "clear this filter").
+        "filters": {name: list(params) for name, params in FILTER_PARAMETERS.items()},
     }
     if suggestions_url:
         settings["api"]["suggestions"] = suggestions_url
@@ -260,8 +281,11 @@ def build_map(tianditu_key: str | None, language: str, messages: dict[str, str],
         settings,
         js=[("markercluster", _vendor("markercluster/leaflet.markercluster.js")),
             ("gcoord", _vendor("gcoord/gcoord.global.prod.js")),
-            ("scout_crs", url_for("static", filename="js/scout-crs.js")),
-            ("scout_map", url_for("static", filename="js/scout-map.js"))],
+            ("scout_crs", url_for("static", filename="js/scout-crs.js"))],
+        module_url=url_for("static", filename="js/map/main.js"),
+        preload_urls=[url_for("static", filename=f"js/map/{path.name}")
+                      for path in sorted((Path(current_app.static_folder) / "js" / "map").glob("*.js"))
+                      if path.name != "main.js"],
         css=[("markercluster_css", _vendor("markercluster/MarkerCluster.css")),
              ("markercluster_default_css", _vendor("markercluster/MarkerCluster.Default.css"))],
     ).add_to(fmap)

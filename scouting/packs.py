@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -16,9 +17,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from . import audit, geo
+from . import audit, geo, photos
 from .errors import Forbidden, Gone, InvalidParameter, NotFound, PreconditionFailed
 from .formats.export import ExportItem
+from .formats.pack_zip import pack_zip
 from .models import Pack, PackItem, Site
 from .plain_text import check_text, is_id, unstorable_reason
 
@@ -133,6 +135,14 @@ def pack_hits(session: Session, pack: Pack) -> list[ExportItem]:
     by_id = {hit.site.id: hit for hit in get_sites(session, [item.site_id for item in pack.items])}
     return [ExportItem(hit=by_id[item.site_id], note=item.note, position=item.position)
             for item in pack.items if item.site_id in by_id]
+
+
+def pack_archive(session: Session, pack: Pack, items: list[ExportItem], store: photos.PhotoStore,
+                 print_html: Callable[[Pack, list[ExportItem]], str]) -> bytes:
+    """The whole pack as one zip (every export format, the print view, the photos): the one way the web's
+    `?format=zip` and `flask export --pack --format zip` build it.  The print view is HTML from a template,
+    so the caller renders it (`print_html`); everything else is made here."""
+    return pack_zip(items, pack.name, print_html(pack, items), photos=photos.pack_photo_files(session, store, items))
 
 
 def pack_json(pack: Pack, share_url: str, hits: list[ExportItem] | None = None) -> dict[str, Any]:

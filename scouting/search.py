@@ -408,6 +408,12 @@ FILTER_FIELDS = {
     "q": ("text",), "bbox": ("bbox",), "area": ("area",), "near": ("near", "radius_km"),
     "elevation": ("elev_min", "elev_max"),
 }
+# The URL parameters of each filter, in PARAMETERS order: the map page reads its parameter names from here
+# (scouting/maps.py passes them on) and clears a filter by all of its parameters.
+FILTER_PARAMETERS = {
+    "genre": ("genre",), "terrain": ("terrain",), "facility": ("facility", "facility_status"), "base": ("base",), "q": ("q",),
+    "bbox": ("bbox",), "area": ("area",), "near": ("near", "radius_km"), "elevation": ("elev_min", "elev_max"),
+}
 _EMPTY = SiteQuery()
 
 

@@ -7,8 +7,9 @@ place after the commit), but it can leave files behind:
   photo row was committed is renamed into place (the crash fell between commit and rename); any other is removed;
 * a photo file whose row is gone (a crash between a delete's commit and the unlink) is removed;
 * TEMP_DIR holds the unpacked files of imports being read: whatever is there is left over;
-* the import page keeps uploads between dry run and commit in IMPORT_KEEP_DIR: a `<token>.committing` folder
-  or one without its meta.json is the remains of a commit or an upload that never finished.
+* the import page keeps uploads between dry run and commit in IMPORT_KEEP_DIR: which of its folders are the
+  remains of a commit or an upload that never finished is for `scouting.imports.staging` to say (it owns
+  that layout).
 
 Only what is older than `older_than` seconds is touched, so files of requests still running (in this process
 or another worker) are never swept: several workers may sweep at once.  Every step is idempotent.
@@ -26,14 +27,13 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from .imports.staging import Staging
 from .models import Photo
 from .photos import KINDS
 
 log = logging.getLogger(__name__)
 
 PHOTO_FILE = re.compile(r"(?P<part>\.)?(?P<token>[A-Za-z0-9_-]{16,64})\.(?P<ext>[A-Za-z0-9]{1,8})(?(part)\.part)")
-IMPORT_FOLDER = re.compile(r"[A-Za-z0-9_-]{32}(\.committing)?")
-IMPORT_META = "meta.json"
 
 
 @dataclass
@@ -62,11 +62,9 @@ def sweep(known_tokens: Callable[[Iterable[str]], set[str]], photo_dir: str | os
         for entry in Path(temp_dir).iterdir():
             if _newest_mtime(entry) < cutoff:
                 _remove(entry, report)
-    if import_dir and Path(import_dir).is_dir():
-        for entry in Path(import_dir).iterdir():
-            if not IMPORT_FOLDER.fullmatch(entry.name) or not entry.is_dir() or _newest_mtime(entry) >= cutoff:
-                continue
-            if entry.name.endswith(".committing") or not (entry / IMPORT_META).exists():
+    if import_dir:
+        for entry in Staging(import_dir).abandoned():
+            if _newest_mtime(entry) < cutoff:
                 _remove(entry, report)
     return report
 

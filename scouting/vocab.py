@@ -109,8 +109,18 @@ def as_json() -> dict:
         "seasons": listing(SEASONS),
         "position_methods": listing(POSITION_METHODS),
         "facility_icons": FACILITY_ICONS,
+        "genre_colours": GENRE_COLOURS,
     }
 
+
+# The colour of each genre on the map page (site dots, base flags, legend, filter chips), CSS hex.
+# The page reads them from here (GET /api/vocabulary, the template), never from a copy of its own.
+GENRE_COLOURS = {
+    "costume": "#b03a2e", "ming_qing": "#7d5a3c", "period": "#5d6d7e", "youth": "#d35400", "wedding": "#c2185b",
+    "ethnic": "#117a65", "red": "#c0392b", "nature": "#1e8449", "religious": "#7d3c98", "wuxia": "#283747",
+    "historical": "#9a7d0a", "documentary": "#2c3e50", "commercial": "#1f618d", "fashion": "#ad1457",
+    "public_welfare": "#239b56", "music_video": "#6c3483",
+}
 
 # A pictogram per facility, always shown beside its label (never instead of it).
 FACILITY_ICONS = {

@@ -334,3 +334,40 @@ def test_put_a_pack_together_share_it_and_open_it(session, client):
     assert shared.inner_text("#pack-name") == "Falls recce"
     assert "<b>dawn</b> shots" in shared.inner_text(".pack-note")  # shown as text
     assert shared.locator(".pack-qr svg").count() == 1
+
+
+def rgb(hex_colour: str) -> str:
+    return "rgb({}, {}, {})".format(*(int(hex_colour[i:i + 2], 16) for i in (1, 3, 5)))
+
+
+def test_genre_colours_on_dots_flags_and_chips_are_the_servers(session):
+    """One source (scouting/vocab.py GENRE_COLOURS): the script and the style sheet keep no copy of their own."""
+    from scouting.vocab import GENRE_COLOURS
+    page = session.open("/")
+    dots = page.evaluate("""() => Object.values(WenchengScout.app.markers()).map(m =>
+        [m.feature.properties.genres[0], m.options.icon.options.html.style.backgroundColor])""")
+    assert dots, "the map has site markers"
+    assert all(colour == rgb(GENRE_COLOURS[genre]) for genre, colour in dots), dots
+    chips = page.eval_on_selector_all(
+        ".scout-chip[data-vocab=genre]",
+        "els => els.map(e => [e.dataset.term, getComputedStyle(e.querySelector('.scout-chip-swatch')).backgroundColor])")
+    assert {genre: colour for genre, colour in chips} == {g: rgb(c) for g, c in GENRE_COLOURS.items()}
+    flags = page.eval_on_selector_all(".scout-base-badge", "els => els.map(e => e.style.backgroundColor)")
+    assert len(flags) == 10 and set(flags) <= {rgb(c) for c in GENRE_COLOURS.values()}, flags
+
+
+def test_a_bad_filter_in_the_url_is_told_in_the_pages_language(session):
+    """The 400's problem+json names elev_min for programs; the page names the filter by its label instead."""
+    page = session.open("/?elev_min=abc")
+    count = page.inner_text("#scout-count")
+    assert "数据加载失败" in count and "“海拔”" in count, count
+    assert "elev_min" not in count and "number" not in count, f"no parameter name or English detail: {count}"
+    assert page.is_visible("#scout-empty") and "“海拔”" in page.inner_text("#scout-empty")
+    page = session.open("/?elev_min=abc&lang=en")
+    count = page.inner_text("#scout-count")
+    assert "“Elevation”" in count and "elev_min" not in count, count
+    page.click(".scout-relax-all")  # clearing the filters brings the sites back
+    wait_ready(page)
+    assert page.evaluate("WenchengScout.state.numberMatched") > 0
+    for watch in session.watches:  # the browser logs each 400 answer; those were asked for
+        watch.console_errors = [e for e in watch.console_errors if "status of 400" not in e]

@@ -178,3 +178,55 @@ def test_signed_in_directors_packs_are_listed_under_their_account(writer):
     other = writer.application.test_client()
     sign_in(other, "ping")
     assert f"/packs/{mine['id']}" not in other.get("/my/packs").get_data(as_text=True)
+
+
+def _zip_members(data: bytes) -> dict[str, bytes]:
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        return {name: archive.read(name) for name in archive.namelist()}
+
+
+def test_cli_zip_holds_what_the_web_zip_holds_without_a_request(app, client, runner, tmp_path, site_ids, monkeypatch):
+    """One core function builds both; the CLI renders the print view in its app context, with no fake request."""
+    import re
+
+    import pyogrio
+    from flask import Flask
+
+    body = create(client, site_ids, name="文成 pack", shoot_date="2026-12-01").get_json()
+    monkeypatch.setitem(app.config, "PUBLIC_URL", "http://localhost")  # the address the test client's requests carry
+    web = _zip_members(client.get(f"/api/packs/{body['id']}/export?format=zip").get_data())
+
+    def no_request(*args, **kwargs):
+        raise AssertionError("the CLI built a request context")
+
+    monkeypatch.setattr(Flask, "test_request_context", no_request)
+    out = tmp_path / "cli.zip"
+    result = runner.invoke(args=["export", "--pack", body["id"], "--format", "zip", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    cli = _zip_members(out.read_bytes())
+
+    assert sorted(cli) == sorted(web), "the same members"
+    for name in ("pack.geojson", "pack.kml", "pack.gpx", "pack.csv", "README.txt"):
+        assert cli[name] == web[name], f"{name} differs between the CLI's zip and the web's"
+    web_gpkg, cli_gpkg = tmp_path / "web.gpkg", tmp_path / "cli.gpkg"
+    web_gpkg.write_bytes(web["pack.gpkg"])
+    cli_gpkg.write_bytes(cli["pack.gpkg"])
+    assert pyogrio.read_dataframe(cli_gpkg).equals(pyogrio.read_dataframe(web_gpkg)), "pack.gpkg read back differs"
+
+    def without_nonce(html: bytes) -> str:  # a fresh CSP nonce per rendering is the one intended difference
+        return re.sub(r'nonce="[^"]*"', 'nonce=""', html.decode("utf-8"))
+
+    assert without_nonce(cli["print.html"]) == without_nonce(web["print.html"]), "print.html differs"
+    assert f"http://localhost/packs/{body['id']}" in cli["print.html"].decode(), "the share link uses PUBLIC_URL"
+
+
+def test_cli_zip_without_public_url_prints_the_share_path(app, client, runner, tmp_path, site_ids):
+    body = create(client, site_ids).get_json()
+    assert not app.config.get("PUBLIC_URL")
+    out = tmp_path / "cli.zip"
+    result = runner.invoke(args=["export", "--pack", body["id"], "--format", "zip", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    printed = _zip_members(out.read_bytes())["print.html"].decode("utf-8")
+    assert f"· /packs/{body['id']}</p>" in printed, "a relative share link, not a made-up host"
+    assert "localhost" not in printed
+    assert '<html lang="zh-CN">' in printed, "the default language, as a first visit gets"

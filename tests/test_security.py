@@ -24,7 +24,7 @@ def csp(response) -> dict[str, str]:
 
 
 @pytest.mark.parametrize("path", ["/", "/login", "/suggest", "/ogc?f=html", "/ogc/collections/sites/items?f=html",
-                                  "/api/sites?limit=1", "/ogc", "/static/js/scout-map.js", "/healthz", "/no-such-page"])
+                                  "/api/sites?limit=1", "/ogc", "/static/js/map/main.js", "/healthz", "/no-such-page"])
 def test_every_response_carries_the_headers(client, path):
     resp = client.get(path)
     policy = csp(resp)

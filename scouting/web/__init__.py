@@ -87,14 +87,13 @@ def register_blueprints(app: Flask) -> None:
 
 def sweep_folders(app: Flask, older_than: float):
     """Sweep the instance's photo, temporary and import folders (scouting.sweep) with the app's settings."""
-    import os
-
     from .. import sweep
+    from ..imports.staging import staging_root
     from .photos import photo_store
 
     with app.app_context():
         photo_dir = photo_store().root
-    import_dir = app.config.get("IMPORT_KEEP_DIR") or os.path.join(app.instance_path, "imports")
+    import_dir = staging_root(app.config, app.instance_path)
     known = sweep.database_tokens(app.extensions["scouting"]["sessionmaker"])
     return sweep.sweep(known, photo_dir, app.config["TEMP_DIR"], import_dir, older_than)
 

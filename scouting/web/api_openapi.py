@@ -335,9 +335,13 @@ def api_document(base_slugs: list[str]) -> dict:
                 "PhotoList": {"type": "object", "required": ["site_id", "photos"], "properties": {
                     "site_id": {"type": "integer"}, "photos": {"type": "array", "items": photo}}},
                 "Vocabulary": {"type": "object", "required": ["genres", "terrain", "facilities"], "properties": {
-                    k: {"type": "array", "items": term}
-                    for k in ("genres", "terrain", "facilities", "seasons", "position_methods", "facility_statuses",
-                              "verification_methods")}},
+                    **{k: {"type": "array", "items": term}
+                       for k in ("genres", "terrain", "facilities", "seasons", "position_methods", "facility_statuses",
+                                 "verification_methods")},
+                    "facility_icons": {"type": "object", "additionalProperties": {"type": "string"}},
+                    # The map's colour of each genre (CSS hex), by slug.
+                    "genre_colours": {"type": "object", "additionalProperties": {
+                        "type": "string", "pattern": "^#[0-9a-f]{6}$"}}}},
                 "Health": {"type": "object", "required": ["status", "database"], "properties": {
                     "status": {"type": "string", "enum": ["ok", "unavailable"]}, "database": {"type": "string"},
                     "sites": {"type": "integer"}, "detail": {"type": "string"}}},

@@ -5,25 +5,31 @@ from datetime import date
 from urllib.parse import quote
 
 import segno
-from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, Response, current_app, has_request_context, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from .. import facts, geo, get_session, packs
 from ..errors import InvalidParameter, UnsupportedMediaType
 from ..formats.export import EXPORT_FORMATS, ExportItem, export
-from ..formats.pack_zip import pack_zip
 from ..formats.svg import locator_svg
 from ..i18n import current_language
 from ..search import count_sites, iter_sites, parse_site_query
 from .api import json_response
 from .auth import limiter, site_limit
+from .photos import photo_store
 from .security import absolute_url
 
 bp = Blueprint("packs", __name__)
 
 
 def _share_url(pack) -> str:
-    return absolute_url("packs.pack_page", token=pack.token)
+    """The pack's link on the public address (PUBLIC_URL; see security.public_base); outside a request (the CLI
+    making a pack zip) PUBLIC_URL and the path, else the path alone: a made-up host ("localhost") printed on
+    paper would send a crew nowhere, a relative link is at least honest."""
+    if has_request_context():
+        return absolute_url("packs.pack_page", token=pack.token)
+    path = current_app.url_map.bind("").build("packs.pack_page", {"token": pack.token})
+    return (current_app.config.get("PUBLIC_URL") or "").rstrip("/") + path
 
 
 def _json_body():
@@ -106,10 +112,7 @@ def export_pack(token: str):
     pack = packs.get_pack(session, token)
     items = packs.pack_hits(session, pack)
     if fmt == "zip":
-        html = _print_html(pack, items)
-        from .photos import pack_photos
-
-        body = pack_zip(items, pack.name, html, photos=pack_photos(session, items))
+        body = packs.pack_archive(session, pack, items, photo_store(), print_view)
         return Response(body, mimetype="application/zip", headers={"Content-Disposition": _attachment(pack.name, "zip")})
     out = export(items, fmt, pack.name)
     return Response(out.chunks, mimetype=out.mimetype,
@@ -171,7 +174,8 @@ def _page_context(pack, items, session=None):
     }
 
 
-def _print_html(pack, items) -> str:
+def print_view(pack, items) -> str:
+    """The pack's print view as HTML.  Needs the app context only (no request): the CLI renders it too."""
     return render_template("pack_print.html", **_page_context(pack, items))
 
 
@@ -194,4 +198,4 @@ def pack_page(token: str):
 def pack_print(token: str):
     session = get_session()
     pack = packs.get_pack(session, token)
-    return _print_html(pack, packs.pack_hits(session, pack))
+    return print_view(pack, packs.pack_hits(session, pack))

@@ -13,7 +13,7 @@ pages = Blueprint("pages", __name__)
 
 @pages.get("/")
 def index():
-    # The page is the same for every URL: scout-map.js reads the filters, view and selection from the
+    # The page is the same for every URL: static/js/map/ reads the filters, view and selection from the
     # query string, so a shared link and a click in the panel take one code path.
     language = current_language()
     planner = current_user.is_authenticated and current_user.can_edit_sites()
@@ -28,5 +28,5 @@ def index():
     return render_template(
         "map.html", **parts, lang=language, languages=LANGUAGES, label="zh" if language == "zh_CN" else "en",
         genres=vocab.GENRES.values(), terrain=vocab.TERRAIN.values(), facilities=vocab.FACILITIES.values(),
-        facility_icons=vocab.FACILITY_ICONS,
+        facility_icons=vocab.FACILITY_ICONS, genre_colours=vocab.GENRE_COLOURS,
     )

@@ -138,9 +138,5 @@ def photo_thumbnail(token: str, ext: str):
     return _public(token, ext, "thumb")
 
 
-def pack_photos(session, items) -> list[tuple[str, bytes]]:
-    return photos.pack_photo_files(session, photo_store(), items)
-
-
 # Token-authorised writes: no cookie is authority here, so no CSRF token is needed.
 CSRF_EXEMPT = (upload_photo, delete_photo, locate_photo)

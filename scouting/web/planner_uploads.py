@@ -5,20 +5,10 @@ Signed-in planners and admins only (`planner_required`); every POST carries the 
 The cores are scouting.photos (through the photo API's helpers, so a page upload is checked exactly like an
 API upload) and scouting.imports.
 
-An import's file is kept between the dry run and the commit in <instance>/imports/<token>/ (upload.bin, mode
-0600, never the uploaded name, and meta.json with the owner's id and the chosen options).  The token is random
-(192 bits) and only its owner may commit it; it is claimed by renaming, so it commits at most once, and the
-folder is removed after the commit.  Kept files not committed within a day are removed on later uploads.
+An import's file is kept between the dry run and the commit by scouting.imports.staging (a random token that
+only its owner may commit, at most once; uploads not committed within a day are removed).
 """
 from __future__ import annotations
-
-import json
-import os
-import re
-import secrets
-import shutil
-import time
-from pathlib import Path
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -28,16 +18,12 @@ from wtforms import BooleanField, SelectField
 from .. import get_session, imports, photos, vocab
 from ..errors import InvalidParameter, UnsupportedMediaType
 from ..i18n import current_language
+from ..imports.staging import NotStaged, Staging, staging_root
 from ..search import get_site
 from .photos import _max_pixels, _uploaded_file, photo_store
 from .planner import SiteForm, _choices, _facility_rows, _fill, planner_required
 
 bp = Blueprint("planner_uploads", __name__)
-
-TOKEN = re.compile(r"[A-Za-z0-9_-]{32}")
-KEEP_SECONDS = 24 * 3600
-UPLOAD_NAME, META_NAME = "upload.bin", "meta.json"
-
 
 @bp.app_template_global()
 def staff_site_photos(site_id: int) -> list[dict]:
@@ -130,37 +116,12 @@ def _import_form() -> ImportForm:
     return form
 
 
-def _import_root() -> Path:
-    root = Path(current_app.config.get("IMPORT_KEEP_DIR") or os.path.join(current_app.instance_path, "imports"))
-    root.mkdir(mode=0o700, parents=True, exist_ok=True)
-    return root
-
-
-def _forget_old(root: Path) -> None:
-    cutoff = time.time() - KEEP_SECONDS
-    for entry in root.iterdir():
-        try:
-            if entry.is_dir() and entry.stat().st_mtime < cutoff:
-                shutil.rmtree(entry, ignore_errors=True)
-        except OSError:
-            pass
-
-
-def _rows(report: imports.ImportReport) -> list[dict]:
-    out = []
-    for r in report.rows:
-        names = " / ".join(dict.fromkeys(n for n in (r.name_zh, r.name_en) if n))
-        field, reason = "", ""
-        if r.error:
-            field, reason = r.error.get("name", ""), r.error.get("reason", "")
-        elif r.duplicate_of or r.changes:
-            reason = imports._detail(r)
-        out.append({"row": r.line or r.row, "status": r.action, "name": names, "field": field, "reason": reason})
-    return out
+def _staging() -> Staging:
+    return Staging(staging_root(current_app.config, current_app.instance_path))
 
 
 def _report_page(form, report, status: int = 200, token: str | None = None, error: str | None = None):
-    return render_template("planner_import.html", form=form, report=report, rows=_rows(report) if report else [],
+    return render_template("planner_import.html", form=form, report=report, rows=imports.page_rows(report) if report else [],
                            totals=report.totals if report else None, token=token, error=error), status
 
 
@@ -177,10 +138,8 @@ def import_dry_run():
     form = _import_form()
     if not form.validate_on_submit():
         return _report_page(form, None, 400, error="; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items()))
-    root = _import_root()
-    _forget_old(root)
-    token = secrets.token_urlsafe(24)  # 192 bits, 32 characters
-    folder = root / token
+    staging = _staging()
+    staged = None
     try:
         options = imports.options_from_config(current_app.config, datum=form.datum.data,
                                               genre_default=form.genre_default.data or None,
@@ -188,54 +147,39 @@ def import_dry_run():
         upload = request.files.get("file")
         if upload is None or not upload.filename:
             raise InvalidParameter("file", "is missing: choose a file to import")
-        folder.mkdir(mode=0o700)
-        path = imports.save_upload(upload.stream, folder, options.max_bytes)
-        os.chmod(path, 0o600)
+        staged = staging.new()
+        path = staging.save(staged, upload.stream, options.max_bytes)
         filename = imports.display_name(upload.filename)
         report = imports.run_import(get_session(), path, filename, options, commit=False,
                                     actor=f"import:{current_user.username}")
     except InvalidParameter as err:
-        shutil.rmtree(folder, ignore_errors=True)
+        if staged:
+            staging.discard(staged)
         return _report_page(form, None, err.status, error=err.detail)
     except BaseException:
-        shutil.rmtree(folder, ignore_errors=True)
+        if staged:
+            staging.discard(staged)
         raise
     totals = report.totals
     if totals["invalid"] or not (totals["create"] + totals["update"]):
-        shutil.rmtree(folder, ignore_errors=True)  # nothing could be committed: keep nothing
+        staging.discard(staged)  # nothing could be committed: keep nothing
         return _report_page(form, report)
-    meta = {"owner": current_user.id, "filename": filename, "created": time.time(),
-            "options": {"datum": options.datum, "genre_default": options.genre_default,
-                        "confirm_outside": options.confirm_outside}}
-    fd = os.open(folder / META_NAME, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as out:
-        json.dump(meta, out)
+    staging.keep(staged, current_user.id, filename, {"datum": options.datum, "genre_default": options.genre_default,
+                                                     "confirm_outside": options.confirm_outside})
     current_app.logger.info("import dry run by %s of %s: %s", current_user.username, filename, totals)
-    return _report_page(form, report, token=token)
+    return _report_page(form, report, token=staged.token)
 
 
 @bp.post("/import/<token>/commit")
 @planner_required
 def import_commit(token: str):
-    if not TOKEN.fullmatch(token):
-        abort(404)
-    folder = _import_root() / token
     try:
-        meta = json.loads((folder / META_NAME).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        with _staging().claim(token, current_user.id) as claimed:
+            meta = claimed.meta
+            options = imports.options_from_config(current_app.config, **meta["options"]).checked()
+            report = imports.run_import(get_session(), claimed.upload, meta["filename"], options, commit=True,
+                                        actor=f"import:{current_user.username}")
+    except NotStaged:
         abort(404)
-    if meta.get("owner") != current_user.id:
-        abort(404)  # another planner's upload: as if it did not exist
-    claimed = folder.with_name(token + ".committing")
-    try:
-        os.rename(folder, claimed)  # at most one commit per token, even when the button is pressed twice
-    except OSError:
-        abort(404)
-    try:
-        options = imports.options_from_config(current_app.config, **meta["options"]).checked()
-        report = imports.run_import(get_session(), claimed / UPLOAD_NAME, meta["filename"], options, commit=True,
-                                    actor=f"import:{current_user.username}")
-    finally:
-        shutil.rmtree(claimed, ignore_errors=True)
     current_app.logger.info("import commit by %s of %s: %s", current_user.username, meta["filename"], report.totals)
     return _report_page(_import_form(), report, 200 if report.committed else 422)

@@ -1,0 +1,310 @@
+"""The import itself: each row classified against the database, then (on commit) written in one transaction.
+
+A row becomes a create, an update (its slug is an existing site's), unchanged, a duplicate (an existing
+site or an earlier row within 50 m with the same name) or invalid (with the field and why).  A dry run
+writes nothing; a commit writes every create and update, each with its revision and audit event, in ONE
+transaction and only when no row is invalid.  Duplicates are never written.
+"""
+from __future__ import annotations
+
+import hashlib
+import math
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from shapely import prepare
+from shapely.geometry import Point
+from sqlalchemy import func, insert, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
+
+from .. import audit, geo, sites
+from ..errors import PreconditionFailed
+from ..faults import pause_point
+from ..models import AuditEvent, Site, SiteRevision, SiteTag, ThemedBase
+from ..search import get_site
+from .mapping import map_props, site_names
+from .options import ImportOptions, ImportTooLarge, MiB, display_name
+from .readers import Source, SourceRow, read_source
+from .report import ImportReport, RowResult
+
+DUPLICATE_RADIUS_M = 50.0
+SAME_POSITION_M = 0.5                  # an update whose point moved less than this keeps the stored point
+INSERT_BATCH = 1000                    # new sites per multi-row INSERT
+
+# Defaults for what a file does not say (reported with every import).
+DEFAULT_ACCURACY_M = 50
+DEFAULT_POSITION_METHOD = "geocoded"
+
+
+def run_import(session, path: str | Path, filename: str, options: ImportOptions | None = None, *,
+               commit: bool = False, actor: str = "import:cli",
+               progress: Callable[[int, int], None] | None = None) -> ImportReport:
+    """Read FILE, classify its rows, and (commit=True, no invalid row) write creates and updates in one transaction."""
+    opts = (options or ImportOptions()).checked()
+    path = Path(path)
+    name = display_name(filename)
+    size = path.stat().st_size
+    if size > opts.max_bytes:
+        raise ImportTooLarge(f"is {size / MiB:.1f} MiB; at most {opts.max_bytes / MiB:.1f} MiB can be imported "
+                             "(SCOUTING_IMPORT_MAX_BYTES)")
+    if opts.temp_dir:
+        Path(opts.temp_dir).mkdir(mode=0o700, parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="scout-import-", dir=opts.temp_dir) as tmp:
+        source = read_source(path, opts, Path(tmp))
+    defaults = {"coord_source": f"import: {name}", "coord_accuracy_m": DEFAULT_ACCURACY_M,
+                "position_method": DEFAULT_POSITION_METHOD, "genres": [opts.genre_default] if opts.genre_default else None,
+                "verified": False}
+    try:
+        rows, ignored = _plan(session, source, opts, defaults, progress)
+        report = ImportReport(file=name, format=source.format, datum=opts.datum, dry_run=not commit, rows=rows,
+                              defaults=defaults, ignored_fields=sorted(ignored), layers=source.layers)
+        t = report.totals
+        if t["invalid"]:
+            session.rollback()
+            report.message = (f"{t['invalid']} invalid row(s): nothing was written; fix them (or leave them out) "
+                              "and import again" if commit else
+                              f"{t['invalid']} invalid row(s): a commit would write nothing until they are fixed")
+        elif not commit:
+            session.rollback()
+            report.message = (f"dry run: nothing was written; a commit would create {t['create']} and update "
+                              f"{t['update']} site(s)" + (f" and skip {t['duplicate']} duplicate(s)" if t["duplicate"] else ""))
+        else:
+            _write(session, rows, actor[:64], name)
+            report.committed = True
+            report.message = (f"created {t['create']} and updated {t['update']} site(s)"
+                              + (f"; skipped {t['duplicate']} duplicate(s)" if t["duplicate"] else ""))
+    except Exception:
+        session.rollback()
+        raise
+    return report
+
+
+def _plan(session, source: Source, opts: ImportOptions, defaults: dict, progress) -> tuple[list[RowResult], set[str]]:
+    stored = session.execute(select(Site.id, Site.slug, Site.name_zh, Site.name_en, Site.deleted_at,
+                                    func.ST_X(Site.geom), func.ST_Y(Site.geom))).all()
+    active = {r.slug: r.id for r in stored if r.deleted_at is None}
+    deleted = {r.slug: r.id for r in stored if r.deleted_at is not None}
+    by_name: dict[str, list[dict]] = {}
+    for r in stored:
+        if r.deleted_at is None:
+            _index_name(by_name, r.name_zh, r.name_en, {"id": r.id, "slug": r.slug, "lon": r[5], "lat": r[6]})
+    bases = list(session.scalars(select(ThemedBase)))
+    base_slugs = {b.slug for b in bases}
+    base_lookup = {k: b.slug for b in bases for k in (b.slug, b.name_zh, b.name_en.casefold())}
+    county = sites._county(session)
+    if county is not None:
+        prepare(county)
+    taken = set(active) | set(deleted)  # slugs a new site may not take
+    claimed: dict[str, int] = {}        # slug -> the row of this file that uses it
+    ignored: set[str] = set()
+    results = []
+    total = len(source.rows)
+
+    def inside(rec: dict) -> None:
+        if county is not None and not opts.confirm_outside and not county.contains(Point(rec["lon"], rec["lat"])):
+            raise sites.RecordError("geometry", f"{rec['lon']:.6f},{rec['lat']:.6f} lies outside Wencheng County; "
+                                                "if that is right, import again with --confirm-outside "
+                                                "(API: confirm_outside=true)")
+
+    for done, row in enumerate(source.rows, start=1):
+        res = RowResult(row=row.number, line=row.line, layer=row.layer)
+        try:
+            mapped, unknown = map_props(row.props, base_lookup, source.html_descriptions)
+            ignored |= unknown
+            res.slug = mapped.get("slug")
+            if source.generated_descriptions and mapped.get("slug") in active:
+                mapped.pop("description", None)
+            names = site_names(mapped, copy=False)
+            res.name_zh, res.name_en = names.get("name_zh"), names.get("name_en")
+            if row.error:
+                raise sites.RecordError(*row.error)
+            point = _position(row, opts.datum)
+            if point:
+                res.lon, res.lat = point
+            slug = mapped.get("slug")
+            if slug and slug in claimed:
+                raise sites.RecordError("slug", f"{slug!r} is already used by row {claimed[slug]} of this file")
+            if slug and slug in deleted:
+                raise sites.RecordError("slug", f"{slug!r} belongs to deleted site {deleted[slug]}; undelete it first "
+                                                "or give the row another slug")
+            if slug and slug in active:
+                claimed[slug] = row.number
+                _plan_update(session, res, get_site(session, active[slug]), mapped, point, defaults, base_slugs, inside)
+            else:
+                _plan_create(res, mapped, point, defaults, base_slugs, inside, by_name, taken)
+                if res.action == "create":
+                    claimed[res.slug] = row.number
+                    taken.add(res.slug)
+                    rec = res.record
+                    _index_name(by_name, rec["name_zh"], rec["name_en"], {"row": row.number, "lon": rec["lon"], "lat": rec["lat"]})
+        except sites.RecordError as err:
+            res.action = "invalid"
+            res.error = {"name": err.field, "reason": err.reason}
+        results.append(res)
+        if progress:
+            progress(done, total)
+    return results, ignored
+
+
+def _plan_create(res: RowResult, mapped: dict, point, defaults: dict, base_slugs: set[str], inside, by_name, taken) -> None:
+    if point is None:
+        raise sites.RecordError("geometry", "is missing: a new site needs a point (lon/lat)")
+    names = site_names(mapped, copy=True)
+    if not names.get("name_zh"):
+        raise sites.RecordError("name_zh", "is required: give name, name_zh or name_en")
+    res.name_zh, res.name_en = names["name_zh"], names["name_en"]
+    duplicate = _find_duplicate(by_name, names["name_zh"], names["name_en"], *point)
+    if duplicate:
+        res.action, res.duplicate_of = "duplicate", duplicate
+        res.site_id = duplicate.get("id")
+        return
+    raw = {k: v for k, v in mapped.items() if k in sites.EDITABLE and v is not None}
+    raw.update(names)
+    raw.update(lon=point[0], lat=point[1])
+    for key in ("coord_source", "coord_accuracy_m", "position_method", "verified"):
+        raw.setdefault(key, defaults[key])
+    if not raw.get("genres") and defaults["genres"]:
+        raw["genres"] = defaults["genres"]
+    raw["slug"] = raw.get("slug") or _new_slug(names["name_zh"], names["name_en"], taken)
+    res.slug = raw["slug"]
+    rec = sites.clean_site_record(raw, base_slugs)
+    inside(rec)
+    res.action, res.record = "create", rec
+    res.slug, res.lon, res.lat = rec["slug"], rec["lon"], rec["lat"]
+
+
+def _plan_update(session, res: RowResult, hit, mapped: dict, point, defaults: dict, base_slugs: set[str], inside) -> None:
+    before = sites.site_record(hit.site, hit.lon, hit.lat)
+    patch = {k: v for k, v in mapped.items() if k in sites.EDITABLE and k != "slug" and v is not None}
+    patch.update(site_names(mapped, copy=False))
+    moved = point is not None and geo.distance_bearing(hit.lon, hit.lat, *point).distance_m > SAME_POSITION_M
+    if moved:
+        # A new point: what the file says about it, else the import's defaults (not the old point's source).
+        patch.update(lon=point[0], lat=point[1])
+        for key in ("coord_source", "coord_accuracy_m", "position_method"):
+            patch.setdefault(key, defaults[key])
+    rec = sites.clean_site_record(sites.merged(before, patch), base_slugs)
+    if moved:
+        inside(rec)
+    res.site_id, res.lon, res.lat = hit.site.id, rec["lon"], rec["lat"]
+    res.name_zh, res.name_en = rec["name_zh"], rec["name_en"]
+    if rec == before:
+        res.action = "unchanged"
+        return
+    res.action, res.record, res.before, res.site = "update", rec, before, hit.site
+    res.changes = sorted(k for k in rec if rec[k] != before.get(k))
+
+
+def _write(session, rows: list[RowResult], actor: str, filename: str) -> None:
+    """Every create and update with its revision and audit event, in one transaction; any failure writes nothing."""
+    bases = sites._bases(session)
+    try:
+        _insert_new_sites(session, [res for res in rows if res.action == "create"], actor,
+                          {slug: base.id for slug, base in bases.items()})
+        for res in rows:
+            if res.action == "update":
+                sites.apply_site_record(res.site, res.record, bases)
+                session.flush()
+                session.add(sites._revision(res.site, "update", actor, res.before, res.record))
+                audit.record(session, "site.update", "site", res.site.id,
+                             sites.audit_summary(res.site, "update", res.changes, None, res.before, res.record),
+                             channel="import")
+        counts = {action: sum(1 for r in rows if r.action == action) for action in ("create", "update", "duplicate")}
+        audit.record(session, "import.commit", "import", None,
+                     f"{filename}: created {counts['create']}, updated {counts['update']}, "
+                     f"skipped {counts['duplicate']} duplicate(s)")
+        session.flush()
+        pause_point("import-before-commit")
+        session.commit()
+    except StaleDataError:
+        session.rollback()
+        raise PreconditionFailed("a site in the file was changed by someone else during the import; nothing was "
+                                 "written: run the import again") from None
+    except IntegrityError:
+        session.rollback()
+        raise PreconditionFailed("a site with a slug from the file was saved by someone else during the import; "
+                                 "nothing was written: run the import again") from None
+
+
+def _insert_new_sites(session, creates: list[RowResult], actor: str, base_ids: dict[str, int]) -> None:
+    """New sites, their tags and their "create" revisions as multi-row INSERTs, a batch at a time: an object
+    and a flush per row made a 100k-row import take minutes.  The ids come back from RETURNING, in order."""
+    site_table, tag_table, revision_table = Site.__table__, SiteTag.__table__, SiteRevision.__table__
+    insert_sites = insert(site_table).returning(site_table.c.id, sort_by_parameter_order=True)
+    for start in range(0, len(creates), INSERT_BATCH):
+        batch = creates[start:start + INSERT_BATCH]
+        rows = [sites.new_site_rows(res.record, base_ids) for res in batch]
+        ids = session.execute(insert_sites, [row for row, _ in rows]).scalars().all()
+        tag_rows, revision_rows, audit_rows = [], [], []
+        for res, site_id, (_, tags) in zip(batch, ids, rows, strict=True):
+            res.site_id = site_id
+            tag_rows += [{"site_id": site_id, **tag} for tag in tags]
+            revision_rows.append({"site_id": site_id, "version": 1, "action": "create", "actor": actor,
+                                  "changed_fields": sites.changed_fields(None, res.record), "before": None,
+                                  "after": res.record})
+            audit_rows.append(audit.event_values("site.create", "site", site_id, res.record["slug"], channel="import"))
+        if tag_rows:
+            session.execute(insert(tag_table), tag_rows)
+        session.execute(insert(revision_table), revision_rows)
+        session.execute(insert(AuditEvent.__table__), audit_rows)
+
+
+def _new_slug(name_zh: str, name_en: str, taken: set[str]) -> str:
+    words = "".join(c.lower() if c.isascii() and c.isalnum() else "-" for c in name_en or "")
+    base = "-".join(filter(None, words.split("-")))[:56]
+    if not base:
+        base = "site-" + hashlib.sha1(name_zh.encode(), usedforsecurity=False).hexdigest()[:8]
+    slug, n = base, 2
+    while slug in taken:
+        slug = f"{base}-{n}"
+        n += 1
+    return slug
+
+
+def _index_name(by_name: dict, name_zh: str | None, name_en: str | None, entry: dict) -> None:
+    for key in {_name_key(name_zh), _name_key(name_en)} - {None}:
+        by_name.setdefault(key, []).append(entry)
+
+
+def _name_key(name: str | None) -> str | None:
+    return " ".join(name.split()).casefold() if name and name.strip() else None
+
+
+def _find_duplicate(by_name: dict, name_zh: str, name_en: str, lon: float, lat: float) -> dict | None:
+    """The nearest stored site (or earlier row) within 50 m (geodesic) with the same name_zh or name_en (any case)."""
+    best = None
+    seen = set()
+    for key in {_name_key(name_zh), _name_key(name_en)} - {None}:
+        for entry in by_name.get(key, []):
+            if id(entry) in seen:
+                continue
+            seen.add(id(entry))
+            metres = geo.distance_bearing(lon, lat, entry["lon"], entry["lat"]).distance_m
+            if metres <= DUPLICATE_RADIUS_M and (best is None or metres < best["distance_m"]):
+                best = {k: v for k, v in entry.items() if k not in ("lon", "lat")} | {"distance_m": round(metres, 1)}
+    return best
+
+
+def _position(row: SourceRow, datum: str) -> tuple[float, float] | None:
+    """The row's point in WGS-84, checked: finite, in range, converted from GCJ-02/BD-09 when the numbers are."""
+    if row.point is None:
+        return None
+    lon, lat = row.point
+    for label, value in (("longitude", lon), ("latitude", lat)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise sites.RecordError("geometry", f"{label} {value!r} is not a number")
+        if not math.isfinite(value):
+            raise sites.RecordError("geometry", f"{label} must be a finite number, not {value!r}")
+    if not -90 <= lat <= 90:
+        swapped = " (longitude and latitude swapped?)" if -90 <= lon <= 90 and -180 <= lat <= 180 else ""
+        raise sites.RecordError("geometry", f"latitude {lat:g} is out of range -90..90{swapped}{row.hint}")
+    if not -180 <= lon <= 180:
+        raise sites.RecordError("geometry", f"longitude {lon:g} is out of range -180..180{row.hint}")
+    datum = row.datum or datum
+    if datum == "gcj02":
+        lon, lat = geo.gcj02_to_wgs84(lon, lat)
+    elif datum == "bd09":
+        lon, lat = geo.bd09_to_wgs84(lon, lat)
+    return float(lon), float(lat)

@@ -1,0 +1,324 @@
+"""The import's parts on their own, without a database: the attribute mapping (the record cleaner's input),
+each file reader on a small file made here and read back through the one registry, and the staging of
+uploads between a dry run and its commit."""
+from __future__ import annotations
+
+import io
+import json
+import os
+import time
+import zipfile
+from pathlib import Path
+
+import geopandas as gpd
+import pytest
+from shapely.geometry import LineString, Point
+
+from scouting.errors import InvalidParameter
+from scouting.imports import ImportFileError, ImportOptions, Staging, read_source
+from scouting.imports.mapping import map_props, plain_value, site_names, vocab_term
+from scouting.imports.readers import READERS, Probe
+from scouting.imports.report import ImportReport, RowResult, page_rows
+from scouting.imports.staging import KEEP_SECONDS, NotStaged
+from scouting.vocab import GENRES
+
+BASES = {"baizhangji": "baizhangji", "百丈漈基地": "baizhangji", "baizhangji base": "baizhangji"}
+
+
+# --------------------------------------------------------------------------- mapping
+
+def test_chinese_column_names_and_labels_map_to_record_fields():
+    mapped, ignored = map_props({"名称": "铜铃山", "题材": "青春, costume", "设施": "停车场", "季节": "春、Autumn",
+                                 "海拔": "620米", "基地": "baizhangji base", "拍摄许可": "要"}, BASES, html=False)
+    assert mapped["name"] == "铜铃山"
+    assert mapped["genres"] == ["youth", "costume"], "a zh label and a slug both become slugs"
+    assert mapped["facilities"] == ["parking"]
+    assert mapped["best_seasons"] == ["spring", "autumn"], "、 separates; English labels match in any case"
+    assert mapped["elevation_m"] == 620.0, "a trailing 米 is not part of the number"
+    assert ignored == {"基地", "拍摄许可"}, "unknown columns are reported, not silently dropped"
+
+
+def test_base_is_found_by_name_and_unknown_terms_pass_through_for_the_cleaner():
+    mapped, _ = map_props({"base": "百丈漈基地", "genre": "horror", "elevation_m": "high"}, BASES, html=False)
+    assert mapped["base"] == "baizhangji"
+    assert mapped["genres"] == ["horror"], "the record cleaner names an unknown genre, not the mapping"
+    assert mapped["elevation_m"] == "high", "the record cleaner says 'must be a number'"
+
+
+@pytest.mark.parametrize("cell,expected", [("是", True), ("已核实", True), ("no", False), (0, False),
+                                           ("maybe", "maybe")])
+def test_verified_flag_words(cell, expected):
+    assert map_props({"verified": cell}, {}, html=False)[0]["verified"] == expected
+
+
+def test_first_non_empty_alias_wins_and_empty_cells_count_as_absent():
+    mapped, ignored = map_props({"name": " ", "名称": "飞云湖", "title": "ignored"}, {}, html=False)
+    assert mapped["name"] == "飞云湖"
+    assert ignored == set()
+
+
+def test_csv_formula_guard_of_our_own_export_is_undone():
+    mapped, _ = map_props({"access_notes_en": "'=from the dam road"}, {}, html=False)
+    assert mapped["access_notes_en"] == "=from the dam road"
+
+
+def test_kml_balloon_html_becomes_plain_text_without_scripts():
+    html = "<div><b>瀑布</b><br>落差 207 米<script>alert(1)</script><p>Dawn &amp; dusk</p></div>"
+    mapped, _ = map_props({"description": html}, {}, html=True)
+    assert mapped["description"] == "瀑布\n落差 207 米\nDawn & dusk"
+    kept, _ = map_props({"description": "a <b>tag</b>"}, {}, html=False)
+    assert kept["description"] == "a <b>tag</b>", "only KML balloons are HTML"
+
+
+def test_facility_status_column_is_the_fuller_statement():
+    cell = json.dumps([{"facility": "停车场", "status": "present"}])
+    mapped, _ = map_props({"facilities": "parking", "facility_status": cell}, {}, html=False)
+    assert mapped["facilities"] == [{"facility": "parking", "status": "present"}]
+
+
+@pytest.mark.parametrize("mapped,copy,expected", [
+    ({"name": "百丈漈瀑布 (Baizhangji Falls)"}, False, {"name_zh": "百丈漈瀑布", "name_en": "Baizhangji Falls"}),
+    ({"name": "Tongling Gorge"}, False, {"name_en": "Tongling Gorge"}),
+    ({"name": "铜铃山"}, True, {"name_zh": "铜铃山", "name_en": "铜铃山"}),
+    ({"name": "铜铃山", "name_en": "Tongling"}, False, {"name_zh": "铜铃山", "name_en": "Tongling"}),
+    ({"description": "Quiet"}, True, {"description_zh": "Quiet", "description_en": "Quiet"}),
+])
+def test_names_split_by_script(mapped, copy, expected):
+    assert site_names(mapped, copy=copy) == expected
+
+
+def test_vocabulary_terms_and_plain_values():
+    assert vocab_term("Youth Drama", GENRES) == "youth"
+    assert vocab_term("青春", GENRES) == "youth"
+    assert vocab_term("ming-qing", GENRES) == "ming_qing"
+    assert vocab_term("unknown", GENRES) == "unknown"
+    assert plain_value(b"\x00blob") is None, "GDAL's binary columns carry nothing a site can use"
+
+
+# --------------------------------------------------------------------------- readers
+
+OPTS = ImportOptions()
+POINTS = [("铜铃山", 119.80, 27.70), ("百丈漈", 119.90, 27.80)]
+
+
+def _read(path: Path, tmp_path: Path, opts: ImportOptions = OPTS):
+    work = tmp_path / "work"
+    work.mkdir(parents=True, exist_ok=True)
+    return read_source(path, opts, work)
+
+
+def _frame(crs: str = "EPSG:4326") -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame({"name": [n for n, _, _ in POINTS], "海拔": [620.0, 310.0]},
+                            geometry=[Point(x, y) for _, x, y in POINTS], crs="EPSG:4326").to_crs(crs)
+
+
+def _points(source) -> list[tuple[str, float, float]]:
+    return [(row.props.get("name", row.props.get("Name")), round(row.point[0], 6), round(row.point[1], 6)) for row in source.rows]
+
+
+def test_geojson_reader(tmp_path):
+    doc = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"name": n, "genres": ["youth"]}, "geometry": {"type": "Point", "coordinates": [x, y]}}
+        for n, x, y in POINTS] + [{"type": "Feature", "properties": {"name": "河"},
+                                   "geometry": {"type": "LineString", "coordinates": [[119.8, 27.7], [119.9, 27.8]]}}]}
+    path = tmp_path / "sites.txt"  # the name says nothing: the content decides
+    path.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    source = _read(path, tmp_path)
+    assert source.format == "geojson"
+    assert _points(type(source)(source.format, source.rows[:2])) == POINTS
+    assert source.rows[0].props["genres"] == ["youth"], "lists stay lists"
+    assert source.rows[2].point is None and "LineString" in source.rows[2].error[1]
+
+
+def test_csv_reader_gbk_semicolons_and_datum_columns(tmp_path):
+    text = "名称;lon_gcj02;lat_gcj02\n铜铃山;119.8;27.7\n\n百丈漈;x;27.8\n"
+    path = tmp_path / "sites.csv"
+    path.write_bytes(text.encode("gb18030"))
+    source = _read(path, tmp_path)
+    assert source.format == "csv"
+    assert [r.props["名称"] for r in source.rows] == ["铜铃山", "百丈漈"], "blank lines are skipped"
+    assert source.rows[0].point == (119.8, 27.7) and source.rows[0].datum == "gcj02"
+    assert source.rows[1].line == 4 and "not numbers" in source.rows[1].error[1]
+
+
+def test_csv_reader_wkt_column(tmp_path):
+    path = tmp_path / "wkt.csv"
+    path.write_text("name,wkt\n铜铃山,POINT (119.8 27.7)\n百丈漈,nonsense\n", encoding="utf-8")
+    rows = _read(path, tmp_path).rows
+    assert rows[0].point == (119.8, 27.7)
+    assert rows[1].point is None and "not valid WKT" in rows[1].error[1]
+
+
+def test_kml_and_kmz_readers(tmp_path):
+    placemarks = "".join(f"<Placemark><name>{n}</name><description><![CDATA[<b>{n}</b>]]></description>"
+                         f"<Point><coordinates>{x},{y},0</coordinates></Point></Placemark>" for n, x, y in POINTS)
+    kml = ('<?xml version="1.0" encoding="UTF-8"?><kml xmlns="http://www.opengis.net/kml/2.2"><Document>'
+           f"<Folder><name>外景</name>{placemarks}</Folder></Document></kml>")
+    path = tmp_path / "a.kml"
+    path.write_text(kml, encoding="utf-8")
+    source = _read(path, tmp_path)
+    assert (source.format, _points(source), source.layers) == ("kml", POINTS, ["外景"])
+    assert source.html_descriptions and source.generated_descriptions
+    kmz = tmp_path / "a.kmz"
+    with zipfile.ZipFile(kmz, "w") as archive:
+        archive.writestr("files/other.kml", "<kml xmlns='http://www.opengis.net/kml/2.2'><Document/></kml>")
+        archive.writestr("doc.kml", kml)
+    assert _read(kmz, tmp_path / "kmz").format == "kmz"
+    assert _points(_read(kmz, tmp_path / "kmz2")) == POINTS, "doc.kml is the main document"
+
+
+def test_gpx_reader_reads_waypoints_only(tmp_path):
+    waypoints = "".join(f'<wpt lat="{y}" lon="{x}"><name>{n}</name><ele>100</ele></wpt>' for n, x, y in POINTS)
+    gpx = (f'<?xml version="1.0"?><gpx version="1.1" creator="test" xmlns="http://www.topografix.com/GPX/1/1">'
+           f'{waypoints}<trk><trkseg><trkpt lat="27.7" lon="119.8"/></trkseg></trk></gpx>')
+    path = tmp_path / "a.gpx"
+    path.write_text(gpx, encoding="utf-8")
+    source = _read(path, tmp_path)
+    assert source.format == "gpx" and _points(source) == POINTS
+    assert source.rows[0].props["ele"] == 100.0
+
+
+def test_geopackage_reader_reprojects_and_names_layers(tmp_path):
+    path = tmp_path / "a.gpkg"
+    _frame("EPSG:4549").to_file(path, layer="外景点", engine="pyogrio")  # CGCS2000 / 3-degree Gauss-Kruger CM 120E
+    gpd.GeoDataFrame({"name": ["路"]}, geometry=[LineString([(0, 0), (1, 1)])], crs="EPSG:4326").to_file(
+        path, layer="roads", engine="pyogrio")
+    source = _read(path, tmp_path, ImportOptions(layer="外景点"))
+    assert source.format == "gpkg" and source.layers == ["外景点"]
+    assert _points(source) == POINTS, "reprojected to WGS-84"
+    assert "reprojecting" in source.rows[0].hint
+    with pytest.raises(InvalidParameter, match="no layer 'rivers'") as refused:
+        _read(path, tmp_path / "x", ImportOptions(layer="rivers"))
+    assert refused.value.name == "layer"
+
+
+def test_zipped_shapefile_reader_with_gbk_attributes(tmp_path):
+    shp_dir = tmp_path / "shp"
+    shp_dir.mkdir()
+    _frame().to_file(shp_dir / "景点.shp", engine="pyogrio", encoding="GB18030")
+    (shp_dir / "景点.cpg").unlink(missing_ok=True)  # as many Chinese tools write it: no .cpg
+    path = tmp_path / "a.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        for part in shp_dir.iterdir():
+            archive.write(part, part.name)
+    source = _read(path, tmp_path)
+    assert source.format == "shapefile" and source.layers == ["景点"]
+    assert _points(source) == POINTS, "GBK attributes decoded without a .cpg"
+
+
+@pytest.mark.parametrize("content,reason", [
+    (b"", "is empty"),
+    (b"SQLite format 3\x00" + b"\x00" * 200, "not a GeoPackage"),
+    (b"\x00\x00\x27\x0a" + b"\x00" * 96, "bare .shp"),
+    (b"<html><body/></html>", "neither KML nor GPX"),
+    (b'<?xml version="1.0"?><!DOCTYPE kml [<!ENTITY a "b">]><kml/>', "DTD or entity"),
+    (b"<kml><unclosed></kml>", "not well-formed XML"),
+    (b"\x89PNG\r\n\x1a\n\x00\x00", "not a file this import reads"),
+    (b"name,notes\nx,y\n", "needs lon/lat"),
+])
+def test_files_no_reader_takes_are_refused_with_a_fitting_reason(tmp_path, content, reason):
+    path = tmp_path / "upload.bin"
+    path.write_bytes(content)
+    with pytest.raises(ImportFileError, match=reason):
+        _read(path, tmp_path)
+
+
+def test_a_zip_with_neither_kml_nor_shp_is_refused(tmp_path):
+    path = tmp_path / "a.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("readme.txt", "hello")
+    with pytest.raises(ImportFileError, match="neither a .kml"):
+        _read(path, tmp_path)
+
+
+def test_each_format_has_exactly_one_reader(tmp_path):
+    samples = {"json": b'{"type": "FeatureCollection", "features": []}', "text": b"lon,lat\n1,2\n",
+               "xml-kml": b"<kml/>", "xml-gpx": b"<gpx/>"}
+    for label, content in samples.items():
+        path = tmp_path / label
+        path.write_bytes(content)
+        with Probe(path, OPTS) as probe:
+            takers = [r.format for r in READERS if r.accepts(probe)]
+        assert len(takers) == 1, f"{label}: {takers}"
+
+
+# --------------------------------------------------------------------------- report
+
+def _report() -> ImportReport:
+    rows = [RowResult(row=1, action="create", slug="tongling", name_zh="铜铃山", name_en="Tongling Gorge",
+                      lon=119.8, lat=27.7),
+            RowResult(row=2, line=3, action="duplicate", name_zh="百丈漈", lon=119.9, lat=27.8,
+                      duplicate_of={"id": 5, "slug": "baizhangji-falls", "distance_m": 12.4}),
+            RowResult(row=3, action="invalid", name_en="Nowhere", error={"name": "geometry", "reason": "is missing"})]
+    return ImportReport(file="a.csv", format="csv", datum="wgs84", dry_run=True, rows=rows, defaults={},
+                        ignored_fields=["拍摄许可"], layers=[], message="dry run")
+
+
+def test_report_totals_json_and_the_pages_rows():
+    report = _report()
+    assert report.totals == {"rows": 3, "create": 1, "update": 0, "unchanged": 0, "duplicate": 1, "invalid": 1,
+                             "written": 0}
+    assert report.as_json()["rows"][2] == {"row": 3, "action": "invalid", "name_en": "Nowhere",
+                                           "error": {"name": "geometry", "reason": "is missing"}}
+    assert page_rows(report)[1] == {"row": 3, "status": "duplicate", "name": "百丈漈", "field": "",
+                                    "reason": "same name as site 5 baizhangji-falls, 12 m away"}
+    assert page_rows(report)[2]["field"] == "geometry"
+
+
+def test_report_table_aligns_chinese_names_by_terminal_columns():
+    lines = _report().table().splitlines()
+    header, first, second = lines[0], lines[1], lines[2]
+    assert header.startswith("row  action")
+    # "铜铃山 / Tongling Gorge" is 23 columns wide on a terminal, "百丈漈" 6: the lon column starts at one column.
+    column = len(header[:header.index("lon")])
+    def columns(text):
+        return sum(2 if "\u4e00" <= c <= "\u9fff" else 1 for c in text)
+    assert columns(first[:first.index("119.800000")]) == column
+    assert columns(second[:second.index("119.900000")]) == column
+    assert "3 rows: 1 create, 0 update, 0 unchanged, 1 duplicate, 1 invalid" in lines
+    assert "ignored fields: 拍摄许可" in lines
+
+
+# --------------------------------------------------------------------------- staging
+
+def _stage(staging: Staging, owner: int = 7) -> str:
+    staged = staging.new()
+    staging.save(staged, io.BytesIO(b"lon,lat\n1,2\n"), 1000)
+    staging.keep(staged, owner, "a.csv", {"datum": "wgs84"})
+    return staged.token
+
+
+def test_staging_commits_once_for_its_owner_only(tmp_path):
+    staging = Staging(tmp_path / "imports")
+    token = _stage(staging)
+    assert len(token) == 32
+    assert oct((tmp_path / "imports" / token / "upload.bin").stat().st_mode & 0o777) == "0o600"
+    with pytest.raises(NotStaged):
+        with staging.claim(token, owner=8):
+            pass
+    with staging.claim(token, owner=7) as claimed:
+        assert claimed.upload.read_bytes() == b"lon,lat\n1,2\n"
+        assert claimed.meta["filename"] == "a.csv" and claimed.meta["options"] == {"datum": "wgs84"}
+        with pytest.raises(NotStaged):  # the button pressed twice
+            with staging.claim(token, owner=7):
+                pass
+    assert list((tmp_path / "imports").iterdir()) == [], "the claimed folder is removed after the commit"
+    for bad in ("../../etc", "x" * 31, token):
+        with pytest.raises(NotStaged):
+            with staging.claim(bad, owner=7):
+                pass
+
+
+def test_staging_forgets_uploads_after_a_day_and_lists_what_a_crash_left(tmp_path):
+    root = tmp_path / "imports"
+    staging = Staging(root)
+    waiting = _stage(staging)
+    old = _stage(staging)
+    then = time.time() - KEEP_SECONDS - 60
+    os.utime(root / old, (then, then))
+    unfinished = staging.new()          # a dry run that never wrote its meta.json
+    (root / ("C" * 32 + ".committing")).mkdir()  # a commit that never ended
+    (root / "notes").mkdir()            # not ours: never listed
+    assert sorted(p.name for p in staging.abandoned()) == sorted([unfinished.token, "C" * 32 + ".committing"])
+    staging.forget_expired()
+    assert not (root / old).exists() and (root / waiting).exists()
