@@ -64,7 +64,7 @@ def staff_app(fresh_app):
     return fresh_app
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")  # one browser per module: a launch costs seconds
 def chromium():
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)

@@ -39,7 +39,7 @@ def status_app(fresh_app):
     return fresh_app
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")  # one browser per module: a launch costs seconds
 def browser():
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
