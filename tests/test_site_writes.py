@@ -197,3 +197,26 @@ def test_login_needs_csrf_and_is_rate_limited(fresh_app):
     statuses = [client.post("/login", data={"username": "x", "password": "y", "csrf_token": token}).status_code
                 for _ in range(12)]
     assert 429 in statuses
+
+
+def test_a_deleted_site_leaves_every_api_s_base_counts(writer):
+    """The JSON API and the OGC API count a base's sites from one place: a deleted site counts in neither."""
+    def counts():
+        api = {f["properties"]["slug"]: f["properties"]["site_count"] for f in writer.get("/api/bases").get_json()["features"]}
+        ogc = {f["properties"]["slug"]: f["properties"]["site_count"] for f in writer.get(
+            "/ogc/collections/bases/items?f=json&limit=100").get_json()["features"]}
+        return api, ogc
+
+    site = next(f for f in writer.get("/api/sites?limit=100").get_json()["features"] if f["properties"]["base"])
+    base = site["properties"]["base"]
+    before_api, before_ogc = counts()
+    assert before_api == before_ogc and before_api[base] > 0
+    etag = writer.get(f"/api/sites/{site['id']}").headers["ETag"]
+    assert writer.delete(f"/api/sites/{site['id']}", headers=auth(writer, **{"If-Match": etag})).status_code == 204
+    after_api, after_ogc = counts()
+    assert after_api[base] == before_api[base] - 1, "the JSON API no longer counts the deleted site"
+    assert after_ogc == after_api, "the OGC bases collection says the same"
+    base_id = next(f["id"] for f in writer.get("/ogc/collections/bases/items?f=json&limit=100").get_json()["features"]
+                   if f["properties"]["slug"] == base)
+    one = writer.get(f"/ogc/collections/bases/items/{base_id}?f=json").get_json()
+    assert one["properties"]["site_count"] == after_api[base], "and so does the single base item"

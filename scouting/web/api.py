@@ -7,7 +7,7 @@ import orjson
 from flask import Blueprint, Response, current_app, g, request, url_for
 from sqlalchemy import func, select
 
-from .. import facts, get_session, sites, vocab
+from .. import bases, facts, get_session, sites, vocab
 from ..details import parse_day, site_details
 from ..errors import DatabaseUnavailable, InvalidParameter, NotFound, PreconditionRequired, UnsupportedMediaType
 from ..formats.geojson import base_feature, boundary_feature, feature_collection, site_feature
@@ -123,8 +123,7 @@ def show_site_details(site_id: int):
 @api.get("/api/bases")
 def list_bases():
     session = get_session()
-    counts = _cache().get(session, ("base counts",), lambda: dict(session.execute(
-        select(Site.base_id, func.count()).where(Site.deleted_at.is_(None)).group_by(Site.base_id)).all()))
+    counts = _cache().get(session, ("base counts",), lambda: bases.site_counts(session))
     rows = session.execute(
         select(ThemedBase, func.ST_X(ThemedBase.geom), func.ST_Y(ThemedBase.geom)).order_by(ThemedBase.number))
     features = [base_feature(b, x, y, counts.get(b.id, 0)) for b, x, y in rows]
@@ -251,5 +250,5 @@ def site_history(site_id: int):
 def openapi_json():
     from .api_openapi import api_document
 
-    slugs = list(get_session().scalars(select(ThemedBase.slug).order_by(ThemedBase.number)))
+    slugs = bases.base_slugs(get_session())
     return json_response(api_document(slugs))

@@ -19,7 +19,7 @@ import orjson
 from flask import Blueprint, Response, render_template, request
 from sqlalchemy import func, select
 
-from .. import get_session, vocab
+from .. import bases, get_session, vocab
 from ..cql import LANGUAGES, MAX_FILTER, QUERYABLES, parse_filter
 from ..crs import CRS84, SUPPORTED, bbox_to_crs84, from_crs84, parse_crs
 from ..db import spatial_dialect
@@ -191,7 +191,7 @@ def conformance():
 def openapi():
     _check_parameters(("f",))
     fmt = _format()
-    doc = openapi_document(_base_slugs())
+    doc = openapi_document(bases.base_slugs(get_session()))
     if fmt == "html":
         return render_template("ogc/api.html", doc=doc, json_url=_url("ogc.openapi", "json"))
     return _json(doc, OPENAPI)
@@ -302,14 +302,6 @@ def _items_body(collection: Collection, fmt: str, features: list[dict], matched:
                               timeStamp=_time_stamp(), links=links)
 
 
-def _base_counts(session) -> dict[int, int]:
-    return dict(session.execute(select(Site.base_id, func.count()).group_by(Site.base_id)).all())
-
-
-def _base_slugs() -> list[str]:
-    return list(get_session().scalars(select(ThemedBase.slug).order_by(ThemedBase.number)))
-
-
 def _find_bases(query) -> tuple[int, list[dict]]:
     session = get_session()
     lon, lat = func.ST_X(ThemedBase.geom), func.ST_Y(ThemedBase.geom)
@@ -322,7 +314,7 @@ def _find_bases(query) -> tuple[int, list[dict]]:
     matched = session.scalar(select(func.count()).select_from(ThemedBase).where(*conds))
     rows = session.execute(select(ThemedBase, lon, lat).where(*conds).order_by(ThemedBase.number, ThemedBase.id)
                            .limit(query.limit).offset(query.offset))
-    counts = _base_counts(session)
+    counts = result_cache().get(session, ("base counts",), lambda: bases.site_counts(session))
     return matched, [base_feature(b, x, y, counts.get(b.id, 0)) for b, x, y in rows]
 
 
@@ -457,7 +449,7 @@ def queryables(collection_id: str):
     found = _collection_or_404(collection_id)
     _check_parameters(("f",))
     fmt = _format()
-    doc = queryables_schema(found, _base_slugs())
+    doc = queryables_schema(found, bases.base_slugs(get_session()))
     if fmt == "html":
         links = _self_links(fmt, "ogc.queryables", SCHEMA_JSON, collection_id=found.id)
         return render_template("ogc/queryables.html", doc={**doc, "links": links}, collection=found)
@@ -476,7 +468,7 @@ def _feature(collection: Collection, feature_id: str) -> dict | None:
     if row is None:
         return None
     base, lon, lat = row
-    return base_feature(base, lon, lat, _base_counts(session).get(base.id, 0))
+    return base_feature(base, lon, lat, bases.site_counts(session).get(base.id, 0))
 
 
 # --------------------------------------------------------------------------- OpenAPI 3.0
