@@ -348,7 +348,8 @@ def test_html_lists_every_site_escaped(client, site_features):
         assert str(escape(props["name_zh"])) in html and str(escape(props["name_en"])) in html
     for feature in get_json(client, ITEMS, "application/geo+json")["features"]:
         assert f'href="/ogc/collections/sites/items/{feature["id"]}?f=html"' in html
-    assert "35" in html
+    n = len(site_features)
+    assert f"<p>{n} matched 条匹配;" in html and f"showing 显示 1–{n}" in html, "the count line says how many matched"
 
 
 def test_html_escapes_what_it_echoes(client):
