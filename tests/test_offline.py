@@ -207,8 +207,8 @@ def test_the_offline_plan_of_a_pack(tiled):
     assert resp.status_code == 200
     plan = resp.get_json()
     assert plan["id"] == pack["id"] and plan["name"] == "Gorge" and plan["page"] == f"/packs/{pack['id']}"
-    assert plan["urls"][:4] == [f"/packs/{pack['id']}", f"/packs/{pack['id']}/print", f"/api/packs/{pack['id']}",
-                                "/api/boundary"]
+    assert plan["urls"][:5] == [f"/packs/{pack['id']}", f"/packs/{pack['id']}/print", f"/api/packs/{pack['id']}",
+                                "/api/boundary", "/offline"]
     expected = plan_pack([tuple(s["geometry"]["coordinates"]) for s in sites], plan["estimate"]["other_bytes"])
     assert plan["tiles"] == [offline.tile_url(TILES, *t) for t in expected.tiles]
     assert plan["zooms"] == list(range(10, 17)) and plan["left_out"] == []

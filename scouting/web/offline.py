@@ -147,8 +147,9 @@ def pack_plan(session, pack, items) -> tuple[offline.OfflinePlan, list[str], int
     photos = [photo for item in items for photo in by_site.get(item.hit.site.id, [])]
 
     store = photo_store()
+    # The offline packs list too: it is where a crew finds its packs without a connection.
     urls = [url_for("packs.pack_page", token=pack.token), url_for("packs.pack_print", token=pack.token),
-            url_for("packs.show_pack", token=pack.token), url_for("api.boundary")]
+            url_for("packs.show_pack", token=pack.token), url_for("api.boundary"), url_for("offline.saved_packs")]
     photo_bytes = 0
     for photo in photos:
         urls += [public_url(photo), thumb_url(photo)]
