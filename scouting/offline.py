@@ -15,6 +15,7 @@ from dataclasses import dataclass
 OVERVIEW_ZOOMS = (10, 11, 12, 13)
 DETAIL_ZOOMS = (14, 15, 16)
 DETAIL_RADIUS_M = 1500
+OVERVIEW_PAD = 0.3  # static/js/pack-map.js shows the sites' bounds padded by 30%
 # A raster tile of rural hills averages roughly this size (PNG, 256 px); configurable per tile source as
 # OFFLINE_TILE_AVG_BYTES, and the real size of a saved pack is measured when it is saved.
 DEFAULT_AVG_TILE_BYTES = 20_000
@@ -52,12 +53,16 @@ def around(lon: float, lat: float, metres: float) -> tuple[float, float, float, 
 
 def tiles_for_points(points: Iterable[tuple[float, float]], zooms: Iterable[int],
                      radius_m: float = DETAIL_RADIUS_M) -> set[tuple[int, int, int]]:
-    """Overview zooms cover the box around all the points; detail zooms only the box around each point."""
+    """Overview zooms cover the box around all the points, widened by OVERVIEW_PAD of its size on each side (as
+    the pack page frames its sites); detail zooms only the box around each point."""
     points = list(points)
     if not points:
         return set()
     boxes = [around(lon, lat, radius_m) for lon, lat in points]
-    whole = (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes))
+    west, south = min(b[0] for b in boxes), min(b[1] for b in boxes)
+    east, north = max(b[2] for b in boxes), max(b[3] for b in boxes)
+    pad_x, pad_y = (east - west) * OVERVIEW_PAD, (north - south) * OVERVIEW_PAD
+    whole = (west - pad_x, south - pad_y, east + pad_x, north + pad_y)
     tiles: set[tuple[int, int, int]] = set()
     for zoom in zooms:
         if zoom in OVERVIEW_ZOOMS:

@@ -46,8 +46,8 @@ function isKeptPage(url) {
 }
 
 function isKeptRead(url) {
-  // Exports are files to download, not data a page reads.
-  return url.pathname.indexOf(SCOUT_OFFLINE.api) === 0 && !/\/export$/.test(url.pathname);
+  // Exports are files to download, and photo originals large staff-only files: neither is data a page reads.
+  return url.pathname.indexOf(SCOUT_OFFLINE.api) === 0 && !/\/(export|original)$/.test(url.pathname);
 }
 
 function trim(cache) {
