@@ -251,3 +251,20 @@ def test_the_pack_page_shows_the_estimate_before_saving(tiled):
     tiled.application.config["OFFLINE_TILE_URL"] = None
     en = tiled.get(f"/packs/{pack['id']}?lang=en").get_data(as_text=True)
     assert "The basemap is not saved" in en and "map tiles (zoom" not in en
+
+
+def test_a_new_deployment_gets_a_new_worker_version(writer, tmp_path, monkeypatch):
+    """The version covers the worker's source and every shell file (changed here: the source); a new one reinstalls."""
+    from scouting.web import offline as web_offline
+
+    def version() -> str:
+        writer.application.extensions["scouting"].pop("offline_shell", None)  # what a restart does
+        source = writer.get("/sw.js").get_data(as_text=True)
+        return json.loads(re.match(r"const SCOUT_OFFLINE = (.*);\n", source).group(1))["version"]
+
+    first = version()
+    assert version() == first, "the same files give the same version"
+    changed = tmp_path / "sw.js"
+    changed.write_text(web_offline.SW_SOURCE.read_text(encoding="utf-8") + "\n// a new deployment\n", encoding="utf-8")
+    monkeypatch.setattr(web_offline, "SW_SOURCE", changed)
+    assert version() != first
