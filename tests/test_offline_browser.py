@@ -11,6 +11,7 @@ import threading
 
 import pytest
 from PIL import Image
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import sync_playwright
 
 from scouting import accounts
@@ -81,6 +82,15 @@ def small_jpeg() -> bytes:
 
 def cache_names(page) -> list[str]:
     return page.evaluate("() => caches.keys()")
+
+
+def cache_contents(page) -> dict[str, list[str]]:
+    """Each cache's keys but the shell's (for messages)."""
+    return page.evaluate("""async () => { const out = {};
+        for (const n of await caches.keys()) {
+            if (!n.startsWith('scout-shell-')) out[n] = (await (await caches.open(n)).keys()).map(r => r.url);
+        }
+        return out; }""")
 
 
 def test_a_saved_pack_opens_offline_whole_and_can_be_removed(staff_app, chromium):
@@ -164,19 +174,27 @@ def test_the_map_page_opens_offline_with_the_last_data(staff_app, chromium):
         page.wait_for_function(MAP_READY, timeout=20_000)
         total = page.evaluate("WenchengScout.state.numberMatched")
         assert total > 0
-        # The first visit came before the worker: it keeps what this visit loaded.
         page.wait_for_function(CONTROLLED, timeout=20_000)
+        # A visit under the worker, online: every answer comes from the server and is kept as it comes.
+        page.goto(f"{base}/?genre=nature")
+        page.wait_for_function(MAP_READY, timeout=20_000)
+        page.wait_for_load_state("networkidle")  # the map's last questions have been asked
         page.wait_for_function(PAGE_KEPT, timeout=20_000)
         shell = [n for n in cache_names(page) if n.startswith("scout-shell-")]
         assert len(shell) == 1
         context.set_offline(True)
         before = counting.count
+        unanswered = []
+        page.on("requestfailed", lambda r: unanswered.append(r.url) if r.url.startswith(base) else None)
         # Opened again as it was (the map has since written its view into the address): the same questions,
         # answered from the cache.  A view or filter never asked online has no answer offline.
         page.goto(f"{base}/?genre=nature")
-        page.wait_for_function(MAP_READY, timeout=20_000)
-        assert page.evaluate("WenchengScout.state.numberMatched") == total
-        assert page.locator(".scout-result").count() > 0
+        try:
+            page.wait_for_function(MAP_READY, timeout=20_000)
+        except PlaywrightTimeout:
+            raise AssertionError(f"not answered offline: {unanswered}") from None
+        assert page.evaluate("WenchengScout.state.numberMatched") == total, unanswered
+        assert not [u for u in unanswered if "/api/" in u], unanswered
         assert counting.count == before, "the page, its scripts and its data came from the worker's caches"
         context.close()
     assert not watch.violations, watch.violations
@@ -193,9 +211,13 @@ def test_sign_out_clears_the_private_cache(staff_app, chromium):
         page.click("button[type=submit]")
         page.wait_for_function(MAP_READY, timeout=20_000)
         page.wait_for_function(CONTROLLED, timeout=20_000)
+        page.goto(f"{base}/")  # a signed-in visit under the worker
+        page.wait_for_function(MAP_READY, timeout=20_000)
+        page.wait_for_load_state("networkidle")
         page.wait_for_function(PAGE_KEPT, timeout=20_000)
         kept = {name: page.evaluate(KEPT_PAGE, f"scout-{name}") for name in ("private", "public")}
-        assert kept["private"] and 'class="scout-user">boss<' in kept["private"], "the signed-in page is kept privately"
+        assert kept["private"] and 'class="scout-user">boss<' in kept["private"], ("the signed-in page is kept privately",
+                                                                                  cache_contents(page))
         assert kept["public"] is None, "a signed-in answer never lands in the public cache"
 
         page.click(".scout-logout button[type=submit]")

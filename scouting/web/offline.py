@@ -29,10 +29,13 @@ bp = Blueprint("offline", __name__)
 
 AUDIENCE_HEADER = "X-Scout-Audience"
 THEME_COLOUR = "#1d3b2a"
-# The pack's page, print view and data with the county outline: measured around 100-250 KB; counted generously.
-PAGES_ALLOWANCE_BYTES = 400 * 1024
+# The pack's page, print view, data, the county outline and the offline list, uncompressed: measured 44 kB for a
+# one-site pack and 97 kB for ten; counted a little generously.
+PAGES_BASE_BYTES = 64 * 1024
+PAGES_PER_SITE_BYTES = 8 * 1024
 SW_SOURCE = Path(__file__).resolve().parent.parent.parent / "static" / "sw.js"
 ICON_SIZES = (192, 512)
+IMAGE_SUFFIXES = {".png", ".svg", ".gif"}
 PATH_SAMPLE = "x"  # a path parameter for url_for where only the path's prefix or its page's links are wanted
 # Static files that pages link to: everything the map and pack pages need without a network.
 _STATIC_LINK = re.compile(r"""(?:src|href)=["']([^"']*/static/[^"'?#]+)["']""")
@@ -40,7 +43,9 @@ _STATIC_LINK = re.compile(r"""(?:src|href)=["']([^"']*/static/[^"'?#]+)["']""")
 
 @bp.after_app_request
 def _mark_audience(response: Response) -> Response:
-    signed_in = current_user.is_authenticated or request.headers.get("Authorization")
+    if request.endpoint == "static":  # the same for everyone; and no session lookup (nor Vary: Cookie) for it
+        return response
+    signed_in = request.headers.get("Authorization") or current_user.is_authenticated
     response.headers[AUDIENCE_HEADER] = "private" if signed_in else "public"
     return response
 
@@ -87,9 +92,13 @@ def _shell_urls() -> list[str]:
     for name in ("css/scout.css", "css/pack.css", "js/offline.js", "favicon.svg", "icons/icon.svg",
                  *(f"icons/icon-{size}.png" for size in ICON_SIZES)):
         urls.add(url_for("static", filename=name))
-    images = static / "vendor" / "leaflet" / "images"
-    if images.is_dir():
-        urls.update(url_for("static", filename=f"vendor/leaflet/images/{p.name}") for p in images.iterdir())
+    # The images the vendored styles point at (markers, control icons), from each package the pages use.
+    vendor = url_for("static", filename="vendor/")
+    packages = {url[len(vendor):].split("/", 1)[0] for url in urls if url.startswith(vendor)}
+    for package in packages:
+        for path in sorted((static / "vendor" / package).rglob("*")):
+            if path.suffix in IMAGE_SUFFIXES and path.is_file():
+                urls.add(url_for("static", filename=path.relative_to(static).as_posix()))
     return sorted(urls)
 
 
@@ -157,7 +166,8 @@ def pack_plan(session, pack, items) -> tuple[offline.OfflinePlan, list[str], int
             path = store.path(kind, photo.token, photo.ext)
             photo_bytes += os.path.getsize(path) if path.is_file() else 0
     config = current_app.config
-    plan = offline.plan_pack([(i.hit.lon, i.hit.lat) for i in items], PAGES_ALLOWANCE_BYTES + photo_bytes,
+    pages_bytes = PAGES_BASE_BYTES + PAGES_PER_SITE_BYTES * len(items)
+    plan = offline.plan_pack([(i.hit.lon, i.hit.lat) for i in items], pages_bytes + photo_bytes,
                              avg_tile_bytes=int(config.get("OFFLINE_TILE_AVG_BYTES") or offline.DEFAULT_AVG_TILE_BYTES),
                              budget_bytes=int(config.get("OFFLINE_PACK_BUDGET_MB") or 50) * 1024 * 1024,
                              with_tiles=bool(config.get("OFFLINE_TILE_URL")))
