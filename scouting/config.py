@@ -9,6 +9,8 @@ from urllib.parse import urlsplit
 
 from flask import Flask
 
+from .offline import DEFAULT_AVG_TILE_BYTES, DEFAULT_BUDGET_BYTES
+
 DEFAULTS = {
     # None means: a SpatiaLite file in the instance folder.  postgresql+psycopg://... selects PostGIS.
     "DATABASE_URL": None,
@@ -47,9 +49,9 @@ DEFAULTS = {
     "OFFLINE_TILE_URL": None,
     "OFFLINE_TILE_ATTRIBUTION": "&copy; OpenStreetMap contributors",
     # The average tile size the estimate counts with (measure your source: bytes of a sample of its tiles).
-    "OFFLINE_TILE_AVG_BYTES": 20_000,
+    "OFFLINE_TILE_AVG_BYTES": DEFAULT_AVG_TILE_BYTES,
     # The most one saved pack may take on a phone (MB); the closest zooms are left out to stay within it.
-    "OFFLINE_PACK_BUDGET_MB": 50,
+    "OFFLINE_PACK_BUDGET_MB": DEFAULT_BUDGET_BYTES // (1024 * 1024),
 }
 
 

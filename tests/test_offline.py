@@ -268,3 +268,15 @@ def test_a_new_deployment_gets_a_new_worker_version(writer, tmp_path, monkeypatc
     changed.write_text(web_offline.SW_SOURCE.read_text(encoding="utf-8") + "\n// a new deployment\n", encoding="utf-8")
     monkeypatch.setattr(web_offline, "SW_SOURCE", changed)
     assert version() != first
+
+
+def test_the_pack_page_says_when_a_pack_is_over_its_budget(tiled):
+    sites = tiled.get("/api/sites?limit=2").get_json()["features"]
+    pack = tiled.post("/api/packs", json={"name": "Big", "site_ids": [s["id"] for s in sites]}).get_json()
+    assert "over the budget" not in tiled.get(f"/packs/{pack['id']}?lang=en").get_data(as_text=True)
+    tiled.application.config["OFFLINE_PACK_BUDGET_MB"] = 0  # nothing fits: every detail zoom goes, and it says so
+    en = tiled.get(f"/packs/{pack['id']}?lang=en").get_data(as_text=True)
+    assert "Zooms 14, 15, 16 are left out to stay within the budget." in en
+    assert "This is over the budget even so" in en
+    zh = tiled.get(f"/packs/{pack['id']}?lang=zh_CN").get_data(as_text=True)
+    assert "未保存缩放级别 14, 15, 16" in zh and "即便如此仍超出上限" in zh

@@ -168,8 +168,8 @@ def pack_plan(session, pack, items) -> tuple[offline.OfflinePlan, list[str], int
     config = current_app.config
     pages_bytes = PAGES_BASE_BYTES + PAGES_PER_SITE_BYTES * len(items)
     plan = offline.plan_pack([(i.hit.lon, i.hit.lat) for i in items], pages_bytes + photo_bytes,
-                             avg_tile_bytes=int(config.get("OFFLINE_TILE_AVG_BYTES") or offline.DEFAULT_AVG_TILE_BYTES),
-                             budget_bytes=int(config.get("OFFLINE_PACK_BUDGET_MB") or 50) * 1024 * 1024,
+                             avg_tile_bytes=int(config["OFFLINE_TILE_AVG_BYTES"]),
+                             budget_bytes=int(config["OFFLINE_PACK_BUDGET_MB"]) * 1024 * 1024,
                              with_tiles=bool(config.get("OFFLINE_TILE_URL")))
     return plan, urls, len(photos)
 
