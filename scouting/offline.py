@@ -12,10 +12,17 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from shapely import wkt
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from .models import Boundary
+
 OVERVIEW_ZOOMS = (10, 11, 12, 13)
 DETAIL_ZOOMS = (14, 15, 16)
 DETAIL_RADIUS_M = 1500
 OVERVIEW_PAD = 0.3  # static/js/pack-map.js shows the sites' bounds padded by 30%
+FRAME_ZOOMS = (10, 11, 12)  # the whole county: some 50 tiles
 # A raster tile of rural hills averages roughly this size (PNG, 256 px); configurable per tile source as
 # OFFLINE_TILE_AVG_BYTES, and the real size of a saved pack is measured when it is saved.
 DEFAULT_AVG_TILE_BYTES = 20_000
@@ -92,14 +99,17 @@ class OfflinePlan:
 
 
 def plan_pack(points: Iterable[tuple[float, float]], other_bytes: int, avg_tile_bytes: int = DEFAULT_AVG_TILE_BYTES,
-              budget_bytes: int = DEFAULT_BUDGET_BYTES, with_tiles: bool = True) -> OfflinePlan:
+              budget_bytes: int = DEFAULT_BUDGET_BYTES, with_tiles: bool = True,
+              frame: tuple[float, float, float, float] | None = None) -> OfflinePlan:
     """What a pack saves: every zoom of OVERVIEW_ZOOMS + DETAIL_ZOOMS, dropping the closest detail zooms while the
-    estimate exceeds the budget or MAX_TILES.  Without an offline tile source (with_tiles=False): no tiles."""
+    estimate exceeds the budget or MAX_TILES; plus `frame` (the county: the pack page shows all of it when the
+    sites lie close together) at FRAME_ZOOMS.  Without an offline tile source (with_tiles=False): no tiles."""
     points = list(points)
     zooms = list(OVERVIEW_ZOOMS + DETAIL_ZOOMS) if with_tiles and points else []
+    framed = {t for z in FRAME_ZOOMS for t in tiles_in_bbox(*frame, z)} if frame and zooms else set()
     left_out: list[int] = []
     while True:
-        tiles = tiles_for_points(points, zooms)
+        tiles = tiles_for_points(points, zooms) | framed
         tile_bytes = len(tiles) * avg_tile_bytes
         fits = tile_bytes + other_bytes <= budget_bytes and len(tiles) <= MAX_TILES
         if fits or not zooms or zooms[-1] not in DETAIL_ZOOMS:
@@ -118,3 +128,12 @@ def megabytes(n: int) -> str:
     """Bytes as MB with one decimal (1 MB = 1024 x 1024 bytes), never "0.0" for a non-empty size."""
     mb = n / (1024 * 1024)
     return f"{max(mb, 0.1) if n else 0:.1f}"
+
+
+def boundary_frame(session: Session) -> tuple[float, float, float, float] | None:
+    """The bounding box (west, south, east, north) of the county outline(s), or None without one."""
+    shapes = [wkt.loads(text) for text in session.scalars(select(func.ST_AsText(Boundary.geom))) if text]
+    if not shapes:
+        return None
+    boxes = [shape.bounds for shape in shapes]
+    return min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes)

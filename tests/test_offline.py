@@ -94,6 +94,18 @@ def test_the_tile_cap_holds_whatever_the_budget():
     assert len(plan.tiles) <= offline.MAX_TILES and plan.left_out
 
 
+def test_the_frame_adds_the_county_at_the_low_zooms_only():
+    county = (119.85, 27.55, 120.35, 27.95)
+    plain = plan_pack([WENCHENG], other_bytes=0)
+    framed = plan_pack([WENCHENG], other_bytes=0, frame=county)
+    added = set(framed.tiles) - set(plain.tiles)
+    assert added and {z for z, _x, _y in added} <= set(offline.FRAME_ZOOMS)
+    for zoom in offline.FRAME_ZOOMS:
+        assert tiles_in_bbox(*county, zoom) <= set(framed.tiles), zoom
+    assert len(added) < 60, "the county costs about 50 tiles, not a bulk download"
+    assert plan_pack([WENCHENG], other_bytes=0, frame=county, with_tiles=False).tiles == ()
+
+
 def test_no_tile_source_means_no_tiles():
     plan = plan_pack([WENCHENG], other_bytes=123_456, with_tiles=False)
     assert plan.tiles == () and plan.zooms == () and plan.total_bytes == 123_456
@@ -209,7 +221,12 @@ def test_the_offline_plan_of_a_pack(tiled):
     assert plan["id"] == pack["id"] and plan["name"] == "Gorge" and plan["page"] == f"/packs/{pack['id']}"
     assert plan["urls"][:5] == [f"/packs/{pack['id']}", f"/packs/{pack['id']}/print", f"/api/packs/{pack['id']}",
                                 "/api/boundary", "/offline"]
-    expected = plan_pack([tuple(s["geometry"]["coordinates"]) for s in sites], plan["estimate"]["other_bytes"])
+    with tiled.application.extensions["scouting"]["sessionmaker"]() as session:
+        frame = offline.boundary_frame(session)
+    west, south, east, north = frame
+    assert 119.5 < west < east < 120.6 and 27.4 < south < north < 28.2, frame  # Wencheng County
+    expected = plan_pack([tuple(s["geometry"]["coordinates"]) for s in sites], plan["estimate"]["other_bytes"],
+                         frame=frame)
     assert plan["tiles"] == [offline.tile_url(TILES, *t) for t in expected.tiles]
     assert plan["zooms"] == list(range(10, 17)) and plan["left_out"] == []
     estimate = plan["estimate"]

@@ -170,7 +170,7 @@ def pack_plan(session, pack, items) -> tuple[offline.OfflinePlan, list[str], int
     plan = offline.plan_pack([(i.hit.lon, i.hit.lat) for i in items], pages_bytes + photo_bytes,
                              avg_tile_bytes=int(config["OFFLINE_TILE_AVG_BYTES"]),
                              budget_bytes=int(config["OFFLINE_PACK_BUDGET_MB"]) * 1024 * 1024,
-                             with_tiles=bool(config.get("OFFLINE_TILE_URL")))
+                             with_tiles=bool(config.get("OFFLINE_TILE_URL")), frame=offline.boundary_frame(session))
     return plan, urls, len(photos)
 
 
