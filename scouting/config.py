@@ -2,11 +2,14 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from flask import Flask
+
+from .offline import DEFAULT_AVG_TILE_BYTES, DEFAULT_BUDGET_BYTES
 
 DEFAULTS = {
     # None means: a SpatiaLite file in the instance folder.  postgresql+psycopg://... selects PostGIS.
@@ -41,6 +44,14 @@ DEFAULTS = {
     # The sweep removes temporary and partial files older than this, and checks at most this often.
     "SWEEP_AFTER_SECONDS": 900,
     "SWEEP_INTERVAL_SECONDS": 600,
+    # Offline packs' basemap: an XYZ tile URL ({z}/{x}/{y}, no subdomains) of a source whose terms allow saving
+    # tiles for offline use (your own tile server, or a plan that permits it).  None: packs save without tiles.
+    "OFFLINE_TILE_URL": None,
+    "OFFLINE_TILE_ATTRIBUTION": "&copy; OpenStreetMap contributors",
+    # The average tile size the estimate counts with (measure your source: bytes of a sample of its tiles).
+    "OFFLINE_TILE_AVG_BYTES": DEFAULT_AVG_TILE_BYTES,
+    # The most one saved pack may take on a phone (MB); the closest zooms are left out to stay within it.
+    "OFFLINE_PACK_BUDGET_MB": DEFAULT_BUDGET_BYTES // (1024 * 1024),
 }
 
 
@@ -58,6 +69,7 @@ def configure(app: Flask, overrides: dict | None = None) -> None:
     if not app.config["SECRET_KEY"]:
         app.config["SECRET_KEY"] = _instance_secret(Path(app.instance_path) / "secret_key")
     app.config["PUBLIC_URL"] = _public_url(app.config["PUBLIC_URL"])
+    app.config["OFFLINE_TILE_URL"] = _tile_url(app.config["OFFLINE_TILE_URL"])
     if not app.config["PUBLIC_URL"] and not (app.debug or app.testing):
         app.logger.warning("SCOUTING_PUBLIC_URL is not set: share links, QR codes and OGC links are relative "
                            "to this site (set it to the address people reach the site at, e.g. https://scout.example.org)")
@@ -72,6 +84,19 @@ def _public_url(value: str | None) -> str | None:
         raise ValueError(f"SCOUTING_PUBLIC_URL={value!r} must be an http:// or https:// address such as "
                          "https://scout.example.org (optionally with a path), without a query or fragment")
     return value.strip().rstrip("/")
+
+
+def _tile_url(value: str | None) -> str | None:
+    """OFFLINE_TILE_URL checked: an http(s) XYZ template with {z}, {x} and {y} and no other placeholder."""
+    if not value:
+        return None
+    value = value.strip()
+    placeholders = set(re.findall(r"\{([^}]*)\}", value))
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname or placeholders != {"z", "x", "y"}:
+        raise ValueError(f"SCOUTING_OFFLINE_TILE_URL={value!r} must be an http:// or https:// tile address with "
+                         "{z}, {x} and {y} and no other placeholder, such as https://tiles.example.org/{z}/{x}/{y}.png")
+    return value
 
 
 def _instance_secret(path: Path) -> str:

@@ -179,14 +179,14 @@ def _add_basemap(fmap: folium.Map, basemap: Basemap, tianditu_key: str | None, s
     group.add_to(fmap)
 
 
-def _new_map(tianditu_key: str | None) -> folium.Map:
+def _new_map(tianditu_key: str | None, first: Basemap | None = None) -> folium.Map:
     """A map centred on Wencheng with local Leaflet and every basemap the configuration allows."""
     # An explicit zoom range: with no tile layer on the map for a moment (while basemaps swap) Leaflet's
     # max zoom would be Infinity, and the marker clusterer would loop over every zoom level forever.
     fmap = folium.Map(location=WENCHENG_CENTER, zoom_start=WENCHENG_ZOOM, tiles=None, control_scale=True,
                       zoom_control=True, min_zoom=3, max_zoom=19)
     _local_assets(fmap, {"leaflet": "leaflet/leaflet.js"}, {"leaflet_css": "leaflet/leaflet.css"})
-    basemaps = [b for b in BASEMAPS if tianditu_key or not b.needs_key]
+    basemaps = ([first] if first else []) + [b for b in BASEMAPS if tianditu_key or not b.needs_key]
     for i, basemap in enumerate(basemaps):
         _add_basemap(fmap, basemap, tianditu_key, show=i == 0)
     return fmap
@@ -198,9 +198,10 @@ def _parts(fmap: folium.Map) -> dict[str, str]:
     return {"map_header": root.header.render(), "map_body": root.html.render(), "map_script": root.script.render()}
 
 
-def build_pack_map(pack_api_url: str, tianditu_key: str | None) -> dict[str, str]:
-    """The pack page's map: the pack's sites, numbered in pack order (static/js/pack-map.js)."""
-    fmap = _new_map(tianditu_key)
+def build_pack_map(pack_api_url: str, tianditu_key: str | None, offline_basemap: Basemap | None = None) -> dict[str, str]:
+    """The pack page's map: the pack's sites, numbered in pack order (static/js/pack-map.js).  With an offline
+    basemap (a tile source that allows offline copies) it is the first layer shown: a saved pack holds its tiles."""
+    fmap = _new_map(tianditu_key, offline_basemap)
     folium.LayerControl(position="topright", collapsed=True).add_to(fmap)
     PackLayer({"pack": pack_api_url, "boundary": url_for("api.boundary")},
               js=[("gcoord", _vendor("gcoord/gcoord.global.prod.js")),

@@ -479,14 +479,18 @@ def original_file(session, store: PhotoStore, photo_id: int) -> tuple[Path, Phot
     return path, photo
 
 
+def photos_by_site(session, site_ids: list[int]) -> dict[int, list[Photo]]:
+    """The photos of some sites, oldest first, by site id (a site without photos is absent)."""
+    by_site: dict[int, list[Photo]] = defaultdict(list)
+    if site_ids:
+        for photo in session.scalars(select(Photo).where(Photo.site_id.in_(site_ids)).order_by(Photo.id)):
+            by_site[photo.site_id].append(photo)
+    return by_site
+
+
 def pack_photo_files(session, store: PhotoStore, items: list) -> list[tuple[str, bytes]]:
     """The public copies of a pack's sites' photos as (name in the zip, bytes), in pack order."""
-    ids = [item.hit.site.id for item in items]
-    if not ids:
-        return []
-    by_site: dict[int, list[Photo]] = defaultdict(list)
-    for photo in session.scalars(select(Photo).where(Photo.site_id.in_(ids)).order_by(Photo.id)):
-        by_site[photo.site_id].append(photo)
+    by_site = photos_by_site(session, [item.hit.site.id for item in items])
     files = []
     for item in items:
         site = item.hit.site

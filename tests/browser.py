@@ -1,11 +1,15 @@
 """Helpers for browser tests: the app served on loopback, Debian's Chromium driven by Playwright."""
 from __future__ import annotations
 
+import io
+import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
+from PIL import Image
 from werkzeug.serving import make_server
 
 CHROMIUM = "/usr/bin/chromium"
@@ -49,3 +53,51 @@ class PageWatch:
         # A blocked tile answers with a failed load; that is the only error we allow.
         if msg.type == "error" and "net::ERR_FAILED" not in msg.text:
             self.console_errors.append(msg.text)
+
+
+class TileServer:
+    """A basemap tile server on loopback for offline tests: every /{z}/{x}/{y}.png is a small PNG, with CORS (a
+    saved pack downloads its tiles with fetch()).  `requests` lists the paths asked for, in order."""
+
+    def __init__(self):
+        self.requests: list[str] = []
+        self.tile = _tile_png()
+
+    @contextmanager
+    def serve(self) -> Iterator[str]:
+        server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        try:
+            yield f"http://127.0.0.1:{server.server_port}"
+        finally:
+            server.shutdown()
+            server.server_close()
+            thread.join(timeout=5)
+
+    def _handler(self):
+        tiles = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802 (http.server's name)
+                tiles.requests.append(self.path)
+                if not re.fullmatch(r"/\d+/\d+/\d+\.png", self.path):
+                    self.send_error(404)
+                    return
+                self.send_response(200)
+                self.send_header("Content-Type", "image/png")
+                self.send_header("Content-Length", str(len(tiles.tile)))
+                self.send_header("Access-Control-Allow-Origin", "*")
+                self.end_headers()
+                self.wfile.write(tiles.tile)
+
+            def log_message(self, *args):
+                pass
+
+        return Handler
+
+
+def _tile_png() -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (256, 256), (120, 170, 120)).save(buffer, "PNG")
+    return buffer.getvalue()

@@ -37,6 +37,7 @@ def register_blueprints(app: Flask) -> None:
     from .admin import bp as admin_bp
     from .api import api
     from .imports import bp as imports_bp
+    from .offline import bp as offline_bp
     from .ogc import ogc
     from .packs import bp as packs_bp
     from .pages import pages
@@ -46,7 +47,7 @@ def register_blueprints(app: Flask) -> None:
     from .planner_uploads import bp as planner_uploads_bp
 
     for blueprint in (api, imports_bp, ogc, packs_bp, pages, auth.bp, planner_bp, admin_bp, planner_uploads_bp,
-                      photos_bp, web_audit.bp):
+                      photos_bp, web_audit.bp, offline_bp):
         app.register_blueprint(blueprint)
     auth.init_app(app)
     security.init_app(app)

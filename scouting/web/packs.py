@@ -13,9 +13,11 @@ from ..errors import InvalidParameter, UnsupportedMediaType
 from ..formats.export import EXPORT_FORMATS, ExportItem, export
 from ..formats.svg import locator_svg
 from ..i18n import current_language
+from ..photos import photo_json, photos_by_site
 from ..search import count_sites, iter_sites, parse_site_query
 from .api import json_response
 from .auth import limiter, site_limit
+from .offline import estimate_context, offline_basemap
 from .photos import photo_store
 from .security import absolute_url
 
@@ -189,9 +191,12 @@ def pack_page(token: str):
     qr = segno.make(share_url, error="m").svg_inline(scale=4, dark="#1d3b2a") if "://" in share_url else ""
     from ..maps import build_pack_map
 
-    parts = build_pack_map(url_for("packs.show_pack", token=pack.token), current_app.config.get("TIANDITU_KEY"))
+    parts = build_pack_map(url_for("packs.show_pack", token=pack.token), current_app.config.get("TIANDITU_KEY"),
+                           offline_basemap())
+    by_site = photos_by_site(session, [i.hit.site.id for i in items])
     return render_template("pack.html", **_page_context(pack, items), qr_svg=qr, **parts,
-                           formats=(*EXPORT_FORMATS, "zip"))
+                           formats=(*EXPORT_FORMATS, "zip"), **estimate_context(session, pack, items),
+                           photos={site_id: [photo_json(p) for p in ps] for site_id, ps in by_site.items()})
 
 
 @bp.get("/packs/<token>/print")

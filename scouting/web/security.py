@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from urllib.parse import urlsplit
 
 from flask import Flask, Response, current_app, g, has_request_context, request, url_for
 from flask.sessions import SecureCookieSessionInterface
@@ -48,6 +49,14 @@ def with_nonce(html: str) -> Markup:
     return Markup(_INLINE_TAG.sub(lambda m: f'<{m.group(1)} nonce="{nonce}"', html))  # noqa: S704  # nosec
 
 
+def offline_tile_origin(template: str | None) -> str | None:
+    """The scheme://host[:port] of the offline packs' tile source (OFFLINE_TILE_URL), if one is configured."""
+    if not template:
+        return None
+    parts = urlsplit(template)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
 def tile_hosts(tianditu_key: str | None) -> list[str]:
     """The hosts basemap tiles come from; Tianditu's only when its key is configured."""
     if tianditu_key:
@@ -55,8 +64,10 @@ def tile_hosts(tianditu_key: str | None) -> list[str]:
     return sorted(host for host in TILE_HOSTS if not host.endswith(".tianditu.gov.cn"))
 
 
-def content_security_policy(nonce: str, tianditu_key: str | None) -> str:
+def content_security_policy(nonce: str, tianditu_key: str | None, offline_tiles: str | None = None) -> str:
     tiles = " ".join(f"https://{host}" for host in tile_hosts(tianditu_key))
+    # Saved packs download their tiles (connect-src) and show them (img-src) from the offline tile source.
+    offline = f" {offline_tiles}" if offline_tiles else ""
     directives = {
         "default-src": "'self'",
         "script-src": f"'self' 'nonce-{nonce}'",
@@ -65,9 +76,12 @@ def content_security_policy(nonce: str, tianditu_key: str | None) -> str:
         # which no nonce can cover.  A style attribute cannot run script; scripts stay nonce-only.
         "style-src": f"'self' 'nonce-{nonce}'",
         "style-src-attr": "'unsafe-inline'",
-        "img-src": f"'self' data: blob: {tiles}",
+        "img-src": f"'self' data: blob: {tiles}{offline}",
         "font-src": "'self'",
-        "connect-src": "'self'",
+        "connect-src": f"'self'{offline}",
+        # The service worker (/sw.js) and the web app manifest: this site's own only.
+        "worker-src": "'self'",
+        "manifest-src": "'self'",
         "object-src": "'none'",
         "base-uri": "'self'",
         "form-action": "'self'",
@@ -110,7 +124,8 @@ class SessionCookieSecureOverHttps(SecureCookieSessionInterface):
 def _set_headers(response: Response) -> Response:
     headers = response.headers
     # setdefault: a view that set a stricter policy (photo files: sandboxed) keeps it.
-    headers.setdefault("Content-Security-Policy", content_security_policy(csp_nonce(), current_app.config.get("TIANDITU_KEY")))
+    headers.setdefault("Content-Security-Policy", content_security_policy(
+        csp_nonce(), current_app.config.get("TIANDITU_KEY"), offline_tile_origin(current_app.config.get("OFFLINE_TILE_URL"))))
     headers["X-Content-Type-Options"] = "nosniff"
     headers["X-Frame-Options"] = "DENY"  # frame-ancestors for browsers that predate it
     headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
