@@ -14,7 +14,7 @@ from PIL import Image
 from scouting import create_app, offline
 from scouting.offline import DETAIL_ZOOMS, OVERVIEW_ZOOMS, plan_pack, tile_of, tiles_for_points, tiles_in_bbox
 
-from .conftest import STAFF_PASSWORD
+from .conftest import ROOT, STAFF_PASSWORD
 
 TILES = "http://127.0.0.1:9/{z}/{x}/{y}.png"  # never fetched here
 WENCHENG = (120.0878, 27.7922)
@@ -180,9 +180,11 @@ def test_the_worker_comes_from_the_root_with_its_shell(writer):
     settings = json.loads(re.match(r"const SCOUT_OFFLINE = (.*);\n", source).group(1))
     assert re.fullmatch(r"[0-9a-f]{16}", settings["version"])
     shell = settings["shell"]
-    for needed in ("/static/js/scout-map.js", "/static/js/pack-map.js", "/static/js/offline.js",
+    modules = [f"/static/js/map/{path.name}" for path in (ROOT / "static/js/map").glob("*.js")]
+    assert "/static/js/map/main.js" in modules
+    for needed in (*modules, "/static/js/pack-map.js", "/static/js/offline.js",
                    "/static/vendor/leaflet/leaflet.js", "/static/vendor/leaflet/leaflet.css", "/static/css/scout.css"):
-        assert needed in shell, needed
+        assert needed in shell, f"{needed} is in the app shell (the map page needs it offline)"
     for url in shell:
         assert writer.get(url).status_code == 200, url  # one missing file would stop the worker installing
     assert settings["pages"] == ["/", "/offline"] and settings["pagePrefix"] == "/packs/"

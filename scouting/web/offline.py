@@ -85,9 +85,10 @@ def _shell_urls() -> list[str]:
     from ..i18n import js_messages
     from ..maps import build_map, build_pack_map
 
-    headers = build_map(None, current_language(), js_messages())["map_header"]
-    headers += build_pack_map(url_for("packs.show_pack", token=PATH_SAMPLE), None)["map_header"]
-    urls = set(_STATIC_LINK.findall(headers))
+    # Every part of each page, not the header alone: the map's ES modules are linked from its body.
+    pages = [*build_map(None, current_language(), js_messages()).values(),
+             *build_pack_map(url_for("packs.show_pack", token=PATH_SAMPLE), None).values()]
+    urls = set(_STATIC_LINK.findall("".join(pages)))
     static = Path(current_app.static_folder)
     for name in ("css/scout.css", "css/pack.css", "js/offline.js", "favicon.svg", "icons/icon.svg",
                  *(f"icons/icon-{size}.png" for size in ICON_SIZES)):
