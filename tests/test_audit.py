@@ -48,7 +48,7 @@ def client_at(app, addr: str, agent: str = AGENT):
     return client
 
 
-def signed_in(app, username: str, addr: str = WEB_ADDR):
+def signed_in_at(app, username: str, addr: str = WEB_ADDR):
     client = client_at(app, addr)
     resp = sign_in(client, username)
     assert resp.status_code == 302, f"sign-in of {username}: {resp.get_data(as_text=True)[:300]}"
@@ -71,7 +71,7 @@ def staff(writer):
     api = client_at(app, API_ADDR)
     api.tokens = writer.tokens
     return {"app": app, "api": api, "ids": ids, "token_ids": token_ids,
-            "ping": signed_in(app, "ping"), "boss": signed_in(app, "boss"), "anon": client_at(app, ANON_ADDR)}
+            "ping": signed_in_at(app, "ping"), "boss": signed_in_at(app, "boss"), "anon": client_at(app, ANON_ADDR)}
 
 
 def site_form(version: str | None = None, **fields) -> dict:
@@ -377,7 +377,7 @@ def test_cli_writes_name_the_command(fresh_app, tmp_path, monkeypatch):
 
 def test_page_is_for_planners_and_export_for_admins(staff):
     app = staff["app"]
-    director = signed_in(app, "dir")
+    director = signed_in_at(app, "dir")
     assert staff["anon"].get("/audit").status_code == 302
     assert staff["anon"].get("/audit").headers["Location"].startswith("/login")
     assert director.get("/audit").status_code == 403
