@@ -18,11 +18,9 @@ from __future__ import annotations
 import argparse
 import gzip
 import os
-import socket
 import statistics
 import subprocess
 import sys
-import threading
 import time
 import urllib.request
 from contextlib import contextmanager
@@ -41,7 +39,8 @@ from sqlalchemy import text  # noqa: E402
 from scouting import migrate  # noqa: E402
 from scouting.db import make_engine  # noqa: E402
 from scouting.synth import SLUG_PREFIX, synthesize  # noqa: E402
-from tests.browser import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, serving  # noqa: E402
+from tests.helpers import free_port  # noqa: E402
 
 # The two first views of issue #6: the county (Wencheng's seat) and the province (all of Zhejiang).
 VIEWS = {"county (Wencheng, zoom 11)": (11, 27.7922, 120.0878), "province (Zhejiang, zoom 7)": (7, 29.2, 120.3)}
@@ -73,12 +72,6 @@ def ensure_database(url: str, sites: int) -> None:
         engine.dispose()
         sys.exit(f"{url} holds {have} synthetic sites, not {sites}: give a new database with --db")
     engine.dispose()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @contextmanager
@@ -143,16 +136,9 @@ def write_peer(url: str, path: Path) -> float:
     return time.perf_counter() - started
 
 
-@contextmanager
 def static_server(directory: Path):
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), partial(_QuietHandler, directory=str(directory)))
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_port}"
-    finally:
-        httpd.shutdown()
-        thread.join(timeout=5)
+    """The folder served on loopback, as a context of its URL."""
+    return serving(ThreadingHTTPServer(("127.0.0.1", 0), partial(_QuietHandler, directory=str(directory))))
 
 
 class _QuietHandler(SimpleHTTPRequestHandler):

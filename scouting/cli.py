@@ -320,15 +320,9 @@ def sweep_command(older_than):
 
 
 def register_commands(app: Flask) -> None:
-    app.cli.add_command(synth_command)
-    app.cli.add_command(sweep_command)
-    app.cli.add_command(backup_command)
-    app.cli.add_command(restore_command)
-    app.cli.add_command(import_command)
-    app.cli.add_command(create_user_command)
-    app.cli.add_command(create_token_command)
-    app.cli.add_command(set_password_command)
-    app.cli.add_command(db_cli)
-    app.cli.add_command(load_geodata_command)
-    app.cli.add_command(export_command)
-    app.cli.add_command(audit_export_command)
+    for command in (
+        synth_command, sweep_command, backup_command, restore_command, import_command, create_user_command,
+        create_token_command, set_password_command, db_cli, load_geodata_command, export_command,
+        audit_export_command,
+    ):
+        app.cli.add_command(command)

@@ -48,10 +48,7 @@ def in_china(lon: float, lat: float) -> bool:
 
 def wgs84_to_gcj02(lon: float, lat: float) -> tuple[float, float]:
     """WGS-84 -> GCJ-02 (lon, lat), for Amap; unchanged outside China."""
-    if not in_china(lon, lat):
-        return lon, lat
-    out = prcoords.wgs_gcj(prcoords.Coords(lat, lon), False)
-    return out.lon, out.lat
+    return _in_china_only(lon, lat, lambda here: prcoords.wgs_gcj(here, False))
 
 
 def gcj02_to_wgs84(lon: float, lat: float) -> tuple[float, float]:
@@ -60,25 +57,25 @@ def gcj02_to_wgs84(lon: float, lat: float) -> tuple[float, float]:
     GCJ-02 has no closed-form inverse: prcoords' iterative `gcj_wgs_bored` gets within a few mm,
     then a few more fixed-point steps on the forward transform take it to micrometres.
     """
-    if not in_china(lon, lat):
-        return lon, lat
-    out = _refine(prcoords.wgs_gcj, lat, lon, prcoords.gcj_wgs_bored(prcoords.Coords(lat, lon)))
-    return out.lon, out.lat
+    return _in_china_only(lon, lat, lambda here: _refine(prcoords.wgs_gcj, lat, lon, prcoords.gcj_wgs_bored(here)))
 
 
 def wgs84_to_bd09(lon: float, lat: float) -> tuple[float, float]:
     """WGS-84 -> BD-09 (lon, lat), for Baidu; unchanged outside China."""
-    if not in_china(lon, lat):
-        return lon, lat
-    out = prcoords.wgs_bd(prcoords.Coords(lat, lon), False)
-    return out.lon, out.lat
+    return _in_china_only(lon, lat, lambda here: prcoords.wgs_bd(here, False))
 
 
 def bd09_to_wgs84(lon: float, lat: float) -> tuple[float, float]:
     """BD-09 -> WGS-84 (lon, lat), accurate to well under 1 mm; unchanged outside China."""
+    return _in_china_only(lon, lat, lambda here: _refine(prcoords.wgs_bd, lat, lon, prcoords.bd_wgs_bored(here)))
+
+
+def _in_china_only(lon: float, lat: float, convert: Any) -> tuple[float, float]:
+    """`convert` (prcoords Coords -> Coords) applied to the point inside China; outside, the input unchanged
+    (GCJ-02 and BD-09 are defined only there)."""
     if not in_china(lon, lat):
         return lon, lat
-    out = _refine(prcoords.wgs_bd, lat, lon, prcoords.bd_wgs_bored(prcoords.Coords(lat, lon)))
+    out = convert(prcoords.Coords(lat, lon))
     return out.lon, out.lat
 
 

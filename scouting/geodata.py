@@ -164,24 +164,16 @@ def _upsert_bases(session: Session, bases: list[dict], report: LoadReport) -> di
     }
     by_slug = {}
     for rec in bases:
-        existing = stored.get(rec["slug"])
-        if existing:
-            base, x, y = existing
-            current = {k: getattr(base, k) for k in BASE_FIELDS} | {"lon": x, "lat": y}
-            wanted = {k: rec[k] for k in BASE_FIELDS} | {"lon": rec["lon"], "lat": rec["lat"]}
-            if current == wanted:
-                report.unchanged["bases"] += 1
-                by_slug[rec["slug"]] = base
-                continue
-            report.updated["bases"] += 1
-        else:
-            base = ThemedBase(slug=rec["slug"])
-            session.add(base)
-            report.created["bases"] += 1
+        base, x, y = stored.get(rec["slug"], (None, None, None))
+        wanted = {k: rec[k] for k in BASE_FIELDS} | {"lon": rec["lon"], "lat": rec["lat"]}
+        same = base is not None and {k: getattr(base, k) for k in BASE_FIELDS} | {"lon": x, "lat": y} == wanted
+        row = _row_to_write(session, report, "bases", base, same, ThemedBase, slug=rec["slug"])
+        by_slug[rec["slug"]] = base if row is None else row
+        if row is None:
+            continue
         for k in BASE_FIELDS:
-            setattr(base, k, rec[k])
-        base.geom = point_element(rec["lon"], rec["lat"])
-        by_slug[rec["slug"]] = base
+            setattr(row, k, rec[k])
+        row.geom = point_element(rec["lon"], rec["lat"])
     session.flush()
     return by_slug
 
@@ -195,21 +187,13 @@ def _upsert_sites(session: Session, sites: list[dict], bases_by_slug: dict[str, 
     }
     changes = []
     for rec in sites:
-        existing = stored.get(rec["slug"])
-        before = None
-        if existing:
-            site, x, y = existing
-            before = site_record(site, x, y)
-            if before == rec:
-                report.unchanged["sites"] += 1
-                continue
-            report.updated["sites"] += 1
-        else:
-            site = Site(slug=rec["slug"], tags=[])
-            session.add(site)
-            report.created["sites"] += 1
-        apply_site_record(site, rec, bases_by_slug)
-        changes.append((site, before, rec))
+        site, x, y = stored.get(rec["slug"], (None, None, None))
+        before = None if site is None else site_record(site, x, y)
+        row = _row_to_write(session, report, "sites", site, before == rec, Site, slug=rec["slug"], tags=[])
+        if row is None:
+            continue
+        apply_site_record(row, rec, bases_by_slug)
+        changes.append((row, before, rec))
     session.flush()
     # Loading is a change like any other: it leaves a revision per site it wrote.
     for site, before, rec in changes:
@@ -223,22 +207,32 @@ def _upsert_sites(session: Session, sites: list[dict], bases_by_slug: dict[str, 
 def _upsert_boundaries(session: Session, boundaries: list[dict], report: LoadReport) -> None:
     # Compared as WKB: SpatiaLite's ST_AsText rounds to 6 decimals, so a text comparison saw a change every time.
     stored = {b.slug: (b, geom) for b, geom in session.execute(select(Boundary, func.ST_AsBinary(Boundary.geom)))}
+    fields = ("adcode", "name_zh", "name_en", "source")
     for rec in boundaries:
-        existing = stored.get(rec["slug"])
-        fields = ("adcode", "name_zh", "name_en", "source")
-        if existing:
-            boundary, stored_wkb = existing
-            if all(getattr(boundary, k) == rec[k] for k in fields) and same_shape(stored_wkb, rec["wkt"]):
-                report.unchanged["boundaries"] += 1
-                continue
-            report.updated["boundaries"] += 1
-        else:
-            boundary = Boundary(slug=rec["slug"])
-            session.add(boundary)
-            report.created["boundaries"] += 1
+        boundary, stored_wkb = stored.get(rec["slug"], (None, None))
+        same = (boundary is not None and all(getattr(boundary, k) == rec[k] for k in fields)
+                and same_shape(stored_wkb, rec["wkt"]))
+        row = _row_to_write(session, report, "boundaries", boundary, same, Boundary, slug=rec["slug"])
+        if row is None:
+            continue
         for k in fields:
-            setattr(boundary, k, rec[k])
-        boundary.geom = WKTElement(rec["wkt"], srid=4326)
+            setattr(row, k, rec[k])
+        row.geom = WKTElement(rec["wkt"], srid=4326)
+
+
+def _row_to_write(session: Session, report: LoadReport, kind: str, stored, same: bool, model, **new):
+    """The row a loaded record goes to: the stored one (counted as updated) or a new `model(**new)` (created);
+    None when the stored row already holds the record (counted as unchanged: nothing to write)."""
+    if stored is None:
+        row = model(**new)
+        session.add(row)
+        report.created[kind] += 1
+        return row
+    if same:
+        report.unchanged[kind] += 1
+        return None
+    report.updated[kind] += 1
+    return stored
 
 
 def same_shape(stored_wkb: bytes | None, wanted_wkt: str) -> bool:

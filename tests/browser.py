@@ -19,15 +19,21 @@ LOCAL_HOSTS = {"127.0.0.1", "localhost"}
 
 
 @contextmanager
-def serve(app) -> Iterator[str]:
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+def serving(server) -> Iterator[str]:
+    """Run an HTTP server (werkzeug's or http.server's) in a thread; its loopback URL; shut down afterwards."""
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_port}"
     finally:
         server.shutdown()
+        server.server_close()
         thread.join(timeout=5)
+
+
+def serve(app):
+    """The app on loopback, threaded, as a context of its URL."""
+    return serving(make_server("127.0.0.1", 0, app, threaded=True))
 
 
 class PageWatch:
@@ -63,17 +69,9 @@ class TileServer:
         self.requests: list[str] = []
         self.tile = _tile_png()
 
-    @contextmanager
-    def serve(self) -> Iterator[str]:
-        server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
-        try:
-            yield f"http://127.0.0.1:{server.server_port}"
-        finally:
-            server.shutdown()
-            server.server_close()
-            thread.join(timeout=5)
+    def serve(self):
+        """The tile server on loopback, as a context of its URL."""
+        return serving(ThreadingHTTPServer(("127.0.0.1", 0), self._handler()))
 
     def _handler(self):
         tiles = self

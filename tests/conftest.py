@@ -13,13 +13,16 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import sync_playwright
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from scouting import create_app, migrate
 from scouting.geodata import load_geodata
 
-ROOT = Path(__file__).resolve().parent.parent
+from .browser import CHROMIUM, CHROMIUM_ARGS
+from .helpers import ROOT, STAFF_PASSWORD
+
 GEODATA = ROOT / "geodata"
 BACKENDS = ("spatialite", "postgis")
 
@@ -146,9 +149,6 @@ def base_features() -> list[dict]:
     return load_features("bases.geojson")
 
 
-STAFF_PASSWORD = "correct horse battery"
-
-
 @pytest.fixture
 def writer(fresh_app):
     """A test client on a seeded database of its own (for tests that write), with a planner `ping`, a director
@@ -164,3 +164,12 @@ def writer(fresh_app):
     client = fresh_app.test_client()
     client.tokens = tokens
     return client
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    """Debian's Chromium, one per test module (a launch costs seconds); each test opens its own context or page."""
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()

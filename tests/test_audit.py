@@ -13,10 +13,11 @@ from sqlalchemy import func, select
 from scouting import accounts, audit
 from scouting.models import AuditEvent, Site, Suggestion, User
 
+from .helpers import STAFF_PASSWORD as PASSWORD
+from .helpers import auth, csrf, sign_in
 from .test_photos import geotagged_jpeg
-from .test_planner_pages import PASSWORD, csrf_of
 from .test_planner_uploads import geojson, post_file
-from .test_site_writes import auth, new_feature
+from .test_site_writes import new_feature
 
 API_ADDR, WEB_ADDR, ANON_ADDR = "203.0.113.10", "198.51.100.20", "192.0.2.30"
 AGENT = "audit-test/1.0 (curl-like)"
@@ -47,12 +48,11 @@ def client_at(app, addr: str, agent: str = AGENT):
     return client
 
 
-def signed_in(app, username: str, addr: str = WEB_ADDR):
+def signed_in_at(app, username: str, addr: str = WEB_ADDR):
     client = client_at(app, addr)
-    token = csrf_of(client.get("/login").get_data(as_text=True))
-    resp = client.post("/login", data={"username": username, "password": PASSWORD, "csrf_token": token})
-    assert resp.status_code == 302, resp.get_data(as_text=True)[:300]
-    client.csrf = csrf_of(client.get("/").get_data(as_text=True))  # sign-in starts a new session (the map: sign-out form)
+    resp = sign_in(client, username)
+    assert resp.status_code == 302, f"sign-in of {username}: {resp.get_data(as_text=True)[:300]}"
+    client.csrf = csrf(client, "/")  # sign-in starts a new session (the map: sign-out form)
     return client
 
 
@@ -71,7 +71,7 @@ def staff(writer):
     api = client_at(app, API_ADDR)
     api.tokens = writer.tokens
     return {"app": app, "api": api, "ids": ids, "token_ids": token_ids,
-            "ping": signed_in(app, "ping"), "boss": signed_in(app, "boss"), "anon": client_at(app, ANON_ADDR)}
+            "ping": signed_in_at(app, "ping"), "boss": signed_in_at(app, "boss"), "anon": client_at(app, ANON_ADDR)}
 
 
 def site_form(version: str | None = None, **fields) -> dict:
@@ -172,8 +172,8 @@ def _form_site_writes(s) -> list[tuple[str, tuple]]:
 def _form_other_writes(s) -> list[tuple[str, tuple]]:
     ping, anon, out = s["ping"], s["anon"], []
     for action in ("accept", "reject"):
-        csrf = csrf_of(anon.get("/suggest").get_data(as_text=True))
-        resp = anon.post("/suggest", data={"csrf_token": csrf, "name": f"Audit {action}", "message": "a bridge",
+        form_token = csrf(anon, "/suggest")
+        resp = anon.post("/suggest", data={"csrf_token": form_token, "name": f"Audit {action}", "message": "a bridge",
                                            "lon": "120.06", "lat": "27.76"})
         assert resp.status_code == 200
         with s["app"].extensions["scouting"]["sessionmaker"]() as session:
@@ -202,24 +202,24 @@ def _form_other_writes(s) -> list[tuple[str, tuple]]:
 
 def _admin_writes(s) -> list[tuple[str, tuple]]:
     boss, out = s["boss"], []
-    csrf = csrf_of(boss.get("/admin/users").get_data(as_text=True))
-    boss.post("/admin/users", data={"csrf_token": csrf, "username": "zhao", "password": PASSWORD, "role": "director"})
+    form_token = csrf(boss, "/admin/users")
+    boss.post("/admin/users", data={"csrf_token": form_token, "username": "zhao", "password": PASSWORD, "role": "director"})
     with s["app"].extensions["scouting"]["sessionmaker"]() as session:
         zhao = session.scalar(select(User.id).where(User.username == "zhao"))
     out.append(("admin.create_user", ("user.create", "user", str(zhao))))
-    assert boss.post(f"/admin/users/{zhao}", data={"csrf_token": csrf, "role": "planner", "active": "on"}).status_code == 302
+    assert boss.post(f"/admin/users/{zhao}", data={"csrf_token": form_token, "role": "planner", "active": "on"}).status_code == 302
     out.append(("admin.update_user", ("user.role", "user", str(zhao))))
-    assert boss.post(f"/admin/users/{zhao}", data={"csrf_token": csrf, "role": "planner"}).status_code == 302
+    assert boss.post(f"/admin/users/{zhao}", data={"csrf_token": form_token, "role": "planner"}).status_code == 302
     out.append(("admin.update_user", ("user.disable", "user", str(zhao))))
     return out
 
 
 def _login_writes(s) -> list[tuple[str, tuple]]:
     client = client_at(s["app"], WEB_ADDR)
-    csrf = csrf_of(client.get("/login").get_data(as_text=True))
-    assert client.post("/login", data={"username": "dir", "password": "wrong password!", "csrf_token": csrf}).status_code == 401
+    form_token = csrf(client, "/login")
+    assert client.post("/login", data={"username": "dir", "password": "wrong password!", "csrf_token": form_token}).status_code == 401
     out = [("auth.login", ("login.failure", "user", str(s["ids"]["dir"])))]
-    assert client.post("/login", data={"username": "dir", "password": PASSWORD, "csrf_token": csrf}).status_code == 302
+    assert client.post("/login", data={"username": "dir", "password": PASSWORD, "csrf_token": form_token}).status_code == 302
     out.append(("auth.login", ("login.success", "user", str(s["ids"]["dir"]))))
     return out
 
@@ -377,7 +377,7 @@ def test_cli_writes_name_the_command(fresh_app, tmp_path, monkeypatch):
 
 def test_page_is_for_planners_and_export_for_admins(staff):
     app = staff["app"]
-    director = signed_in(app, "dir")
+    director = signed_in_at(app, "dir")
     assert staff["anon"].get("/audit").status_code == 302
     assert staff["anon"].get("/audit").headers["Location"].startswith("/login")
     assert director.get("/audit").status_code == 403
@@ -522,7 +522,7 @@ def test_concurrent_writes_each_name_their_own_actor_and_losers_leave_nothing(wr
     def create(n: int, who: str, addr: str):
         client = client_at(app, addr)
         resp = client.post("/api/sites", json=new_feature(name_en=f"Parallel {n}", slug=f"parallel-{n}"),
-                           headers={"Authorization": f"Bearer {writer.tokens[who]}"})
+                           headers=auth(writer, who))
         results.append(resp.status_code)
 
     threads = [threading.Thread(target=create, args=(n, *(("planner", "10.1.0.1") if n % 2 else ("li", "10.2.0.2"))))

@@ -11,10 +11,7 @@ import pytest
 from PIL import Image
 
 from .conftest import drop_database, make_app, new_database_url
-
-
-def auth(client, **headers):
-    return {"Authorization": f"Bearer {client.tokens['planner']}", **headers}
+from .helpers import auth
 
 
 def jpeg(size=(300, 200), colour=(200, 60, 30)) -> bytes:

@@ -6,6 +6,7 @@ import pytest
 from scouting.search import CLUSTER_CELL_PX, MAX_CLUSTER_CELLS, MAX_ZOOM, MEMBERS_ZOOM, cluster_cell_deg, grid_cells
 
 from .conftest import drop_database, make_app, new_database_url, synthetic_app
+from .helpers import bearer
 
 WENCHENG = "119.7,27.5,120.4,28.1"
 ZHEJIANG = "118.0,27.0,123.0,31.2"
@@ -123,7 +124,7 @@ def test_compressed_answers_keep_their_etag_and_304(client):
 
 
 def test_a_write_changes_facets_clusters_and_their_etags(writer):
-    auth = {"Authorization": f"Bearer {writer.tokens['planner']}"}
+    auth = bearer(writer.tokens["planner"])
     urls = ["/api/sites/facets", "/api/sites/facets?genre=nature", f"/api/sites/clusters?bbox={WENCHENG}&zoom=9",
             "/api/bases", "/api/sites?genre=red&limit=1"]
     before = {url: writer.get(url) for url in urls}

@@ -7,21 +7,15 @@ requests; no assertion on time.
 from __future__ import annotations
 
 import json
-import os
 import random
-import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections import Counter
 
 import pytest
 
-from .conftest import ROOT, drop_database, seeded_database_with_planner
+from .conftest import drop_database, seeded_database_with_planner
+from .helpers import ServerProcess, bearer, gunicorn
 
 CLIENTS = 8
 BURST_SECONDS = 4
@@ -29,74 +23,38 @@ MAX_REQUESTS_PER_CLIENT = 150
 HOT_SITES = 2  # every planner edits the same two sites, so their writes really collide
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _call(base: str, method: str, path: str, body: dict | None = None, headers: dict | None = None):
+def _call(server: ServerProcess, method: str, path: str, body: dict | None = None, headers: dict | None = None):
+    """(status, headers, body) of one request, with a JSON body when given."""
     data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(base + path, data=data, method=method, headers=headers or {})
     if data is not None:
-        request.add_header("Content-Type", "application/json")
-    try:
-        with urllib.request.urlopen(request, timeout=60) as response:
-            return response.status, response.headers, response.read()
-    except urllib.error.HTTPError as err:
-        return err.code, err.headers, err.read()
+        headers = {"Content-Type": "application/json", **(headers or {})}
+    return server.call(method, path, headers, data, timeout=60)
 
 
 @pytest.fixture
 def server(backend, tmp_path):
-    """gunicorn serving a seeded database of its own; yields (base URL, planner token, log path)."""
+    """gunicorn serving a seeded database of its own; yields (the server, planner token, log path)."""
     url, token = seeded_database_with_planner(backend, tmp_path, "burst")
-
-    port = _free_port()
-    log_path = tmp_path / "gunicorn.log"
-    env = os.environ | {"SCOUTING_DATABASE_URL": url, "SCOUTING_SECRET_KEY": "burst-test",
-                        "SCOUTING_PHOTO_DIR": str(tmp_path / "photos")}
-    env.pop("SCOUTING_DB_POOL_SIZE", None)
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py", "--workers", "2",
-             "--bind", f"127.0.0.1:{port}", "--access-logfile", "-", "app:app"],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
+    process = gunicorn({"SCOUTING_DATABASE_URL": url, "SCOUTING_SECRET_KEY": "burst-test",
+                        "SCOUTING_PHOTO_DIR": str(tmp_path / "photos")}, tmp_path / "gunicorn.log")
     try:
-        for _ in range(240):
-            if proc.poll() is not None:
-                pytest.fail(f"gunicorn exited with {proc.returncode}:\n{log_path.read_text(errors='replace')}")
-            try:
-                if _call(base, "GET", "/healthz")[0] == 200:
-                    break
-            except OSError:
-                pass
-            time.sleep(0.25)
-        else:
-            pytest.fail(f"gunicorn did not answer /healthz:\n{log_path.read_text(errors='replace')}")
-        yield base, token, log_path
+        with process:  # stopped gracefully: requests in flight finish
+            yield process, token, process.log
     finally:
-        proc.send_signal(signal.SIGTERM)  # graceful: requests in flight finish
-        try:
-            proc.wait(timeout=40)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
         drop_database(url)
 
 
 def test_concurrent_reads_and_if_match_writes(server):
-    base, token, log_path = server
-    site_ids = [f["id"] for f in json.loads(_call(base, "GET", "/api/sites?limit=1000")[2])["features"]]
+    running, token, log_path = server
+    site_ids = [f["id"] for f in json.loads(_call(running, "GET", "/api/sites?limit=1000")[2])["features"]]
     hot = site_ids[:HOT_SITES]
-    start_versions = {i: int(_call(base, "GET", f"/api/sites/{i}")[1]["ETag"].strip('"')) for i in hot}
+    start_versions = {i: int(_call(running, "GET", f"/api/sites/{i}")[1]["ETag"].strip('"')) for i in hot}
     answers: Counter = Counter()     # (kind, status) -> n
     saved: Counter = Counter()       # site id -> PATCHes answered 200
     errors: list[str] = []
     lock = threading.Lock()
     deadline = time.monotonic() + BURST_SECONDS
-    auth = {"Authorization": f"Bearer {token}"}
+    auth = bearer(token)
 
     def client(number: int) -> None:
         rnd = random.Random(number)
@@ -115,11 +73,11 @@ def test_concurrent_reads_and_if_match_writes(server):
                 roll = rnd.random()
                 if roll < 0.35:  # a planner's edit: read the ETag, then PATCH with If-Match
                     site = rnd.choice(hot)
-                    status, headers, _ = _call(base, "GET", f"/api/sites/{site}")
+                    status, headers, _ = _call(running, "GET", f"/api/sites/{site}")
                     record = [("site_get", status)]
                     if status == 200:
                         body = {"type": "Feature", "properties": {"access_notes_en": f"burst {number}-{serial}"}}
-                        status, _, _ = _call(base, "PATCH", f"/api/sites/{site}", body,
+                        status, _, _ = _call(running, "PATCH", f"/api/sites/{site}", body,
                                              auth | {"If-Match": headers["ETag"]})
                         record.append(("site_patch", status))
                         if status == 200:
@@ -127,9 +85,9 @@ def test_concurrent_reads_and_if_match_writes(server):
                                 saved[site] += 1
                 elif roll < 0.45:
                     body = {"name": f"burst {number}", "site_ids": rnd.sample(site_ids, 2)}
-                    record = [("pack_create", _call(base, "POST", "/api/packs", body)[0])]
+                    record = [("pack_create", _call(running, "POST", "/api/packs", body)[0])]
                 else:
-                    record = [("read", _call(base, "GET", rnd.choice(reads)())[0])]
+                    record = [("read", _call(running, "GET", rnd.choice(reads)())[0])]
             except OSError as err:  # a refused or reset connection, or a timeout
                 with lock:
                     errors.append(f"client {number}: {err!r}")
@@ -143,16 +101,17 @@ def test_concurrent_reads_and_if_match_writes(server):
     for t in threads:
         t.join()
 
-    assert errors == []
+    assert errors == [], "a client's connection was refused, reset or timed out"
     # 429: more new packs from one address than the rate limit allows (every client here is 127.0.0.1).
     allowed = {("read", 200), ("site_get", 200), ("site_patch", 200), ("site_patch", 412), ("pack_create", 201),
                ("pack_create", 429)}
-    assert {k: n for k, n in answers.items() if k not in allowed} == {}, answers
-    assert answers[("site_patch", 200)] > 0 and answers[("read", 200)] > 0, answers
+    assert {k: n for k, n in answers.items() if k not in allowed} == {}, f"answers that are not correct ones: {answers}"
+    assert answers[("site_patch", 200)] > 0 and answers[("read", 200)] > 0, f"no PATCH or no read succeeded: {answers}"
     # Every PATCH answered 200 is exactly one new version; a 412 wrote nothing.
-    end_versions = {i: int(_call(base, "GET", f"/api/sites/{i}")[1]["ETag"].strip('"')) for i in hot}
-    assert {i: end_versions[i] - start_versions[i] for i in hot} == {i: saved[i] for i in hot}
+    end_versions = {i: int(_call(running, "GET", f"/api/sites/{i}")[1]["ETag"].strip('"')) for i in hot}
+    assert {i: end_versions[i] - start_versions[i] for i in hot} == {i: saved[i] for i in hot}, \
+        "the new versions of a site are not exactly its PATCHes answered 200"
     log = log_path.read_text(errors="replace")
-    assert "database is locked" not in log
-    assert "Traceback" not in log
-    assert '" 500 ' not in log
+    assert "database is locked" not in log, "the server log holds 'database is locked'"
+    assert "Traceback" not in log, "the server log holds a traceback"
+    assert '" 500 ' not in log, "the server answered a 500"

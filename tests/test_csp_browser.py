@@ -7,16 +7,15 @@ watch is not blind: with a wrong nonce in the page the map reports violations an
 from __future__ import annotations
 
 import pytest
-from playwright.sync_api import sync_playwright
 
 from scouting import accounts
 from scouting.geodata import load_geodata
 from scouting.maps import TILE_HOSTS
 
-from .browser import CHROMIUM, CHROMIUM_ARGS, PageWatch, serve
+from .browser import PageWatch, serve
+from .helpers import STAFF_PASSWORD as PASSWORD
 
 pytestmark = pytest.mark.browser
-PASSWORD = "correct horse battery"
 # Predicates are functions: Playwright evaluates a bare expression with eval(), which the CSP refuses.
 MAP_READY = "() => window.WenchengScout && WenchengScout.state && WenchengScout.state.ready && !WenchengScout.state.loading"
 PACK_READY = "() => window.WenchengPack && WenchengPack.state && WenchengPack.state.ready"
@@ -62,14 +61,6 @@ def staff_app(fresh_app):
         load_geodata(session)
         accounts.create_user(session, "boss", PASSWORD, "admin")
     return fresh_app
-
-
-@pytest.fixture(scope="module")  # one browser per module: a launch costs seconds
-def chromium():
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 def test_every_page_kind_runs_under_the_csp_without_a_violation(staff_app, chromium):

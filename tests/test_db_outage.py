@@ -12,6 +12,7 @@ from sqlalchemy.engine import make_url
 from scouting import create_app
 
 from .conftest import drop_database, make_app, new_database_url
+from .helpers import free_port
 
 
 class TcpProxy:
@@ -20,10 +21,7 @@ class TcpProxy:
 
     def __init__(self, target: tuple[str, int]):
         self.target = target
-        probe = socket.socket()
-        probe.bind(("127.0.0.1", 0))
-        self.port = probe.getsockname()[1]
-        probe.close()
+        self.port = free_port()
         self.listener: socket.socket | None = None
         self.open: list[socket.socket] = []
         self.lock = threading.Lock()

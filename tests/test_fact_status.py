@@ -15,18 +15,15 @@ from sqlalchemy import select, text
 from scouting import facts, migrate
 from scouting.models import AuditEvent
 
+from .helpers import auth, csrf_of, signed_in
 from .test_import import post_import
-from .test_planner_pages import csrf_of, planner_app, sign_in  # noqa: F401 - planner_app is a fixture
+from .test_planner_pages import planner_app  # noqa: F401 - a fixture
 
 VERIFIED_PARKING = {"facility": "parking", "status": "verified_present", "verified_by": "ping",
                     "verified_at": "2026-11-02", "verified_how": "visit"}
 ABSENT_TOILETS = {"facility": "toilets", "status": "verified_absent", "verified_by": "ping",
                   "verified_at": "2026-11-02", "verified_how": "photo"}
 REPORTED_CATERING = {"facility": "catering", "status": "reported", "source": "县文旅局 2017 年报告"}
-
-
-def auth(client, role="planner", **headers):
-    return {"Authorization": f"Bearer {client.tokens[role]}", **headers}
 
 
 def patch(client, site_id: int, props: dict):
@@ -230,7 +227,7 @@ def test_elevation_at_an_estimated_point_is_the_sites(writer):
 
 def test_site_form_sets_each_status(planner_app):  # noqa: F811 - the fixture imported above
     client = planner_app.test_client()
-    sign_in(client, "ping")
+    signed_in(client, "ping")
     site = client.get("/api/sites?limit=1").get_json()["features"][0]
     page = client.get(f"/sites/{site['id']}/edit?lang=zh_CN").get_data(as_text=True)
     assert 'name="facility-parking"' in page and "已核实没有" in page and "未登记" in page

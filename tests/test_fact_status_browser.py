@@ -3,12 +3,12 @@ and the "verified only" toggle filters the map through the URL state.  Both data
 from __future__ import annotations
 
 import pytest
-from playwright.sync_api import sync_playwright
 
 from scouting import accounts
 from scouting.geodata import load_geodata
 
-from .browser import CHROMIUM, CHROMIUM_ARGS, serve
+from .browser import serve
+from .helpers import STAFF_PASSWORD, bearer
 from .test_fact_status import ABSENT_TOILETS, REPORTED_CATERING, VERIFIED_PARKING
 from .test_map_browser import Session
 
@@ -27,32 +27,24 @@ def status_app(fresh_app):
     """The seed data, one site with a facility of each status (written through the API)."""
     with fresh_app.extensions["scouting"]["sessionmaker"]() as session:
         load_geodata(session)
-        accounts.create_user(session, "ping", "correct horse battery", "planner")
+        accounts.create_user(session, "ping", STAFF_PASSWORD, "planner")
         token = accounts.create_token(session, "ping")
     client = fresh_app.test_client()
     site = client.get("/api/sites?limit=1").get_json()["features"][0]
     resp = client.patch(f"/api/sites/{site['id']}", json={"type": "Feature", "properties": {
         "facilities": [VERIFIED_PARKING, ABSENT_TOILETS, REPORTED_CATERING]}},
-        headers={"Authorization": f"Bearer {token}", "If-Match": client.get(f"/api/sites/{site['id']}").headers["ETag"]})
+        headers=bearer(token, **{"If-Match": client.get(f"/api/sites/{site['id']}").headers["ETag"]}))
     assert resp.status_code == 200, resp.get_json()
     fresh_app.status_site = site["id"]
     return fresh_app
 
 
-@pytest.fixture(scope="module")  # one browser per module: a launch costs seconds
-def browser():
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
 @pytest.mark.parametrize("locale", ["zh-CN", "en-GB"])
-def test_panel_shows_each_facility_with_its_status(status_app, browser, locale):
+def test_panel_shows_each_facility_with_its_status(status_app, chromium, locale):
     site_id = status_app.status_site
     every = status_app.test_client().get(f"/api/sites/{site_id}").get_json()["properties"]["facility_status"]
     with serve(status_app) as url:
-        session = Session(browser, url, locale=locale)
+        session = Session(chromium, url, locale=locale)
         try:
             page = session.open(f"/?site={site_id}")
             page.wait_for_selector(f"#scout-detail-body[data-site-id='{site_id}'] .scout-facility")

@@ -28,6 +28,7 @@ from scouting.geodata import load_geodata
 from scouting.models import Pack, PackItem, Photo, Site, SiteRevision, SiteTag, Suggestion
 
 from .conftest import STAFF_PASSWORD, drop_database, make_app, new_database_url
+from .helpers import bearer, csrf, signed_in
 from .test_photos import geotagged_jpeg, png_bomb
 
 CORPUS = Path(__file__).parent / "hostile"
@@ -68,7 +69,7 @@ def new_client(app):
 @pytest.fixture
 def client(hostile):
     client = new_client(hostile)
-    client.auth = {"Authorization": f"Bearer {hostile.token}"}
+    client.auth = bearer(hostile.token)
     return client
 
 
@@ -398,20 +399,11 @@ def test_photo_uploads_refuse_hostile_files(hostile, client, unchanged):
 @pytest.fixture(scope="module")
 def planner(hostile):
     """A browser session of the planner, signed in once (sign-in is rate-limited)."""
-    return signed_in(hostile)
+    return signed_in_planner(hostile)
 
 
-def signed_in(app):
-    client = new_client(app)
-    page = client.get("/login").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
-    assert client.post("/login", data={"username": "ping", "password": STAFF_PASSWORD,
-                                       "csrf_token": token}).status_code == 302
-    return client
-
-
-def csrf(client, url: str) -> str:
-    return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', client.get(url).get_data(as_text=True)).group(1)
+def signed_in_planner(app):
+    return signed_in(new_client(app), "ping")
 
 
 GOOD_FORM = {"name_zh": "表单测试", "name_en": "Form test", "slug": "form-hostile", "genres": "nature",

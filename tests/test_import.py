@@ -27,6 +27,8 @@ from sqlalchemy import func, select
 from scouting import vocab
 from scouting.models import Site, SiteRevision
 
+from .helpers import auth
+
 GEOD = Geod(ellps="WGS84")
 KML_NS = "http://www.opengis.net/kml/2.2"
 # Two new places inside the county: the WGS-84 truth every format must land on.
@@ -40,10 +42,6 @@ FALLS = {"slug": "baizhangji-falls", "name_zh": "百丈漈瀑布", "name_en": "B
 
 
 # --------------------------------------------------------------------------- fixtures and helpers
-
-def auth(client, role="planner"):
-    return {"Authorization": f"Bearer {client.tokens[role]}"}
-
 
 def post_import(client, path: Path | bytes, filename: str | None = None, role: str | None = "planner", **params):
     content = path.read_bytes() if isinstance(path, Path) else path

@@ -14,10 +14,7 @@ import os
 import re
 import signal
 import socket
-import subprocess
-import sys
 import threading
-import time
 import uuid
 from pathlib import Path
 
@@ -27,68 +24,30 @@ from sqlalchemy import text
 
 from scouting.db import make_engine
 
-from .conftest import ROOT, drop_database, seeded_database_with_planner
+from .conftest import drop_database, seeded_database_with_planner
+from .helpers import ServerProcess, bearer, free_port, gunicorn_command, server_env, wait_for
 
 pytestmark = pytest.mark.timeout(600)
-GUNICORN = Path(sys.executable).with_name("gunicorn")
 IMPORT_ROWS = 300
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def wait_for(condition, what: str, limit: float = 90.0):
-    deadline = time.monotonic() + limit  # a bound against hanging, never an assertion on speed
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.1)
-    pytest.fail(f"gave up waiting for {what}")
-
-
-class Server:
-    """`gunicorn --workers 2 --bind 127.0.0.1:PORT app:app` on a temporary instance: the Makefile's run, threaded
-    workers included (gunicorn reads gunicorn.conf.py from its working folder)."""
+class Server(ServerProcess):
+    """gunicorn as `make run` starts it (threaded workers included) on a temporary instance, restartable with a
+    pause point (SCOUTING_TEST_PAUSE_AT)."""
 
     def __init__(self, url: str, home: Path):
-        self.url, self.home = url, home
-        self.port = free_port()
-        self.marker = home / "paused"
-        self.process: subprocess.Popen | None = None
-        self.log = home / "server.log"
+        self.home, self.marker, port = home, home / "paused", free_port()
+        env = server_env(SCOUTING_DATABASE_URL=url, SCOUTING_SECRET_KEY="kill-test-secret",
+                         SCOUTING_PHOTO_DIR=str(home / "photos"), SCOUTING_TEMP_DIR=str(home / "tmp"),
+                         SCOUTING_IMPORT_KEEP_DIR=str(home / "imports"), SCOUTING_TEST_PAUSE_MARKER=str(self.marker),
+                         # Nothing else writes to this instance, so whatever a crash left may go at once.
+                         SCOUTING_SWEEP_AFTER_SECONDS="0")
+        super().__init__(gunicorn_command(port), port, env, home / "server.log")
 
-    def env(self, pause: str | None) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("SCOUTING_")}
-        env.update(SCOUTING_DATABASE_URL=self.url, SCOUTING_SECRET_KEY="kill-test-secret",
-                   SCOUTING_PHOTO_DIR=str(self.home / "photos"), SCOUTING_TEMP_DIR=str(self.home / "tmp"),
-                   SCOUTING_IMPORT_KEEP_DIR=str(self.home / "imports"), SCOUTING_TEST_PAUSE_MARKER=str(self.marker),
-                   # Nothing else writes to this instance, so whatever a crash left may go at once.
-                   SCOUTING_SWEEP_AFTER_SECONDS="0")
-        if pause:
-            env["SCOUTING_TEST_PAUSE_AT"] = pause
-        return env
-
-    def start(self, pause: str | None = None) -> None:
+    def start(self, pause: str | None = None) -> Server:
         for old in self.home.glob(self.marker.name + ".*"):
             old.unlink()
-        with open(self.log, "ab") as log:
-            self.process = subprocess.Popen(  # noqa: S603 - the venv's gunicorn, our arguments
-                [str(GUNICORN), "--workers", "2", "--bind", f"127.0.0.1:{self.port}", "--access-logfile", "-",
-                 "app:app"], cwd=ROOT, env=self.env(pause), stdout=log, stderr=subprocess.STDOUT,
-                start_new_session=True)
-        wait_for(lambda: self._healthy(), "the server to answer /healthz")
-
-    def _healthy(self) -> bool:
-        if self.process.poll() is not None:
-            pytest.fail(f"gunicorn exited with {self.process.returncode}: {self.log.read_text()[-3000:]}")
-        try:
-            return self.request("GET", "/healthz")[0] == 200
-        except OSError:
-            return False
+        return super().start(**({"SCOUTING_TEST_PAUSE_AT": pause} if pause else {}))
 
     def request(self, method: str, path: str, body: bytes | None = None, headers: dict | None = None,
                 timeout: float = 30):
@@ -197,7 +156,7 @@ def _query(engine, query: str):
 
 
 def test_kill_9_during_import_and_photo_uploads(instance, backend):
-    server, auth = instance, {"Authorization": f"Bearer {instance.token}"}
+    server, auth = instance, bearer(instance.token)
     sites_before = server.sql("SELECT count(*) FROM sites")[0][0]
     revisions_before = server.sql("SELECT count(*) FROM site_revisions")[0][0]
     site_id = server.sql("SELECT min(id) FROM sites")[0][0]

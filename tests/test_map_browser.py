@@ -8,24 +8,15 @@ from urllib.parse import parse_qs, urlsplit
 
 import prcoords
 import pytest
-from playwright.sync_api import sync_playwright
 from pyproj import Geod
 
 from scouting.maps import TILE_HOSTS
 
-from .browser import CHROMIUM, CHROMIUM_ARGS, PageWatch, serve
+from .browser import PageWatch, serve
 
 pytestmark = pytest.mark.browser
 GEOD = Geod(ellps="WGS84")
 READY = "() => window.WenchengScout && WenchengScout.state && WenchengScout.state.ready && !WenchengScout.state.loading"
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture(scope="module")
@@ -58,8 +49,8 @@ class Session:
 
 
 @pytest.fixture
-def session(browser, base_url):
-    s = Session(browser, base_url)
+def session(chromium, base_url):
+    s = Session(chromium, base_url)
     yield s
     s.close()
 
@@ -256,8 +247,8 @@ def test_language_switch_changes_labels_and_survives_reload(session):
     assert page.inner_text("h1") == "文成外景地图"
 
 
-def test_browser_language_is_honoured(browser, base_url):
-    s = Session(browser, base_url, locale="en-GB")
+def test_browser_language_is_honoured(chromium, base_url):
+    s = Session(chromium, base_url, locale="en-GB")
     page = s.open("/")
     assert page.inner_text("h1") == "Wencheng Scout"
     s.close()
@@ -277,8 +268,8 @@ def test_empty_result_offers_to_clear_the_filter_that_removed_most(session, clie
     assert "genre" not in parse_qs(urlsplit(page.url).query)
 
 
-def test_phone_layout_and_keyboard(browser, base_url, client):
-    s = Session(browser, base_url, viewport=(390, 844))
+def test_phone_layout_and_keyboard(chromium, base_url, client):
+    s = Session(chromium, base_url, viewport=(390, 844))
     page = s.open("/")
     assert not page.locator("#scout-panel").is_visible() or page.locator("#scout-panel").bounding_box()["x"] < 0
     page.click("#scout-panel-toggle")

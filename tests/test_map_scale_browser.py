@@ -7,9 +7,8 @@ from __future__ import annotations
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from playwright.sync_api import sync_playwright
 
-from .browser import CHROMIUM, CHROMIUM_ARGS, serve
+from .browser import serve
 from .conftest import synthetic_app
 from .test_map_browser import Session, wait_ready
 
@@ -24,13 +23,11 @@ def synth_app(backend, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def scale_session(synth_app):
-    with serve(synth_app) as base_url, sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        session = Session(browser, base_url)
+def scale_session(synth_app, chromium):
+    with serve(synth_app) as base_url:
+        session = Session(chromium, base_url)
         yield session
         session.close()
-        browser.close()
 
 
 def status(page) -> dict:

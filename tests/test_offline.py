@@ -14,7 +14,8 @@ from PIL import Image
 from scouting import create_app, offline
 from scouting.offline import DETAIL_ZOOMS, OVERVIEW_ZOOMS, plan_pack, tile_of, tiles_for_points, tiles_in_bbox
 
-from .conftest import ROOT, STAFF_PASSWORD
+from .conftest import ROOT
+from .helpers import auth, signed_in
 
 TILES = "http://127.0.0.1:9/{z}/{x}/{y}.png"  # never fetched here
 WENCHENG = (120.0878, 27.7922)
@@ -132,13 +133,6 @@ def tiled(writer):
     return writer
 
 
-def sign_in(client, username):
-    page = client.get("/login").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
-    assert client.post("/login", data={"username": username, "password": STAFF_PASSWORD,
-                                       "csrf_token": token}).status_code == 302
-
-
 def test_the_manifest_is_valid_linked_and_in_the_page_language(writer):
     for lang, name, page_lang in (("zh_CN", "文成外景地图", "zh-CN"), ("en", "Wencheng Scout", "en")):
         page = writer.get(f"/?lang={lang}").get_data(as_text=True)
@@ -195,9 +189,9 @@ def test_the_worker_comes_from_the_root_with_its_shell(writer):
 def test_every_answer_says_who_it_was_for(writer):
     assert writer.get("/api/sites?limit=1").headers["X-Scout-Audience"] == "public"
     assert writer.get("/").headers["X-Scout-Audience"] == "public"
-    token = {"Authorization": f"Bearer {writer.tokens['planner']}"}
+    token = auth(writer)
     assert writer.get("/api/sites?limit=1", headers=token).headers["X-Scout-Audience"] == "private"
-    sign_in(writer, "ping")
+    signed_in(writer, "ping")
     assert writer.get("/").headers["X-Scout-Audience"] == "private"
     assert writer.get("/api/sites?limit=1").headers["X-Scout-Audience"] == "private"
 

@@ -12,16 +12,16 @@ import threading
 import pytest
 from PIL import Image
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
-from playwright.sync_api import sync_playwright
 
 from scouting import accounts
 from scouting.geodata import load_geodata
 
-from .browser import CHROMIUM, CHROMIUM_ARGS, TileServer, serve
+from .browser import TileServer, serve
+from .helpers import STAFF_PASSWORD as PASSWORD
+from .helpers import bearer
 from .test_csp_browser import CspWatch
 
 pytestmark = pytest.mark.browser
-PASSWORD = "correct horse battery"
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
 MAP_READY = "() => window.WenchengScout && WenchengScout.state && WenchengScout.state.ready && !WenchengScout.state.loading"
 PACK_READY = "() => window.WenchengPack && WenchengPack.state && WenchengPack.state.ready"
@@ -66,14 +66,6 @@ def staff_app(fresh_app):
     return fresh_app
 
 
-@pytest.fixture
-def chromium():
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
 def small_jpeg() -> bytes:
     buffer = io.BytesIO()
     Image.new("RGB", (400, 300), (200, 80, 40)).save(buffer, "JPEG")
@@ -99,7 +91,7 @@ def test_a_saved_pack_opens_offline_whole_and_can_be_removed(staff_app, chromium
     for site in client.get("/api/sites?limit=1000").get_json()["features"]:
         by_place.setdefault(tuple(site["geometry"]["coordinates"]), site)
     sites = list(by_place.values())[:2]  # two places a few km apart
-    photo = client.post(f"/api/sites/{sites[0]['id']}/photos", headers={"Authorization": f"Bearer {staff_app.token}"},
+    photo = client.post(f"/api/sites/{sites[0]['id']}/photos", headers=bearer(staff_app.token),
                         content_type="multipart/form-data",
                         data={"file": (io.BytesIO(small_jpeg()), "a.jpg", "image/jpeg")}).get_json()
     pack = client.post("/api/packs", json={"name": "峡谷外景 Gorge", "site_ids": [s["id"] for s in sites]}).get_json()

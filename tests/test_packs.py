@@ -159,24 +159,17 @@ def test_cli_export(app, client, runner, tmp_path, site_ids):
 
 
 def test_signed_in_directors_packs_are_listed_under_their_account(writer):
-    import re
-
-    from .conftest import STAFF_PASSWORD
-
-    def sign_in(client, name):
-        page = client.get("/login").get_data(as_text=True)
-        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
-        assert client.post("/login", data={"username": name, "password": STAFF_PASSWORD, "csrf_token": token}).status_code == 302
+    from .helpers import signed_in
 
     ids = [f["id"] for f in writer.get("/api/sites?limit=2").get_json()["features"]]
     assert writer.get("/my/packs").status_code == 302
     anonymous = writer.post("/api/packs", json={"name": "Nobody's pack", "site_ids": ids}).get_json()
-    sign_in(writer, "dir")
+    signed_in(writer, "dir")
     mine = writer.post("/api/packs", json={"name": "Director's recce", "site_ids": ids}).get_json()
     listing = writer.get("/my/packs").get_data(as_text=True)
     assert f"/packs/{mine['id']}" in listing and f"/packs/{anonymous['id']}" not in listing
     other = writer.application.test_client()
-    sign_in(other, "ping")
+    signed_in(other, "ping")
     assert f"/packs/{mine['id']}" not in other.get("/my/packs").get_data(as_text=True)
 
 

@@ -15,6 +15,8 @@ from sqlalchemy import func, select
 
 from scouting.models import Photo
 
+from .helpers import auth
+
 GEOD = Geod(ellps="WGS84")
 LAT, LON = 27.791234, 120.081234  # near the county seat
 RED, BLUE = (220, 20, 20), (20, 20, 220)
@@ -30,10 +32,6 @@ def writer(writer):
     writer.photo_dir = Path(writer.application.instance_path) / "photos"  # the default PHOTO_DIR
     writer.site = writer.get("/api/sites?limit=1").get_json()["features"][0]
     return writer
-
-
-def auth(client, role="planner"):
-    return {"Authorization": f"Bearer {client.tokens[role]}"}
 
 
 def files_in(directory: Path) -> list[Path]:
@@ -365,34 +363,33 @@ def test_pack_zip_contains_the_public_copies(writer):
 
 
 @pytest.mark.browser
-def test_detail_panel_shows_thumbnails(writer):
-    from playwright.sync_api import sync_playwright
-
+def test_detail_panel_shows_thumbnails(writer, chromium):
     from scouting.maps import TILE_HOSTS
 
-    from .browser import CHROMIUM, CHROMIUM_ARGS, PageWatch, serve
+    from .browser import PageWatch, serve
 
     hostile = '<img src=x onerror="window.pwned=1">'
     body = upload(writer, geotagged_jpeg((600, 400)), caption=hostile).get_json()
     sid = writer.site["id"]
     ready = "() => window.WenchengScout && WenchengScout.state && WenchengScout.state.ready && !WenchengScout.state.loading"
-    with serve(writer.app) as url, sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    with serve(writer.app) as url:
+        page = chromium.new_page(viewport={"width": 1280, "height": 800})  # in a context of its own
         try:
-            page = browser.new_page(viewport={"width": 1280, "height": 800})
             watch = PageWatch(page)
             page.goto(url + "/")
             page.wait_for_function(ready, timeout=20_000)
             page.click(f".scout-result[data-site-id='{sid}']")
             page.wait_for_selector(f"#scout-detail-body[data-site-id='{sid}'] .scout-photos img")
             link = page.locator(".scout-photos a").first
-            assert link.get_attribute("href") == body["url"]
+            assert link.get_attribute("href") == body["url"], "the thumbnail does not link to the photo"
             image = link.locator("img")
-            assert image.get_attribute("src") == body["thumb_url"] and image.get_attribute("alt") == hostile
+            assert image.get_attribute("src") == body["thumb_url"] and image.get_attribute("alt") == hostile, \
+                "the thumbnail's source or its caption as alt text"
             page.wait_for_function("() => document.querySelector('.scout-photos img').naturalWidth > 0", timeout=10_000)
-            assert page.evaluate("document.querySelector('.scout-photos img').naturalHeight") == 320
-            assert page.evaluate("window.pwned") is None
+            assert page.evaluate("document.querySelector('.scout-photos img').naturalHeight") == 320, \
+                "the thumbnail loaded is not 320 px high"
+            assert page.evaluate("window.pwned") is None, "the hostile caption ran a script"
             assert not watch.console_errors and not watch.page_errors, (watch.console_errors, watch.page_errors)
-            assert watch.blocked_hosts <= TILE_HOSTS
+            assert watch.blocked_hosts <= TILE_HOSTS, f"requests left for hosts other than tiles: {watch.blocked_hosts}"
         finally:
-            browser.close()
+            page.context.close()

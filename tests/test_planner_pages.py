@@ -4,15 +4,15 @@ from __future__ import annotations
 import re
 
 import pytest
-from playwright.sync_api import sync_playwright
 
 from scouting import accounts
 from scouting.geodata import load_geodata
 
-from .browser import CHROMIUM, CHROMIUM_ARGS, PageWatch, serve
+from .browser import PageWatch, serve
+from .helpers import STAFF_PASSWORD as PASSWORD
+from .helpers import bearer, csrf, csrf_of, signed_in
 
 HOSTILE = "<img src=x onerror=alert(1)>"
-PASSWORD = "correct horse battery"
 
 
 @pytest.fixture
@@ -25,16 +25,9 @@ def planner_app(fresh_app):
     return fresh_app
 
 
-def sign_in(client, username):
-    page = client.get("/login").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
-    resp = client.post("/login", data={"username": username, "password": PASSWORD, "csrf_token": token})
-    assert resp.status_code == 302
-
-
 def test_staff_fields_only_for_signed_in_planners(planner_app):
     client = planner_app.test_client()
-    auth = {"Authorization": f"Bearer {planner_app.token}"}
+    auth = bearer(planner_app.token)
     site = client.get("/api/sites?limit=1").get_json()["features"][0]
     etag = client.get(f"/api/sites/{site['id']}").headers["ETag"]
     resp = client.patch(f"/api/sites/{site['id']}", json={"type": "Feature", "properties": {
@@ -43,10 +36,10 @@ def test_staff_fields_only_for_signed_in_planners(planner_app):
     anonymous = client.get(f"/api/sites/{site['id']}/details").get_json()
     assert "permit_notes" not in anonymous["feature"]["properties"] and "history_url" not in anonymous
     director = planner_app.test_client()
-    sign_in(director, "dir")
+    signed_in(director, "dir")
     assert "permit_notes" not in director.get(f"/api/sites/{site['id']}/details").get_json()["feature"]["properties"]
     planner = planner_app.test_client()
-    sign_in(planner, "ping")
+    signed_in(planner, "ping")
     staff = planner.get(f"/api/sites/{site['id']}/details")
     assert staff.get_json()["feature"]["properties"]["permit_notes"] == "文旅局 permit"
     assert staff.headers["Cache-Control"] == "private, no-store"
@@ -58,32 +51,32 @@ def test_staff_fields_only_for_signed_in_planners(planner_app):
 
 def test_history_page_restores_with_csrf(planner_app):
     client = planner_app.test_client()
-    auth = {"Authorization": f"Bearer {planner_app.token}"}
+    auth = bearer(planner_app.token)
     site = client.get("/api/sites?limit=1").get_json()["features"][0]
     url = f"/sites/{site['id']}/history"
     assert client.get(url).status_code == 302  # to the sign-in page
     director = planner_app.test_client()
-    sign_in(director, "dir")
+    signed_in(director, "dir")
     assert director.get(url).status_code == 403
     etag = client.get(f"/api/sites/{site['id']}").headers["ETag"]
     client.patch(f"/api/sites/{site['id']}", json={"type": "Feature", "properties": {"name_en": "Changed"}},
                  headers=auth | {"If-Match": etag})
-    sign_in(client, "ping")
+    signed_in(client, "ping")
     page = client.get(url).get_data(as_text=True)
     assert "load-geodata" in page and "Changed" in page
     first = re.findall(r'name="revision" value="(\d+)"', page)[-1]
     version = re.search(r'name="version" value="(\d+)"', page).group(1)
     assert client.post(url, data={"revision": first, "version": version}).status_code == 400  # no CSRF token
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    token = csrf_of(page)
     done = client.post(url, data={"revision": first, "version": version, "csrf_token": token})
     assert done.status_code == 302
     assert client.get(f"/api/sites/{site['id']}").get_json()["properties"]["name_en"] == site["properties"]["name_en"]
     assert "restore" in client.get(url).get_data(as_text=True)
 
 
-def test_hostile_name_is_text_in_a_real_browser(planner_app):
+def test_hostile_name_is_text_in_a_real_browser(planner_app, chromium):
     client = planner_app.test_client()
-    auth = {"Authorization": f"Bearer {planner_app.token}"}
+    auth = bearer(planner_app.token)
     body = {"type": "Feature", "geometry": {"type": "Point", "coordinates": [120.05, 27.80]},
             "properties": {"name_zh": HOSTILE, "name_en": HOSTILE + " en", "slug": "hostile", "genres": ["nature"],
                            "terrain": ["forest"], "coord_source": HOSTILE, "coord_accuracy_m": 10,
@@ -91,17 +84,18 @@ def test_hostile_name_is_text_in_a_real_browser(planner_app):
     created = client.post("/api/sites", json=body, headers=auth)
     assert created.status_code == 201, created.get_json()
     sid = created.get_json()["id"]
-    with serve(planner_app) as base, sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_context(locale="zh-CN").new_page()
+    with serve(planner_app) as base:
+        context = chromium.new_context(locale="zh-CN")
+        page = context.new_page()
         watch = PageWatch(page)
         dialogs = []
         page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
         page.goto(f"{base}/?site={sid}")
         page.wait_for_function("() => WenchengScout.state && WenchengScout.state.ready && !WenchengScout.state.loading")
         page.wait_for_selector(f"#scout-detail-body[data-site-id='{sid}']")
-        assert page.inner_text(f".scout-result[data-site-id='{sid}'] .scout-result-name") == HOSTILE
-        assert page.inner_text("#scout-detail-title") == HOSTILE
+        assert page.inner_text(f".scout-result[data-site-id='{sid}'] .scout-result-name") == HOSTILE, \
+            "the hostile name is not shown as text in the results list"
+        assert page.inner_text("#scout-detail-title") == HOSTILE, "the hostile name is not shown as text in the panel"
         page.click(".scout-legend summary") if not page.is_visible(".scout-legend-bases") else None
         # Sign in and look at the history page too.
         page.goto(f"{base}/login?next=/sites/{sid}/history")
@@ -109,15 +103,11 @@ def test_hostile_name_is_text_in_a_real_browser(planner_app):
         page.fill("input[name=password]", PASSWORD)
         page.click("button[type=submit]")
         page.wait_for_selector("#history-site")
-        assert page.inner_text("#history-site") == HOSTILE
-        assert page.locator("img[src=x]").count() == 0
-        assert not dialogs
-        assert not watch.page_errors
-        browser.close()
-
-
-def csrf_of(html: str) -> str:
-    return re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', html).group(1)
+        assert page.inner_text("#history-site") == HOSTILE, "the hostile name is not shown as text in the history"
+        assert page.locator("img[src=x]").count() == 0, "the hostile name became an <img> element"
+        assert not dialogs, f"the hostile name ran a script: {dialogs}"
+        assert not watch.page_errors, f"errors on the page: {watch.page_errors}"
+        context.close()
 
 
 def test_site_form_create_edit_stale_delete(planner_app):
@@ -125,7 +115,7 @@ def test_site_form_create_edit_stale_delete(planner_app):
 
     client = planner_app.test_client()
     assert client.get("/sites/new").status_code == 302
-    sign_in(client, "ping")
+    signed_in(client, "ping")
     page = client.get("/sites/new").get_data(as_text=True)
     form = {"csrf_token": csrf_of(page), "name_zh": "", "name_en": "Form site", "genres": ["nature"],
             "terrain": ["forest"], "lon": "120.05", "lat": "27.80", "datum": "wgs84", "coord_source": "GNSS",
@@ -178,7 +168,7 @@ def test_suggestions_wait_for_review(planner_app):
     assert visitor.get("/suggestions").status_code == 302 and visitor.get("/api/suggestions").status_code == 302
 
     planner = planner_app.test_client()
-    sign_in(planner, "ping")
+    signed_in(planner, "ping")
     queue = planner.get("/suggestions").get_data(as_text=True)
     assert "石垟 old bridge" in queue and "138 0000 0000" in queue
     layer = planner.get("/api/suggestions").get_json()
@@ -196,7 +186,7 @@ def test_suggestions_wait_for_review(planner_app):
 
 def test_suggestions_are_rate_limited(planner_app):
     visitor = planner_app.test_client()
-    token = csrf_of(visitor.get("/suggest").get_data(as_text=True))
+    token = csrf(visitor, "/suggest")
     codes = [visitor.post("/suggest", data={"csrf_token": token, "name": f"p{i}", "message": "x", "lon": "120.06",
                                             "lat": "27.81"}).status_code for i in range(8)]
     assert codes[:6] == [200] * 6 and 429 in codes[6:]
@@ -206,13 +196,13 @@ def test_admins_manage_accounts(planner_app):
     with planner_app.extensions["scouting"]["sessionmaker"]() as session:
         accounts.create_user(session, "boss", PASSWORD, "admin")
     planner = planner_app.test_client()
-    sign_in(planner, "ping")
+    signed_in(planner, "ping")
     assert planner.get("/admin/users").status_code == 403
     admin = planner_app.test_client()
     assert admin.get("/admin/users").status_code == 302
-    sign_in(admin, "boss")
+    signed_in(admin, "boss")
     page = admin.get("/admin/users").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    token = csrf_of(page)
     assert admin.post("/admin/users", data={"username": "new", "password": PASSWORD, "role": "director"}).status_code == 400
     admin.post("/admin/users", data={"csrf_token": token, "username": "zhao", "password": PASSWORD, "role": "director"})
     admin.post("/admin/users", data={"csrf_token": token, "username": "x", "password": "short", "role": "director"})
@@ -225,6 +215,6 @@ def test_admins_manage_accounts(planner_app):
     # Switch the planner off: their session and token stop working.
     admin.post(f"/admin/users/{ping.id}", data={"csrf_token": token, "role": "planner"})
     assert planner.get("/sites/new").status_code == 302
-    assert planner.post("/api/sites", json={}, headers={"Authorization": f"Bearer {planner_app.token}"}).status_code == 401
+    assert planner.post("/api/sites", json={}, headers=bearer(planner_app.token)).status_code == 401
     admin.post(f"/admin/users/{boss.id}", data={"csrf_token": token, "role": "director", "active": "on"})
     assert "cannot take away your own admin rights" in admin.get("/admin/users").get_data(as_text=True)

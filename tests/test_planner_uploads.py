@@ -17,8 +17,9 @@ from sqlalchemy import func, select
 from scouting import accounts
 from scouting.models import Photo
 
+from .helpers import STAFF_PASSWORD as PASSWORD
+from .helpers import csrf, signed_in
 from .test_photos import LAT, LON, geotagged_jpeg
-from .test_planner_pages import PASSWORD, csrf_of, sign_in
 
 NEW = [
     {"name_zh": "上传测试竹林", "name_en": "Upload Test Bamboo", "lon": 120.0612, "lat": 27.7634, "genres": ["nature"]},
@@ -35,19 +36,11 @@ def staff(writer):
     clients = {}
     for name in ("ping", "dir", "li"):
         clients[name] = app.test_client()
-        sign_in(clients[name], name)
+        signed_in(clients[name], name)
     clients["anon"] = app.test_client()
     clients["app"] = app
     clients["site"] = writer.get("/api/sites?limit=1").get_json()["features"][0]
     return clients
-
-
-def token_of(client, url="/import") -> str:
-    return csrf_of(client.get(url).get_data(as_text=True))
-
-
-def anon_token(client) -> str:
-    return csrf_of(client.get("/login").get_data(as_text=True))
 
 
 def geojson(features: list[dict]) -> bytes:
@@ -72,7 +65,7 @@ def test_roles_and_csrf_on_every_route(staff):
         resp = staff["anon"].get(url)
         assert resp.status_code == 302 and "/login" in resp.headers["Location"], url
         assert staff["dir"].get(url).status_code == 403, url
-    anon_csrf, dir_csrf = anon_token(staff["anon"]), token_of(staff["dir"], "/")
+    anon_csrf, dir_csrf = csrf(staff["anon"]), csrf(staff["dir"], "/")
     for url in posts:
         resp = post_file(staff["anon"], url, b"x", "x.jpg", anon_csrf)
         assert resp.status_code == 302 and "/login" in resp.headers["Location"], url
@@ -84,8 +77,8 @@ def test_roles_and_csrf_on_every_route(staff):
 def test_photo_upload_list_and_delete(staff):
     ping, sid = staff["ping"], staff["site"]["id"]
     edit = f"/sites/{sid}/edit"
-    csrf = token_of(ping, edit)
-    resp = post_file(ping, f"/sites/{sid}/photos", geotagged_jpeg((600, 400)), "IMG_1.jpg", csrf, caption="Gate <b>")
+    form_token = csrf(ping, edit)
+    resp = post_file(ping, f"/sites/{sid}/photos", geotagged_jpeg((600, 400)), "IMG_1.jpg", form_token, caption="Gate <b>")
     assert resp.status_code == 302 and resp.headers["Location"].startswith(edit)
     page = ping.get(edit).get_data(as_text=True)
     assert "Gate &lt;b&gt;" in page and "photo-upload-form" in page
@@ -97,7 +90,7 @@ def test_photo_upload_list_and_delete(staff):
     assert len(image.getexif()) == 0 and "exif" not in image.info and b"Exif\x00\x00" not in public.data
     # Delete: back to the edit page, the photo gone.
     photo_id = details[0]["id"]
-    done = ping.post(f"/photos/{photo_id}/delete", data={"csrf_token": csrf})
+    done = ping.post(f"/photos/{photo_id}/delete", data={"csrf_token": form_token})
     assert done.status_code == 302 and done.headers["Location"].startswith(edit)
     assert ping.get(f"/api/sites/{sid}/details").get_json()["photos"] == []
     assert photo_count(staff["app"]) == 0
@@ -110,15 +103,15 @@ def photo_count(app) -> int:
 
 def test_refused_photos_are_shown_and_nothing_is_stored(staff):
     ping, sid, app = staff["ping"], staff["site"]["id"], staff["app"]
-    csrf = token_of(ping, f"/sites/{sid}/edit")
+    form_token = csrf(ping, f"/sites/{sid}/edit")
     app.config["PHOTO_MAX_BYTES"] = 2000
     try:
-        resp = post_file(ping, f"/sites/{sid}/photos", geotagged_jpeg((600, 400)), "big.jpg", csrf)
+        resp = post_file(ping, f"/sites/{sid}/photos", geotagged_jpeg((600, 400)), "big.jpg", form_token)
     finally:
         app.config.pop("PHOTO_MAX_BYTES")
     page = resp.get_data(as_text=True)
     assert resp.status_code == 413 and 'id="photo-error"' in page and "2,000 bytes" in page
-    resp = post_file(ping, f"/sites/{sid}/photos", b"not an image at all", "fake.jpg", csrf)
+    resp = post_file(ping, f"/sites/{sid}/photos", b"not an image at all", "fake.jpg", form_token)
     assert resp.status_code == 415 and 'id="photo-error"' in resp.get_data(as_text=True)
     assert photo_count(app) == 0
     photo_dir = Path(app.instance_path) / "photos"
@@ -127,9 +120,9 @@ def test_refused_photos_are_shown_and_nothing_is_stored(staff):
 
 def test_new_site_from_a_geotagged_photo(staff):
     ping, app = staff["ping"], staff["app"]
-    csrf = token_of(ping, "/sites/new")
+    form_token = csrf(ping, "/sites/new")
     assert "from-photo-form" in ping.get("/sites/new").get_data(as_text=True)
-    resp = post_file(ping, "/sites/new/from-photo", geotagged_jpeg((300, 200)), 'DCIM/IMG_<9>x.jpg', csrf)
+    resp = post_file(ping, "/sites/new/from-photo", geotagged_jpeg((300, 200)), 'DCIM/IMG_<9>x.jpg', form_token)
     assert resp.status_code == 302
     target = urlsplit(resp.headers["Location"])
     query = parse_qs(target.query)
@@ -142,7 +135,7 @@ def test_new_site_from_a_geotagged_photo(staff):
     # No GPS: the new-site page again, with the reason.
     plain = io.BytesIO()
     Image.new("RGB", (50, 50), (10, 200, 10)).save(plain, "JPEG")
-    resp = post_file(ping, "/sites/new/from-photo", plain.getvalue(), "plain.jpg", csrf)
+    resp = post_file(ping, "/sites/new/from-photo", plain.getvalue(), "plain.jpg", form_token)
     assert resp.status_code == 400
     assert 'id="from-photo-error"' in resp.get_data(as_text=True)
 
@@ -154,8 +147,8 @@ def kept(app) -> list[Path]:
 
 def test_import_dry_run_then_commit_by_the_owner_only(staff):
     ping, li, app = staff["ping"], staff["li"], staff["app"]
-    csrf = token_of(ping)
-    resp = post_file(ping, "/import", geojson(NEW), "places.geojson", csrf, datum="wgs84", genre_default="")
+    form_token = csrf(ping, "/import")
+    resp = post_file(ping, "/import", geojson(NEW), "places.geojson", form_token, datum="wgs84", genre_default="")
     page = resp.get_data(as_text=True)
     assert resp.status_code == 200, page
     assert page.count('data-status="create"') == 2
@@ -168,25 +161,25 @@ def test_import_dry_run_then_commit_by_the_owner_only(staff):
     query = "/api/sites?" + urlencode({"q": "Upload Test", "limit": 100})
     assert ping.get(query).get_json()["features"] == []  # a dry run writes nothing
     # Another planner cannot commit it; an unknown token is 404.
-    assert li.post(commit_url, data={"csrf_token": token_of(li)}).status_code == 404
-    assert ping.post("/import/" + "b" * 32 + "/commit", data={"csrf_token": csrf}).status_code == 404
-    done = ping.post(commit_url, data={"csrf_token": csrf})
+    assert li.post(commit_url, data={"csrf_token": csrf(li, "/import")}).status_code == 404
+    assert ping.post("/import/" + "b" * 32 + "/commit", data={"csrf_token": form_token}).status_code == 404
+    done = ping.post(commit_url, data={"csrf_token": form_token})
     assert done.status_code == 200 and 'id="import-commit"' not in done.get_data(as_text=True)
     names = {f["properties"]["name_en"] for f in ping.get(query).get_json()["features"]}
     assert names == {"Upload Test Bamboo", "Upload Test Village"}
     assert kept(app) == []
-    assert ping.post(commit_url, data={"csrf_token": csrf}).status_code == 404  # once only
+    assert ping.post(commit_url, data={"csrf_token": form_token}).status_code == 404  # once only
 
 
 def test_an_invalid_row_offers_no_commit(staff):
     ping, app = staff["ping"], staff["app"]
     bad = [NEW[0], {**NEW[1], "lat": 95.0}]
-    resp = post_file(ping, "/import", geojson(bad), "bad.geojson", token_of(ping), datum="wgs84")
+    resp = post_file(ping, "/import", geojson(bad), "bad.geojson", csrf(ping, "/import"), datum="wgs84")
     page = resp.get_data(as_text=True)
     assert resp.status_code == 200
     assert 'data-status="invalid"' in page
     assert 'id="import-commit"' not in page and 'id="import-no-commit"' in page
     assert kept(app) == []
-    garbage = post_file(ping, "/import", b"\x00garbage", "x.geojson", token_of(ping), datum="wgs84")
+    garbage = post_file(ping, "/import", b"\x00garbage", "x.geojson", csrf(ping, "/import"), datum="wgs84")
     assert garbage.status_code == 400 and 'id="import-error"' in garbage.get_data(as_text=True)
     assert kept(app) == []

@@ -6,36 +6,16 @@ the counts.  With memory:// the same requests are not held back, which shows wha
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
-from pathlib import Path
 
 import pytest
 
 from .conftest import make_app
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_until(check, what: str, attempts: int = 300):
-    """Poll until check() is true (a start-up wait, not a measured time)."""
-    for _ in range(attempts):
-        if check():
-            return
-        time.sleep(0.1)
-    pytest.fail(f"{what} did not come up")
+from .helpers import ROOT, ServerProcess, bearer, free_port, server_env, wait_for
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +37,7 @@ def redis_url():
             return False
 
     try:
-        wait_until(answers, "redis-server")
+        wait_for(answers, "redis-server to answer", attempts=300)
         yield f"redis://127.0.0.1:{port}"
     finally:
         proc.terminate()
@@ -73,27 +53,15 @@ def database(tmp_path_factory):
     return url, tmp / "instance"
 
 
-def start_worker(database, storage_uri: str):
+def start_worker(database, storage_uri: str) -> ServerProcess:
+    """An app process of its own (werkzeug's server) on the shared database, counting in `storage_uri`."""
     url, instance = database
     port = free_port()
-    env = dict(os.environ, SCOUTING_DATABASE_URL=url, SCOUTING_SECRET_KEY="workers", PYTHONPATH=str(ROOT),
-               SCOUTING_RATELIMIT_STORAGE_URI=storage_uri)
+    env = server_env(SCOUTING_DATABASE_URL=url, SCOUTING_SECRET_KEY="workers", PYTHONPATH=str(ROOT),
+                     SCOUTING_RATELIMIT_STORAGE_URI=storage_uri)
     code = ("from scouting import create_app; from werkzeug.serving import run_simple; "
             f"run_simple('127.0.0.1', {port}, create_app(instance_path={str(instance)!r}))")
-    proc = subprocess.Popen([sys.executable, "-c", code], env=env, cwd=ROOT,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-
-    def healthy() -> bool:
-        if proc.poll() is not None:
-            pytest.fail(f"the app process ended with {proc.returncode}")
-        try:
-            return urllib.request.urlopen(base + "/healthz", timeout=2).status == 200
-        except OSError:
-            return False
-
-    wait_until(healthy, "an app process")
-    return proc, base
+    return ServerProcess([sys.executable, "-c", code], port, env, instance.parent / f"worker-{port}.log").start()
 
 
 def post(url: str, body: dict, headers: dict | None = None) -> int:
@@ -115,19 +83,18 @@ def test_two_workers_share_the_counts_through_redis(database, redis_url, storage
         redis.Redis.from_url(redis_url).flushall()
     workers = [start_worker(database, uri) for _ in range(2)]
     try:
-        bases = [base for _, base in workers]
+        bases = [worker.base for worker in workers]
         with urllib.request.urlopen(bases[0] + "/api/sites?limit=1") as resp:
             site_id = json.load(resp)["features"][0]["id"]
         # Wrong API tokens (30 a minute per address), sent to the two workers in turn.
-        wrong = [post(bases[i % 2] + "/api/sites", {}, {"Authorization": f"Bearer ws_guess{i}"}) for i in range(32)]
+        wrong = [post(bases[i % 2] + "/api/sites", {}, bearer(f"ws_guess{i}")) for i in range(32)]
         # Pack creation (30 a minute per address), likewise.
         packs = [post(bases[i % 2] + "/api/packs", {"name": f"p{i}", "site_ids": [site_id]}) for i in range(32)]
     finally:
-        for proc, _ in workers:
-            proc.terminate()
-            proc.wait(timeout=10)
+        for worker in workers:
+            worker.stop(timeout=10)
     if storage == "redis":
-        assert wrong[:30] == [401] * 30 and wrong[30:] == [429, 429]
-        assert packs[:30] == [201] * 30 and packs[30:] == [429, 429]
+        assert wrong[:30] == [401] * 30 and wrong[30:] == [429, 429], f"wrong tokens not counted together: {wrong}"
+        assert packs[:30] == [201] * 30 and packs[30:] == [429, 429], f"new packs not counted together: {packs}"
     else:  # each worker counts alone: 16 each, under the limit
-        assert wrong == [401] * 32 and packs == [201] * 32
+        assert wrong == [401] * 32 and packs == [201] * 32, f"memory:// counts held requests back: {wrong} {packs}"

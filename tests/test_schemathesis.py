@@ -19,6 +19,8 @@ from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance, status_code_conformance
 
+from .helpers import bearer
+
 EXAMPLES = int(os.environ.get("SCOUTING_FUZZ_EXAMPLES", "0")) or None  # per operation and mode; None: the default
 MIN_CASES = int(os.environ.get("SCOUTING_FUZZ_MIN_CASES", "1000"))
 CHECKS = [not_a_server_error, status_code_conformance, response_schema_conformance]
@@ -105,7 +107,7 @@ def _run(schema, auth: dict, examples: int, counts: Counter, statuses: Counter) 
 @pytest.mark.timeout(0 if EXAMPLES else 600)  # a minute or two on a loaded machine; `make fuzz` much longer
 def test_generated_requests_against_both_documents(writer):
     app = writer.application
-    auth = {"Authorization": f"Bearer {writer.tokens['planner']}"}
+    auth = bearer(writer.tokens["planner"])
     counts: Counter = Counter()    # cases sent per operation
     statuses: Counter = Counter()  # answers per (operation, status)
     failures = []

@@ -11,7 +11,7 @@ from scouting import accounts, create_app, packs
 from scouting.geodata import load_geodata
 from scouting.models import Site
 
-from .conftest import STAFF_PASSWORD
+from .helpers import STAFF_PASSWORD, bearer, sign_in
 
 INLINE_SCRIPT_OR_STYLE = re.compile(r"<(script|style)\b([^>]*)>", re.I)
 EVENT_HANDLER_ATTRIBUTE = re.compile(r"<[a-z][^>]*\son[a-z]+\s*=", re.I)
@@ -86,9 +86,7 @@ def test_photo_files_keep_their_own_stricter_policy(fresh_app):
 # --------------------------------------------------------------------------- cookies over HTTP and HTTPS
 
 def _sign_in(client, password=STAFF_PASSWORD, **kwargs):
-    page = client.get("/login", **kwargs).get_data(as_text=True)
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
-    return client.post("/login", data={"username": "ping", "password": password, "csrf_token": token}, **kwargs)
+    return sign_in(client, "ping", password, **kwargs)
 
 
 def _behind_one_proxy(writer):
@@ -158,9 +156,9 @@ def test_behind_a_proxy_rate_limits_count_the_forwarded_client(writer):
 
 
 def test_wrong_bearer_tokens_are_rate_limited(writer):
-    good = {"Authorization": f"Bearer {writer.tokens['planner']}"}
+    good = bearer(writer.tokens["planner"])
     body = {"type": "Feature", "geometry": {"type": "Point", "coordinates": [120.05, 27.8]}, "properties": {}}
-    codes = [writer.post("/api/sites", json=body, headers={"Authorization": f"Bearer ws_guess{i}"}).status_code
+    codes = [writer.post("/api/sites", json=body, headers=bearer(f"ws_guess{i}")).status_code
              for i in range(32)]
     assert codes[:30] == [401] * 30 and codes[30:] == [429, 429]
     refused = writer.post("/api/sites", json=body, headers=good)  # even a right token, while the address is held

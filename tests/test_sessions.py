@@ -3,26 +3,15 @@ end at sign-out, a new password, a new role or a switch-off, and a new session (
 Both databases (the `writer` fixture: a planner `ping`, a director `dir`)."""
 from __future__ import annotations
 
-import re
-
 import pytest
 from sqlalchemy import select
 
 from scouting import accounts
 from scouting.models import User
 
-from .conftest import STAFF_PASSWORD
-
-CSRF_FIELD = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
-
-
-def _csrf(client, path="/login") -> str:
-    return CSRF_FIELD.search(client.get(path).get_data(as_text=True)).group(1)
-
-
-def _sign_in(client, username="ping", password=STAFF_PASSWORD, query=""):
-    token = _csrf(client)
-    return client.post("/login" + query, data={"username": username, "password": password, "csrf_token": token})
+from .helpers import CSRF_FIELD, STAFF_PASSWORD, bearer
+from .helpers import csrf as _csrf
+from .helpers import sign_in as _sign_in
 
 
 def _sign_out(client):
@@ -227,7 +216,7 @@ def test_a_cookie_of_the_old_form_is_refused(writer):
 
 def test_switching_an_account_off_ends_its_api_tokens_for_good(writer):
     app = writer.application
-    auth = {"Authorization": f"Bearer {writer.tokens['planner']}"}
+    auth = bearer(writer.tokens["planner"])
     assert writer.get("/api/sites/1/photos", headers=auth).status_code == 200
     with _session(app) as session:
         user_id = session.scalar(select(User.id).where(User.username == "ping"))
@@ -235,5 +224,5 @@ def test_switching_an_account_off_ends_its_api_tokens_for_good(writer):
         assert writer.get("/api/sites/1/photos", headers=auth).status_code == 401
         accounts.change_user(session, user_id, "planner", True)
         assert writer.get("/api/sites/1/photos", headers=auth).status_code == 401, "switched on, the old token works again"
-        fresh = {"Authorization": f"Bearer {accounts.create_token(session, 'ping')}"}
+        fresh = bearer(accounts.create_token(session, "ping"))
     assert writer.get("/api/sites/1/photos", headers=fresh).status_code == 200

@@ -8,12 +8,10 @@ from pyproj import Geod
 
 from scouting import accounts
 
+from .helpers import auth, csrf, csrf_of
+
 GEOD = Geod(ellps="WGS84")
 INSIDE = [120.05, 27.80]
-
-
-def auth(client, role="planner", **headers):
-    return {"Authorization": f"Bearer {client.tokens[role]}", **headers}
 
 
 def new_feature(**props):
@@ -184,16 +182,14 @@ def test_login_needs_csrf_and_is_rate_limited(fresh_app):
     assert 'name="csrf_token"' in page
     no_csrf = client.post("/login", data={"username": "ping", "password": "correct horse battery"})
     assert no_csrf.status_code == 400
-    import re
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    token = csrf_of(page)
     wrong = client.post("/login", data={"username": "ping", "password": "nope", "csrf_token": token})
     assert wrong.status_code == 401
     ok = client.post("/login", data={"username": "ping", "password": "correct horse battery", "csrf_token": token})
     assert ok.status_code == 302
     cookie = ok.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"',
-                      client.get("/login").get_data(as_text=True)).group(1)  # sign-in started a new session
+    token = csrf(client)  # sign-in started a new session
     statuses = [client.post("/login", data={"username": "x", "password": "y", "csrf_token": token}).status_code
                 for _ in range(12)]
     assert 429 in statuses

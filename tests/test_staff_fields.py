@@ -21,6 +21,7 @@ from scouting import accounts
 from scouting.formats.export import EXPORT_FORMATS
 
 from .conftest import STAFF_PASSWORD
+from .helpers import bearer
 from .test_photos import geotagged_jpeg
 
 PERMIT = "STAFFPERMIT-4c1e9 ask the township office"
@@ -38,7 +39,7 @@ def filled(writer):
     with app.extensions["scouting"]["sessionmaker"]() as session:
         accounts.create_user(session, UPLOADER, STAFF_PASSWORD, "planner")
         token = accounts.create_token(session, UPLOADER)
-    auth = {"Authorization": f"Bearer {token}"}
+    auth = bearer(token)
     site = writer.get("/api/sites?limit=1").get_json()["features"][0]
     sid = site["id"]
     stored = writer.get(f"/api/sites/{sid}", headers=auth)

@@ -9,6 +9,8 @@ from pathlib import Path
 
 from PIL import Image
 
+from .helpers import auth
+
 
 def age(path: Path, seconds: float) -> Path:
     """Make a file or folder look `seconds` old (the sweep judges by modification time)."""
@@ -28,7 +30,7 @@ def upload(client) -> dict:
     out = io.BytesIO()
     Image.new("RGB", (64, 48), (10, 120, 200)).save(out, "JPEG")
     site = client.get("/api/sites?limit=1").get_json()["features"][0]
-    resp = client.post(f"/api/sites/{site['id']}/photos", headers={"Authorization": f"Bearer {client.tokens['planner']}"},
+    resp = client.post(f"/api/sites/{site['id']}/photos", headers=auth(client),
                        content_type="multipart/form-data", data={"file": (io.BytesIO(out.getvalue()), "a.jpg")})
     assert resp.status_code == 201
     return resp.get_json()

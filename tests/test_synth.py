@@ -7,6 +7,8 @@ from scouting import accounts, vocab
 from scouting.models import Site, SiteTag
 from scouting.synth import SLUG_PREFIX, generate
 
+from .helpers import bearer
+
 # Zhejiang's extent, with a margin for the countryside around its border towns.
 ZHEJIANG = (117.5, 26.5, 123.5, 31.6)
 
@@ -68,7 +70,7 @@ def test_synth_is_reproducible_and_continues_ids(fresh_app):
                "properties": {"name_zh": "真实外景地", "name_en": "Real location", "genres": ["nature"],
                               "terrain": ["forest"], "coord_source": "GNSS", "coord_accuracy_m": 5,
                               "position_method": "surveyed"}}
-    created = fresh_app.test_client().post("/api/sites", json=feature, headers={"Authorization": f"Bearer {token}"})
+    created = fresh_app.test_client().post("/api/sites", json=feature, headers=bearer(token))
     assert created.status_code == 201, created.get_json()
     assert created.get_json()["id"] == 41
 
