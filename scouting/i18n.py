@@ -46,6 +46,16 @@ def init_app(app: Flask) -> None:
                                 secure=request.is_secure)
         return response
 
+    @app.context_processor
+    def _html_lang() -> dict[str, str]:
+        # <html lang> of the pages that follow the reader's language: screen readers and fonts pick by it.
+        return {"html_lang": html_lang(current_language()), "lang_tag": html_lang}
+
+
+def html_lang(language: str) -> str:
+    """The BCP 47 tag of one of LANGUAGES, for <html lang>."""
+    return "zh-CN" if language == "zh_CN" else "en"
+
 
 def current_language() -> str:
     if "scout_lang" not in g:

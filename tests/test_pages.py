@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from scouting import create_app
 
 
@@ -67,3 +69,11 @@ def test_every_ui_string_has_a_chinese_translation():
     untranslated = [m.id for m in catalog if m.id and (not m.string or m.fuzzy)]
     assert not untranslated
     assert {m.id for m in template if m.id} <= {m.id for m in catalog if m.id}, "run make i18n"
+
+
+@pytest.mark.parametrize("path", ["/login", "/suggest", "/no-such-page"])
+def test_pages_say_their_language_in_html_lang(client, path):
+    """<html lang> follows the page's language on every page, staff and error pages included."""
+    for lang, tag in (("zh_CN", "zh-CN"), ("en", "en")):
+        html = client.get(path, query_string={"lang": lang}).get_data(as_text=True)
+        assert f'<html lang="{tag}">' in html, (path, lang)
