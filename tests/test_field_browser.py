@@ -11,6 +11,7 @@ import threading
 
 import pytest
 from PIL import Image
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import sync_playwright
 
 from scouting import accounts
@@ -236,11 +237,18 @@ def test_a_correction_of_a_site_changed_meanwhile_is_resolved_not_lost(field_app
     with serve(field_app) as base:
         context, page = open_field_page(chromium, base)
         watch = CspWatch(page)
+        # From the site's panel on the map: "Verify on site" opens the field page for that site.
+        page.goto(f"{base}/?site={target['id']}")
+        page.click(".scout-verify-on-site")
+        page.wait_for_function(FIELD_READY, timeout=20_000)
+        assert target["properties"]["name_zh"] in page.inner_text("#field-verifying")
         context.set_offline(True)
         lon, lat = target["geometry"]["coordinates"]
         context.set_geolocation({"latitude": lat, "longitude": lon, "accuracy": 5})
-        take_fix(Taps(page))
-        page.click(f"#field-nearby button[data-site='{target['id']}']")
+        page.click("#field-here")
+        page.wait_for_selector("#field-use-fix:not([disabled])")
+        page.click("#field-use-fix")  # straight to the correction of that site: no list to pick from
+        assert target["properties"]["name_zh"] in page.inner_text("#field-form-title")
         page.fill("#field-form textarea[name=access_notes_zh]", "桥已修好，小车可到")
         page.click("#field-save")
         assert queued(page) == 1
@@ -263,6 +271,20 @@ def test_a_correction_of_a_site_changed_meanwhile_is_resolved_not_lost(field_app
 
         page.click(".field-keep-mine")
         page.wait_for_function(ALL_SENT, timeout=30_000)
+
+        # Signing out clears the private cache: the field page is no longer kept on this phone.
+        assert page.evaluate(FIELD_KEPT)
+        page.goto(f"{base}/")
+        page.click(".scout-logout button[type=submit]")
+        page.wait_for_selector("#scout-login")
+        page.wait_for_function("async () => !(await caches.has('scout-private'))", timeout=20_000)
+        assert not page.evaluate(FIELD_KEPT), "the field page is gone from the caches after sign-out"
+        context.set_offline(True)
+        try:
+            page.goto(f"{base}/field")
+        except PlaywrightError:  # no copy: the browser's own offline error page
+            pass
+        assert page.locator("#field-here").count() == 0, "offline, the signed-out phone shows no field page"
         context.close()
     assert not watch.violations, watch.violations
     assert not watch.page_errors, watch.page_errors

@@ -76,8 +76,19 @@
     state.fix = state.best;
     $("field-fix").textContent = format(M.fix, { lat: state.fix.lat.toFixed(6), lon: state.fix.lon.toFixed(6),
                                                   m: metres(state.fix.accuracy) });
+    if (state.verifying) {  // opened from a site's panel ("Verify on site"): straight to its correction
+      openForm(state.verifying);
+      return;
+    }
     listNearby();
     $("field-what").hidden = false;
+  }
+
+  /* ?site=<id>: the site to verify, from its detail panel on the map. */
+  function siteFromAddress() {
+    var id = Number(new URLSearchParams(location.search).get("site"));
+    state.verifying = state.sites.filter(function (f) { return f.id === id; })[0] || null;
+    if (state.verifying) $("field-verifying").textContent = format(M.verifying, { name: siteName(state.verifying.properties) });
   }
 
   // ------------------------------------------------------------------ nearby sites (for a correction)
@@ -175,6 +186,8 @@
     entry.user = user;
     entry.checks = checkedFacilities(form);
     entry.photos = Array.from($("field-photos").files);
+    state.verifying = null;
+    $("field-verifying").textContent = "";
     Q.add(entry).then(function () {
       form.hidden = true;
       $("field-what").hidden = true;
@@ -315,7 +328,7 @@
       var row = el("tr");
       row.appendChild(el("td", FIELD_LABELS[key]));
       var cell = el("td");
-      var input = el("textarea", null, { "data-field": key, rows: "2" });
+      var input = el("textarea", null, { "data-field": key, rows: "3", "aria-label": FIELD_LABELS[key] + " · " + M.mine });
       input.value = entry.feature.properties[key];
       inputs[key] = input;
       cell.appendChild(input);
@@ -400,13 +413,22 @@
   $("field-here").addEventListener("click", startFix);
   $("field-use-fix").addEventListener("click", useFix);
   $("field-new").addEventListener("click", function () { openForm(null); });
-  $("field-cancel").addEventListener("click", function () { $("field-form").hidden = true; });
+  $("field-cancel").addEventListener("click", function () {
+    $("field-form").hidden = true;
+    state.verifying = null;
+    $("field-verifying").textContent = "";
+    if (state.fix) {
+      listNearby();
+      $("field-what").hidden = false;
+    }
+  });
   $("field-form").addEventListener("submit", capture);
   $("field-sync").addEventListener("click", sync);
   window.addEventListener("online", sync);
   window.addEventListener("offline", function () { $("field-online").textContent = M.offline; });
   if (!navigator.onLine) $("field-online").textContent = M.offline;
   Promise.all([loadSites(), render()]).then(function () {
+    siteFromAddress();
     state.ready = true;
     return sync();
   });
