@@ -46,6 +46,31 @@ class CountingApp:
         return self.app(environ, start_response)
 
 
+class LosesFirstAnswer:
+    """The app behind a proxy that gives up once: the first POST /field/sites reaches the app, which creates the
+    site, but the phone gets 504 instead of the answer."""
+
+    def __init__(self, app):
+        self.app = app
+        self.swallowed: list[str] = []
+
+    def __call__(self, environ, start_response):
+        if environ["REQUEST_METHOD"] != "POST" or environ["PATH_INFO"] != "/field/sites" or self.swallowed:
+            return self.app(environ, start_response)
+
+        def swallow(status, headers, exc_info=None):
+            self.swallowed.append(status)
+            return lambda data: None
+
+        body = self.app(environ, swallow)
+        try:
+            b"".join(body)
+        finally:
+            getattr(body, "close", lambda: None)()
+        start_response("504 Gateway Timeout", [("Content-Type", "text/plain")])
+        return [b"the proxy gave up waiting"]
+
+
 class Taps:
     """A person's work on the page: each tap and each typed field counted (the measurement in the README)."""
 
@@ -296,3 +321,28 @@ def test_a_correction_of_a_site_changed_meanwhile_is_resolved_not_lost(field_app
     history = api(client, token, f"/api/sites/{target['id']}/history")["revisions"]
     assert [r["version"] for r in history[:2]] == [version + 2, version + 1]
     assert history[0]["actor"] == "ping" and "access_notes_zh" in history[0]["changed_fields"]
+
+
+def test_a_capture_whose_answer_was_lost_is_sent_again_without_a_duplicate(field_app, chromium):
+    client = field_app.test_client()
+    proxy = LosesFirstAnswer(field_app)
+    with serve(proxy) as base:
+        context, page = open_field_page(chromium, base)
+        watch = CspWatch(page)
+        capture_new(Taps(page), "雾中古道", "Misty old trail", "wuxia", small_jpeg(), {"catering": "verified_absent"})
+        page.wait_for_function("() => document.getElementById('field-online').textContent.includes('稍后会再次发送')")
+        assert proxy.swallowed == ["201 CREATED"], "the first POST created the site; its answer never arrived"
+        assert page.locator("#field-queue li[data-state=pending]").count() == 1, "the capture still waits, unchanged"
+
+        page.click("#field-sync")  # the same capture again, with the same slug
+        page.wait_for_function(ALL_SENT, timeout=30_000)
+        context.close()
+    assert not watch.violations, watch.violations
+
+    named = [f for f in client.get("/api/sites?limit=1000").get_json()["features"]
+             if f["properties"]["name_en"] == "Misty old trail"]
+    assert len(named) == 1, "sent twice, created once"
+    history = api(client, field_app.token, f"/api/sites/{named[0]['id']}/history")["revisions"]
+    assert [r["action"] for r in history] == ["create"]
+    photos = client.get(f"/api/sites/{named[0]['id']}/photos").get_json()["photos"]
+    assert len(photos) == 1, "its photo went up once, after the site was found"

@@ -186,6 +186,11 @@
     entry.user = user;
     entry.checks = checkedFacilities(form);
     entry.photos = Array.from($("field-photos").files);
+    if (target && !Object.keys(entry.feature.properties).length && !Object.keys(entry.checks).length &&
+        !entry.photos.length) {
+      $("field-form-error").textContent = M.nothing;
+      return;
+    }
     state.verifying = null;
     $("field-verifying").textContent = "";
     Q.add(entry).then(function () {
@@ -229,6 +234,7 @@
     }
     return write.then(function (response) {
       if (response === null) return entry;
+      if (response.status >= 500) throw new Error("server");  // not a refusal: sent again later, as it is
       if (response.ok) {
         return response.json().then(function (feature) {
           entry.siteId = feature.id;
@@ -265,6 +271,7 @@
     data.append("file", entry.photos[0], "photo.jpg");
     return send(root.dataset.photoUrl.replace(/\/0\//, "/" + entry.siteId + "/"), "POST", { "X-CSRFToken": csrf }, data)
       .then(function (response) {
+        if (response.status >= 500) throw new Error("server");
         if (response.ok) {
           entry.photos = entry.photos.slice(1);
           return Q.put(entry).then(function () { return sendPhotos(entry, csrf); });
@@ -294,7 +301,8 @@
     }).then(function () {
       $("field-online").textContent = "";
     }, function (err) {
-      $("field-online").textContent = err && err.message === "signin" ? M.signin : M.offline;
+      var reason = err && err.message;
+      $("field-online").textContent = reason === "signin" ? M.signin : reason === "server" ? M.server : M.offline;
     }).then(function () {
       state.syncing = false;
       return render();
