@@ -285,12 +285,15 @@
       });
   }
 
-  function sync() {
-    if (state.syncing || !navigator.onLine) return render();
-    state.syncing = true;
-    $("field-online").textContent = M.sending;
+  /* One sender at a time across this phone's tabs (Web Locks): each reads the queue afresh once it holds the lock,
+   * so a capture another tab has just sent is not sent again. */
+  function exclusively(work) {
+    return navigator.locks ? navigator.locks.request("scout-field-sync", work) : work();
+  }
+
+  function sendQueue() {
     return fetch(root.dataset.csrfUrl, { credentials: "same-origin", cache: "no-store" }).then(function (r) {
-      if (r.status === 401) throw new Error("signin");
+      if (!r.ok) throw new Error(r.status >= 500 ? "server" : "signin");
       return r.json();
     }).then(function (token) {
       return Q.all(user).then(function (entries) {
@@ -298,7 +301,14 @@
           return chain.then(function () { return sendEntry(entry, token.csrf_token); });
         }, Promise.resolve());
       });
-    }).then(function () {
+    });
+  }
+
+  function sync() {
+    if (state.syncing || !navigator.onLine) return render();
+    state.syncing = true;
+    $("field-online").textContent = M.sending;
+    return exclusively(sendQueue).then(function () {
       $("field-online").textContent = "";
     }, function (err) {
       var reason = err && err.message;
