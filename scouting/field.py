@@ -3,7 +3,7 @@
 A capture is a site write (a new site, or a correction of one version of a site) plus a facility checklist:
 each checked facility becomes verified present or absent, by the planner, today, by visit (or photo).
 The checklist is merged over what is stored when the write is made, so a facility nobody checked keeps what
-was known of it.
+was known of it.  A capture with a phone fix or a checked facility marks the site `verified`: a planner was there.
 
 Idempotency: the page gives each new site a slug of its own making (a random part in it) before the capture
 is queued.  Sent again after an answer was lost, the slug is found already created by the same planner: that
@@ -79,6 +79,7 @@ def create(session, raw: dict[str, Any], checks: Any, actor: str, how: str = "vi
         return earlier, False
     raw = _with_fix(dict(raw), actor, today)
     raw["facilities"] = checklist([], checks, actor, today, how)
+    raw["verified"] = True
     return sites.create_site(session, raw, actor, confirm_outside), True
 
 
@@ -93,4 +94,6 @@ def correct(session, site_id: int, patch: dict[str, Any], checks: Any, expected:
     hit = get_site(session, site_id)
     if hit is not None and checks:
         patch["facilities"] = checklist(hit.site.facility_facts(), checks, actor, today, how)
+    if checks or patch.get("position_method") == "gps":
+        patch["verified"] = True
     return sites.update_site(session, site_id, patch, expected, actor, confirm_outside)

@@ -91,6 +91,7 @@ def test_a_capture_needs_the_csrf_token_and_records_the_checklist(writer):
     feature = created.get_json()
     props = feature["properties"]
     assert props["position_method"] == "gps" and props["coord_accuracy_m"] == 12
+    assert props["verified"] is True, "a site captured on the spot is verified"
     assert props["coord_source"].startswith("phone GPS fix by ping on ")
     statuses = {e["facility"]: e for e in props["facility_status"]}
     today = date.today().isoformat()
@@ -143,6 +144,7 @@ def test_a_correction_merges_the_checklist_and_a_stale_one_gets_the_current_site
     props = done.get_json()["properties"]
     assert props["version"] == version + 1 and props["coord_accuracy_m"] == 8 and props["position_method"] == "gps"
     assert props["access_notes_zh"] == "沿溪步行十分钟"
+    assert site["properties"]["verified"] is False and props["verified"] is True, "verified on the spot"
     statuses = {e["facility"]: e for e in props["facility_status"]}
     assert statuses["mains_power"]["status"] == "verified_absent" and statuses["mains_power"]["verified_by"] == "ping"
     for entry in kept:
