@@ -41,8 +41,12 @@ def jpeg() -> bytes:
 def test_gps_is_a_position_method_with_its_accuracy_rounded_up(writer):
     methods = {m["slug"]: m for m in writer.get("/api/vocabulary").get_json()["position_methods"]}
     assert methods["gps"]["zh"] == "手机定位" and methods["gps"]["en"] == "Phone GPS (accuracy as reported)"
-    enum = writer.get("/api/openapi.json").get_json()
-    assert "gps" in str(enum), "the OpenAPI document lists gps among the position methods"
+    schemas = writer.get("/api/openapi.json").get_json()["components"]["schemas"]
+    for name in ("NewSite", "SiteInput"):
+        enum = schemas[name]["properties"]["properties"]["properties"]["position_method"]["enum"]
+        assert "gps" in enum, f"the OpenAPI {name} schema lists gps among the position methods"
+    queryables = writer.get("/ogc/collections/sites/queryables?f=json").get_json()
+    assert "gps" in queryables["properties"]["position_method"]["enum"], "and so do the OGC queryables"
     created = writer.post("/api/sites", json=new_feature(position_method="gps", coord_accuracy_m=12.2),
                           headers=auth(writer))
     assert created.status_code == 201, created.get_json()
