@@ -346,3 +346,34 @@ def test_a_capture_whose_answer_was_lost_is_sent_again_without_a_duplicate(field
     assert [r["action"] for r in history] == ["create"]
     photos = client.get(f"/api/sites/{named[0]['id']}/photos").get_json()["photos"]
     assert len(photos) == 1, "its photo went up once, after the site was found"
+
+
+def test_taking_the_servers_values_still_sends_the_photos(field_app, chromium):
+    client = field_app.test_client()
+    token = field_app.token
+    target = client.get("/api/sites?limit=3").get_json()["features"][2]
+    version = target["properties"]["version"]
+    with serve(field_app) as base:
+        context, page = open_field_page(chromium, base)
+        context.set_offline(True)
+        lon, lat = target["geometry"]["coordinates"]
+        context.set_geolocation({"latitude": lat, "longitude": lon, "accuracy": 9})
+        take_fix(Taps(page))
+        page.click(f"#field-nearby button[data-site='{target['id']}']")
+        page.fill("#field-form textarea[name=access_notes_zh]", "我的说明")
+        page.set_input_files("#field-photos", files=[{"name": "p.jpg", "mimeType": "image/jpeg",
+                                                      "buffer": small_jpeg()}])
+        page.click("#field-save")
+        assert queued(page) == 1
+        other = client.patch(f"/api/sites/{target['id']}", json={"type": "Feature", "properties": {
+            "access_notes_zh": "另一位策划的说明"}}, headers={"Authorization": f"Bearer {token}", "If-Match": f'"{version}"'})
+        assert other.status_code == 200
+        context.set_offline(False)
+        page.wait_for_selector("#field-queue li[data-state=conflict]", timeout=30_000)
+        page.click(".field-take-theirs")
+        page.wait_for_function(ALL_SENT, timeout=30_000)
+        context.close()
+    props = client.get(f"/api/sites/{target['id']}").get_json()["properties"]
+    assert props["access_notes_zh"] == "另一位策划的说明" and props["version"] == version + 1, "the server's values stay"
+    photos = client.get(f"/api/sites/{target['id']}/photos").get_json()["photos"]
+    assert len(photos) == 1, "the planner's photo was still sent"

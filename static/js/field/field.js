@@ -443,6 +443,8 @@
   $("field-form").addEventListener("submit", capture);
   $("field-sync").addEventListener("click", sync);
   window.addEventListener("online", sync);
+  // Back to the page (the phone woke, the app came to the front): the signal may be back without an `online` event.
+  document.addEventListener("visibilitychange", function () { if (!document.hidden) sync(); });
   window.addEventListener("offline", function () { $("field-online").textContent = M.offline; });
   if (!navigator.onLine) $("field-online").textContent = M.offline;
   Promise.all([loadSites(), render()]).then(function () {
