@@ -131,6 +131,7 @@ def js_messages() -> dict[str, str]:
         "contacts": _("Contacts"),
         "history": _("History and restore"),
         "edit": _("Edit this site"),
+        "verifyOnSite": _("Verify on site"),
         "suggestCorrection": _("Suggest a correction"),
         "suggestion": _("Suggestion"),
         "review": _("Review"),

@@ -51,12 +51,12 @@ def clean_site_record(raw: dict[str, Any], base_slugs: set[str]) -> dict[str, An
     rec["elevation_m"] = _number(raw, "elevation_m", -500, 9000, required=False)
     rec["area_m2"] = _number(raw, "area_m2", 0, 1e10, required=False)
     accuracy = _number(raw, "coord_accuracy_m", 0, 1e6, required=True)
-    rec["coord_accuracy_m"] = int(round(accuracy))
-
     method = raw.get("position_method")
     if method not in vocab.POSITION_METHODS:
         raise RecordError("position_method", f"{method!r} is not one of {', '.join(vocab.POSITION_METHODS)}")
     rec["position_method"] = method
+    # A device's reported accuracy is an upper bound: rounded up, never down.
+    rec["coord_accuracy_m"] = math.ceil(accuracy) if method == "gps" else int(round(accuracy))
 
     base = raw.get("base")
     if base is not None and base not in base_slugs:

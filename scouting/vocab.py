@@ -84,10 +84,14 @@ SEASONS = _terms(
 # How a stored position was obtained, from best to worst.  Shown to users next to the accuracy.
 POSITION_METHODS = _terms(
     ("surveyed", "实地测量", "Surveyed on site (GNSS)"),
+    ("gps", "手机定位", "Phone GPS (accuracy as reported)"),
     ("geocoded", "地图地理编码", "Geocoded point of interest"),
     ("township_seat", "乡镇驻地", "Township seat (site lies in this township)"),
     ("estimate", "估计位置", "Estimate"),
 )
+
+# Positions measured at the site itself: not approximate unless their accuracy says so.
+ON_SITE_METHODS = ("surveyed", "gps")
 
 # The vocabularies a site is tagged with, by the name used in the database and the API.
 TAG_VOCABULARIES: dict[str, dict[str, Term]] = {

@@ -200,6 +200,25 @@ def _form_other_writes(s) -> list[tuple[str, tuple]]:
     return out
 
 
+def _field_writes(s) -> list[tuple[str, tuple]]:
+    ping, out = s["ping"], []
+    headers = {"X-CSRFToken": ping.csrf}
+    feature = new_feature(name_en="Audit field site", slug="audit-field-0a1b2c", position_method="gps")
+    created = ping.post("/field/sites", json=feature | {"checks": {"parking": "verified_present"}}, headers=headers)
+    assert created.status_code == 201, created.get_data(as_text=True)
+    sid = created.get_json()["id"]
+    out.append(("field.create_site", ("site.create", "site", str(sid))))
+    resp = ping.patch(f"/field/sites/{sid}", json={"type": "Feature", "properties": {"name_en": "Field renamed"}},
+                      headers=headers | {"If-Match": etag(ping, sid)})
+    assert resp.status_code == 200, resp.get_data(as_text=True)
+    out.append(("field.correct_site", ("site.update", "site", str(sid))))
+    resp = ping.post(f"/field/sites/{sid}/photos", data={"file": (io.BytesIO(geotagged_jpeg((300, 200))), "f.jpg")},
+                     headers=headers)
+    assert resp.status_code == 201, resp.get_data(as_text=True)
+    out.append(("field.add_photo", ("photo.upload", "photo", str(resp.get_json()["id"]))))
+    return out
+
+
 def _admin_writes(s) -> list[tuple[str, tuple]]:
     boss, out = s["boss"], []
     form_token = csrf(boss, "/admin/users")
@@ -225,13 +244,13 @@ def _login_writes(s) -> list[tuple[str, tuple]]:
 
 
 SCENARIOS = (_api_site_writes, _api_other_writes, _pack_writes, _form_site_writes, _form_other_writes, _admin_writes,
-             _login_writes)
+             _login_writes, _field_writes)
 COVERED = {"api.create_site", "api.update_site", "api.delete_site", "api.undelete_site", "api.restore_site",
            "imports.import_sites", "photos.upload_photo", "photos.delete_photo", "packs.create_pack",
            "packs.update_pack", "packs.delete_pack", "planner.edit", "planner.delete", "planner.undelete",
            "planner.history", "planner.suggest", "planner.accept", "planner.reject", "planner_uploads.add_photo",
            "planner_uploads.delete_photo", "planner_uploads.import_commit", "admin.create_user", "admin.update_user",
-           "auth.login"}
+           "auth.login", "field.create_site", "field.correct_site", "field.add_photo"}
 
 
 def test_every_write_route_is_audited_or_declared_not_a_write(app):

@@ -176,12 +176,14 @@ def test_the_worker_comes_from_the_root_with_its_shell(writer):
     shell = settings["shell"]
     modules = [f"/static/js/map/{path.name}" for path in (ROOT / "static/js/map").glob("*.js")]
     assert "/static/js/map/main.js" in modules
-    for needed in (*modules, "/static/js/pack-map.js", "/static/js/offline.js",
+    for needed in (*modules, "/static/js/pack-map.js", "/static/js/offline.js", "/static/js/field/queue.js",
+                   "/static/js/field/field.js",
                    "/static/vendor/leaflet/leaflet.js", "/static/vendor/leaflet/leaflet.css", "/static/css/scout.css"):
         assert needed in shell, f"{needed} is in the app shell (the map page needs it offline)"
     for url in shell:
         assert writer.get(url).status_code == 200, url  # one missing file would stop the worker installing
-    assert settings["pages"] == ["/", "/offline"] and settings["pagePrefix"] == "/packs/"
+    # The field page is a signed-in answer: the worker keeps it privately (gone at sign-out).
+    assert settings["pages"] == ["/", "/offline", "/field"] and settings["pagePrefix"] == "/packs/"
     assert settings["tileOrigin"] is None
     assert writer.get("/sw.js").get_data(as_text=True) == source, "the same deployment, the same worker"
 

@@ -121,7 +121,7 @@ def _seasons(site: Site) -> list[vocab.Term]:
 
 def _approximate(site: Site) -> bool:
     # The same rule as the GeoJSON `approximate` property the map uses.
-    return site.position_method != "surveyed" or site.coord_accuracy_m > 100
+    return site.position_method not in vocab.ON_SITE_METHODS or site.coord_accuracy_m > 100
 
 
 def _distance(metres: float) -> str:

@@ -43,7 +43,7 @@ def site_feature(hit: SiteHit, include_staff: bool = False) -> dict[str, Any]:
         position_method=site.position_method,
         position_method_zh=method.zh if method else None,
         position_method_en=method.en if method else None,
-        approximate=site.position_method != "surveyed" or site.coord_accuracy_m > 100,
+        approximate=site.position_method not in vocab.ON_SITE_METHODS or site.coord_accuracy_m > 100,
         verified=site.verified,
         created_at=site.created_at.isoformat() if site.created_at else None,
         updated_at=site.updated_at.isoformat() if site.updated_at else None,

@@ -36,6 +36,7 @@ def register_blueprints(app: Flask) -> None:
     from . import auth, security
     from .admin import bp as admin_bp
     from .api import api
+    from .field import bp as field_bp
     from .imports import bp as imports_bp
     from .offline import bp as offline_bp
     from .ogc import ogc
@@ -47,7 +48,7 @@ def register_blueprints(app: Flask) -> None:
     from .planner_uploads import bp as planner_uploads_bp
 
     for blueprint in (api, imports_bp, ogc, packs_bp, pages, auth.bp, planner_bp, admin_bp, planner_uploads_bp,
-                      photos_bp, web_audit.bp, offline_bp):
+                      photos_bp, web_audit.bp, offline_bp, field_bp):
         app.register_blueprint(blueprint)
     auth.init_app(app)
     security.init_app(app)
@@ -176,7 +177,8 @@ def wants_json() -> bool:
         from .ogc import wants_html
 
         return not wants_html()  # f=json, f=html, else the Accept header (JSON unless text/html is preferred)
-    return (request.path.startswith("/api/") or request.path == "/healthz"
+    # /field/...: the field page's JSON writes (the page itself is /field)
+    return (request.path.startswith(("/api/", "/field/")) or request.path == "/healthz"
             or request.accept_mimetypes.best == "application/json")
 
 

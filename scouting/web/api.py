@@ -115,6 +115,7 @@ def show_site_details(site_id: int):
     if staff:
         body["history_url"] = url_for("planner.history", site_id=site_id)
         body["edit_url"] = url_for("planner.edit", site_id=site_id)
+        body["field_url"] = url_for("field.page", site=site_id)
     response = json_response(body)
     response.headers["Cache-Control"] = "private, no-store" if staff else "no-cache"
     return response

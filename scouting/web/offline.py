@@ -90,7 +90,8 @@ def _shell_urls() -> list[str]:
              *build_pack_map(url_for("packs.show_pack", token=PATH_SAMPLE), None).values()]
     urls = set(_STATIC_LINK.findall("".join(pages)))
     static = Path(current_app.static_folder)
-    for name in ("css/scout.css", "css/pack.css", "js/offline.js", "favicon.svg", "icons/icon.svg",
+    for name in ("css/scout.css", "css/pack.css", "js/offline.js", "js/field/queue.js", "js/field/field.js",
+                 "favicon.svg", "icons/icon.svg",
                  *(f"icons/icon-{size}.png" for size in ICON_SIZES)):
         urls.add(url_for("static", filename=name))
     # The images the vendored styles point at (markers, control icons), from each package the pages use.
@@ -121,8 +122,9 @@ def worker_settings() -> dict:
         cache["offline_shell"] = {"version": digest.hexdigest()[:16], "shell": shell}
     return cache["offline_shell"] | {
         "tileOrigin": offline_tile_origin(current_app.config.get("OFFLINE_TILE_URL")),
-        # Pages kept for offline use: the map, the offline packs list and pack pages (never forms or staff pages).
-        "pages": [url_for("pages.index"), url_for("offline.saved_packs")],
+        # Pages kept for offline use: the map, the offline packs list, pack pages and the field page (a signed-in
+        # answer: kept privately, gone at sign-out); never forms or other staff pages.
+        "pages": [url_for("pages.index"), url_for("offline.saved_packs"), url_for("field.page")],
         "pagePrefix": url_for("packs.pack_page", token=PATH_SAMPLE)[:-len(PATH_SAMPLE)],
         "api": url_for("api.list_sites").rsplit("/sites", 1)[0] + "/",
         "audienceHeader": AUDIENCE_HEADER,

@@ -193,7 +193,8 @@ export function createDetail(ctx) {
     const staff = section(M.staffOnly);
     if (p.permit_notes) staff.appendChild(el("p", "scout-permit", M.permits + ": " + p.permit_notes));
     if (p.contact_notes) staff.appendChild(el("p", "scout-contact", M.contacts + ": " + p.contact_notes));
-    [[d.edit_url, M.edit, "scout-edit"], [d.history_url, M.history, "scout-history"]].forEach(([href, title, className]) => {
+    [[d.edit_url, M.edit, "scout-edit"], [d.history_url, M.history, "scout-history"],
+     [d.field_url, M.verifyOnSite, "scout-verify-on-site"]].forEach(([href, title, className]) => {
       if (!href) return;
       const a = el("a", className, title);
       a.href = href;
