@@ -13,16 +13,15 @@ from PIL import Image
 from scouting import accounts
 
 from .conftest import STAFF_PASSWORD
-from .test_site_writes import INSIDE, auth, new_feature
+from .helpers import auth, signed_in
+from .test_site_writes import INSIDE, new_feature
 
 OUTSIDE = [121.5, 29.0]  # Ningbo: far outside Wencheng
 
 
-def sign_in(client, username="ping"):
-    page = client.get("/login").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
-    assert client.post("/login", data={"username": username, "password": STAFF_PASSWORD,
-                                       "csrf_token": token}).status_code == 302
+def field_csrf(client, username="ping"):
+    """Sign `username` in through the form; the CSRF token the field page's writes carry."""
+    signed_in(client, username)
     return client.get("/field/csrf").get_json()["csrf_token"]
 
 
@@ -73,7 +72,7 @@ def test_the_field_page_is_for_planners_in_one_language(writer):
     assert director.get("/field").status_code == 403, "a director may not capture sites"
     assert director.get("/field/csrf").status_code == 403
     planner = writer.application.test_client()
-    sign_in(planner)
+    field_csrf(planner)
     zh = planner.get("/field?lang=zh_CN").get_data(as_text=True)
     assert "我在这里" in zh and "采用此定位" in zh and 'capture="environment"' in zh
     visible = re.sub(r"<[^>]+>|data-messages=\"[^\"]*\"", " ", zh)
@@ -86,7 +85,7 @@ def test_the_field_page_is_for_planners_in_one_language(writer):
 
 
 def test_a_capture_needs_the_csrf_token_and_records_the_checklist(writer):
-    csrf = sign_in(writer)
+    csrf = field_csrf(writer)
     no_token = writer.post("/field/sites", json=capture())
     assert no_token.status_code == 400, "a cookie-authorised write without the CSRF token is refused"
     body = capture() | {"checks": {"parking": "verified_present", "toilets": "verified_absent"}}
@@ -112,7 +111,7 @@ def test_a_capture_needs_the_csrf_token_and_records_the_checklist(writer):
 
 
 def test_a_retried_post_creates_the_site_once(writer):
-    csrf = sign_in(writer)
+    csrf = field_csrf(writer)
     before = writer.get("/api/sites?limit=1").get_json()["numberMatched"]
     first = writer.post("/field/sites", json=capture(slug="retry-me-abcdef"), headers={"X-CSRFToken": csrf})
     again = writer.post("/field/sites", json=capture(slug="retry-me-abcdef"), headers={"X-CSRFToken": csrf})
@@ -127,7 +126,7 @@ def test_a_retried_post_creates_the_site_once(writer):
     second = writer.application.test_client()
     with writer.application.extensions["scouting"]["sessionmaker"]() as session:
         accounts.create_user(session, "mei", STAFF_PASSWORD, "planner")
-    mei_csrf = sign_in(second, "mei")
+    mei_csrf = field_csrf(second, "mei")
     clash = second.post("/field/sites", json=capture(slug="someone-elses-site"), headers={"X-CSRFToken": mei_csrf})
     assert clash.status_code == 400 and clash.get_json()["invalid-params"][0]["name"] == "slug"
     missing = writer.post("/field/sites", json=capture(slug=""), headers={"X-CSRFToken": csrf})
@@ -135,7 +134,7 @@ def test_a_retried_post_creates_the_site_once(writer):
 
 
 def test_a_correction_merges_the_checklist_and_a_stale_one_gets_the_current_site(writer):
-    csrf = sign_in(writer)
+    csrf = field_csrf(writer)
     site = writer.get("/api/sites?limit=1").get_json()["features"][0]
     sid, version = site["id"], site["properties"]["version"]
     kept = [e for e in site["properties"]["facility_status"] if e["facility"] != "mains_power"]
@@ -164,7 +163,7 @@ def test_a_correction_merges_the_checklist_and_a_stale_one_gets_the_current_site
 
 
 def test_photos_go_up_through_the_session_whole_or_not_at_all(writer):
-    csrf = sign_in(writer)
+    csrf = field_csrf(writer)
     sid = writer.get("/api/sites?limit=1").get_json()["features"][0]["id"]
     up = writer.post(f"/field/sites/{sid}/photos", headers={"X-CSRFToken": csrf}, content_type="multipart/form-data",
                      data={"file": (io.BytesIO(jpeg()), "photo.jpg", "image/jpeg")})

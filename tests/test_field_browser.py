@@ -12,12 +12,11 @@ import threading
 import pytest
 from PIL import Image
 from playwright.sync_api import Error as PlaywrightError
-from playwright.sync_api import sync_playwright
 
 from scouting import accounts
 from scouting.geodata import load_geodata
 
-from .browser import CHROMIUM, CHROMIUM_ARGS, serve
+from .browser import serve
 from .test_csp_browser import CspWatch
 
 pytestmark = pytest.mark.browser
@@ -103,14 +102,6 @@ def field_app(fresh_app):
         accounts.create_user(session, "ping", PASSWORD, "planner")
         fresh_app.token = accounts.create_token(session, "ping")
     return fresh_app
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 def small_jpeg() -> bytes:
