@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from . import checks
 from .errors import InvalidParameter
 from .models import AuditEvent
 
@@ -149,10 +150,7 @@ class AuditFilter:
 def parse_day(name: str, value: str | None) -> date | None:
     if not value or not value.strip():
         return None
-    try:
-        return date.fromisoformat(value.strip())
-    except ValueError:
-        raise InvalidParameter(name, f"{value!r} is not a date YYYY-MM-DD") from None
+    return checks.day(value, name)
 
 
 def parse_filter(args: Mapping[str, str], allowed: tuple[str, ...] = FILTERS) -> AuditFilter:
