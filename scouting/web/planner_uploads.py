@@ -15,13 +15,14 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField
 
-from .. import get_session, imports, photos, vocab
+from .. import imports, photos, vocab
 from ..errors import InvalidParameter, UnsupportedMediaType
 from ..i18n import current_language
 from ..imports.staging import NotStaged, Staging, staging_root
 from ..search import get_site
 from .photos import _max_pixels, _uploaded_file, photo_store
 from .planner import SiteForm, _choices, _facility_rows, _fill, planner_required
+from .session import get_session
 
 bp = Blueprint("planner_uploads", __name__)
 
