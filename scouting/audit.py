@@ -175,9 +175,7 @@ def parse_filter(args: Mapping[str, str], allowed: tuple[str, ...] = FILTERS) ->
 def parse_page(value: str | None) -> int:
     if not value:
         return 1
-    if not value.isdigit() or not 1 <= int(value) <= 1_000_000:
-        raise InvalidParameter("page", "must be a whole number from 1")
-    return int(value)
+    return checks.whole_number(value, "page", 1, 1_000_000)
 
 
 def _conditions(flt: AuditFilter) -> list:
