@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
+from shapely.geometry import Polygon
+from shapely.validation import explain_validity
 from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session, defer, selectinload
 
@@ -154,9 +156,6 @@ def _bbox(raw: str) -> tuple[float, float, float, float]:
 
 
 def _area(raw: str) -> tuple[tuple[float, float], ...]:
-    from shapely.geometry import Polygon
-    from shapely.validation import explain_validity
-
     values = [checks.number(p, "area") for p in raw.split(",")]
     if len(values) % 2:
         raise InvalidParameter("area", "must be lon,lat pairs (an even count of numbers)")
