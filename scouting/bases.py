@@ -54,3 +54,13 @@ def boundaries(session: Session) -> list[tuple[Boundary, str]]:
     """The county boundary polygons with their WKT."""
     return [tuple(row) for row in session.execute(select(Boundary, func.ST_AsText(Boundary.geom))
                                                   .order_by(Boundary.id))]
+
+
+def bases_by_slug(session: Session) -> dict[str, ThemedBase]:
+    """Every base by its slug (what a site record's `base` names)."""
+    return {b.slug: b for b in session.scalars(select(ThemedBase))}
+
+
+def county_wkt(session: Session) -> str | None:
+    """The county outline as WKT (the first boundary), or None before geodata is loaded."""
+    return session.scalar(select(func.ST_AsText(Boundary.geom)).order_by(Boundary.id).limit(1))

@@ -13,12 +13,12 @@ from typing import Any
 from geoalchemy2 import WKTElement
 from shapely import wkt as shapely_wkt
 from shapely.geometry import Point
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
-from . import audit, checks, facts, geo, vocab
+from . import audit, bases, checks, facts, geo, vocab
 from .errors import InvalidGeodata, InvalidParameter, NotFound, PreconditionFailed
-from .models import Boundary, Site, SiteRevision, SiteTag, ThemedBase
+from .models import Site, SiteRevision, SiteTag, ThemedBase
 from .plain_text import is_id, unstorable_reason
 from .search import SiteHit, get_site
 
@@ -253,7 +253,7 @@ def _facility_status(props: dict) -> Any:
 
 
 def _county(session) -> Any:
-    text = session.scalar(select(func.ST_AsText(Boundary.geom)).order_by(Boundary.id).limit(1))
+    text = bases.county_wkt(session)
     return shapely_wkt.loads(text) if text else None
 
 
@@ -266,13 +266,13 @@ def _check_inside(session, rec: dict, confirm_outside: bool) -> None:
 
 def _clean(session, raw: dict) -> dict:
     try:
-        return clean_site_record(raw, set(session.scalars(select(ThemedBase.slug))))
+        return clean_site_record(raw, set(bases.base_slugs(session)))
     except RecordError as err:
         raise InvalidParameter(err.field, err.reason) from None
 
 
 def _bases(session) -> dict[str, ThemedBase]:
-    return {b.slug: b for b in session.scalars(select(ThemedBase))}
+    return bases.bases_by_slug(session)
 
 
 def _revision(site: Site, action: str, actor: str, before: dict | None, after: dict | None) -> SiteRevision:
