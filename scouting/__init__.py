@@ -1,14 +1,11 @@
 """Wencheng Scout: a location-scouting map for Wencheng County's micro-film bases."""
 from __future__ import annotations
 
-from pathlib import Path
-
 from flask import Flask, g
 
 from . import config as config_module
 from .db import make_engine, make_sessionmaker, spatial_dialect
-
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+from .paths import PROJECT_ROOT
 
 
 def create_app(config: dict | None = None, instance_path: str | None = None) -> Flask:
@@ -43,12 +40,3 @@ def create_app(config: dict | None = None, instance_path: str | None = None) -> 
     register_blueprints(app)
     register_commands(app)
     return app
-
-
-def get_session():
-    """The request's database session, opened on first use and closed at teardown."""
-    from flask import current_app
-
-    if "db_session" not in g:
-        g.db_session = current_app.extensions["scouting"]["sessionmaker"]()
-    return g.db_session

@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from . import checks
 from .errors import InvalidParameter
 from .models import AuditEvent
 
@@ -149,10 +150,7 @@ class AuditFilter:
 def parse_day(name: str, value: str | None) -> date | None:
     if not value or not value.strip():
         return None
-    try:
-        return date.fromisoformat(value.strip())
-    except ValueError:
-        raise InvalidParameter(name, f"{value!r} is not a date YYYY-MM-DD") from None
+    return checks.day(value, name)
 
 
 def parse_filter(args: Mapping[str, str], allowed: tuple[str, ...] = FILTERS) -> AuditFilter:
@@ -177,9 +175,7 @@ def parse_filter(args: Mapping[str, str], allowed: tuple[str, ...] = FILTERS) ->
 def parse_page(value: str | None) -> int:
     if not value:
         return 1
-    if not value.isdigit() or not 1 <= int(value) <= 1_000_000:
-        raise InvalidParameter("page", "must be a whole number from 1")
-    return int(value)
+    return checks.whole_number(value, "page", 1, 1_000_000)
 
 
 def _conditions(flt: AuditFilter) -> list:

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import object_session
 
-from . import geo
+from . import checks, geo
 from .errors import InvalidParameter
 from .formats.geojson import site_feature
 from .photos import site_photo_list
@@ -18,8 +18,9 @@ from .search import SiteHit
 def parse_day(raw: str | None) -> date:
     if not raw:
         return datetime.now(ZoneInfo(geo.TIMEZONE)).date()
+    day = checks.day(raw, "date")
     try:
-        return geo.check_sun_date(geo.parse_date(raw))
+        return geo.check_sun_date(day)
     except ValueError as err:
         raise InvalidParameter("date", str(err)) from None
 

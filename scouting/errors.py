@@ -1,6 +1,8 @@
 """Typed core errors.  Core code raises these; one handler in scouting.web maps them to HTTP."""
 from __future__ import annotations
 
+from typing import Any
+
 
 class ScoutingError(Exception):
     """Base class: every error a user may see.  `status` is the HTTP status it maps to."""
@@ -64,14 +66,16 @@ class Forbidden(ScoutingError):
 
 
 class PreconditionFailed(ScoutingError):
-    """A stale edit: the If-Match version is not the current one.  `current` is what is stored now."""
+    """A stale edit: the If-Match version is not the current one.  What is stored now comes as `current` (a body
+    ready to serve) or as `site` (the stored site, a search.SiteHit, which the web layer renders as a Feature)."""
 
     status = 412
     title = "Precondition failed"
 
-    def __init__(self, detail: str, current: dict | None = None):
+    def __init__(self, detail: str, current: dict | None = None, site: Any = None):
         super().__init__(detail)
         self.current = current
+        self.site = site
 
 
 class PreconditionRequired(ScoutingError):

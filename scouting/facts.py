@@ -69,7 +69,7 @@ def _entry(item: Any, default_source: str | None, field: str) -> dict[str, Any]:
         raise FactError(field, f"unknown key {unknown[0]!r} in a facility; valid keys are {', '.join(FIELDS)}")
     term = item.get("facility")
     if term not in vocab.FACILITIES:
-        raise FactError(field, f"unknown term {term!r}; valid terms: {', '.join(vocab.FACILITIES)}")
+        raise FactError(field, f"unknown term {term!r}; valid terms are {', '.join(vocab.FACILITIES)}")
     status = item.get("status") or REPORTED
     if status not in STATUSES:
         raise FactError(field, f"{term}: status {status!r} is not one of {', '.join(STATUSES)}")

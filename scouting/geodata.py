@@ -17,9 +17,10 @@ from shapely.geometry import MultiPolygon, shape
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from . import PROJECT_ROOT, audit
+from . import audit
 from .errors import GeodataRefused, InvalidGeodata
 from .models import Boundary, Site, SiteRevision, ThemedBase
+from .paths import PROJECT_ROOT
 from .sites import RecordError, apply_site_record, audit_summary, clean_site_record, point_element, site_record
 from .synth import SLUG_PREFIX as SYNTH_SLUG_PREFIX
 

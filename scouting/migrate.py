@@ -5,7 +5,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine
 
-from . import PROJECT_ROOT
+from .paths import PROJECT_ROOT
 
 
 def alembic_config(engine: Engine) -> Config:

@@ -35,6 +35,7 @@ from .errors import InvalidParameter, NotFound
 from .faults import pause_point
 from .models import Photo, Site
 from .plain_text import check_text
+from .sites import site_or_404
 
 log = logging.getLogger(__name__)
 
@@ -343,12 +344,7 @@ def _iso(value: datetime | None) -> str | None:
 
 
 def _live_site(session, site_id: int, include_deleted: bool = False):
-    from .search import get_site
-
-    hit = get_site(session, site_id, include_deleted=include_deleted)
-    if hit is None:
-        raise NotFound(f"there is no site with id {site_id}")
-    return hit
+    return site_or_404(session, site_id, include_deleted=include_deleted)
 
 
 def site_photos(session, site_id: int) -> list[Photo]:

@@ -12,10 +12,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
+from shapely.geometry import Polygon
+from shapely.validation import explain_validity
 from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session, defer, selectinload
 
-from . import facts, vocab
+from . import checks, facts, vocab
 from .db import SpatialDialect, spatial_dialect
 from .errors import InvalidParameter
 from .models import Site, SiteRevision, SiteTag, ThemedBase
@@ -85,10 +87,7 @@ def parse_site_query(args: Mapping[str, str], allowed_extra: tuple[str, ...] = (
         "facilities": _terms(args, "facility", vocab.FACILITIES),
     }
     if args.get("facility_status"):
-        status = args["facility_status"].strip()
-        if status not in FACILITY_STATUSES:
-            raise InvalidParameter("facility_status", f"{status!r} is not one of {', '.join(FACILITY_STATUSES)}")
-        q["facility_status"] = status
+        q["facility_status"] = checks.one_of(args["facility_status"].strip(), "facility_status", FACILITY_STATUSES)
     if args.get("base"):
         q["base"] = args["base"].strip()
     if args.get("q"):
@@ -106,22 +105,22 @@ def parse_site_query(args: Mapping[str, str], allowed_extra: tuple[str, ...] = (
         if not args.get("radius_km"):
             raise InvalidParameter("near", "needs radius_km (kilometres) to say how far around the point to search")
         q["near"] = _lon_lat(args["near"], "near")
-        radius = _float(args["radius_km"], "radius_km")
+        radius = checks.number(args["radius_km"], "radius_km")
         if radius <= 0:
             raise InvalidParameter("radius_km", f"must be greater than 0, got {radius:g}")
         if radius > MAX_RADIUS_KM:
             raise InvalidParameter("radius_km", f"must be at most {MAX_RADIUS_KM} km, got {radius:g}")
         q["radius_km"] = radius
     if args.get("elev_min"):
-        q["elev_min"] = _float(args["elev_min"], "elev_min")
+        q["elev_min"] = checks.number(args["elev_min"], "elev_min")
     if args.get("elev_max"):
-        q["elev_max"] = _float(args["elev_max"], "elev_max")
+        q["elev_max"] = checks.number(args["elev_max"], "elev_max")
     if "elev_min" in q and "elev_max" in q and q["elev_min"] > q["elev_max"]:
         raise InvalidParameter("elev_min", f"{q['elev_min']:g} is greater than elev_max {q['elev_max']:g}")
     if args.get("limit"):
-        q["limit"] = _int(args["limit"], "limit", 1, MAX_LIMIT)
+        q["limit"] = checks.whole_number(args["limit"], "limit", 1, MAX_LIMIT)
     if args.get("offset"):
-        q["offset"] = _int(args["offset"], "offset", 0, MAX_OFFSET)
+        q["offset"] = checks.whole_number(args["offset"], "offset", 0, MAX_OFFSET)
     return SiteQuery(**q)
 
 
@@ -129,58 +128,26 @@ def _terms(args: Mapping[str, str], name: str, vocabulary: dict) -> tuple[str, .
     raw = args.get(name)
     if not raw:
         return ()
-    terms = tuple(dict.fromkeys(t.strip() for t in raw.split(",") if t.strip()))
-    unknown = [t for t in terms if t not in vocabulary]
-    if unknown:
-        raise InvalidParameter(name, f"unknown term {unknown[0]!r}; valid terms are {', '.join(vocabulary)}")
-    return terms
-
-
-def _float(raw: str, name: str) -> float:
-    try:
-        value = float(raw)
-    except ValueError:
-        raise InvalidParameter(name, f"{raw!r} is not a number") from None
-    if not math.isfinite(value):
-        raise InvalidParameter(name, "must be a finite number (not NaN or Infinity)")
-    return value
-
-
-def _int(raw: str, name: str, low: int, high: int) -> int:
-    try:
-        value = int(raw)
-    except ValueError:
-        raise InvalidParameter(name, f"{raw!r} is not a whole number") from None
-    if not low <= value <= high:
-        raise InvalidParameter(name, f"must be between {low} and {high}, got {value}")
-    return value
+    listed = [t.strip() for t in raw.split(",") if t.strip()]
+    checks.terms(listed, name, vocabulary)
+    return tuple(dict.fromkeys(listed))  # in the order asked (a cache key), without repeats
 
 
 def _numbers(raw: str, name: str, count: int, shape: str) -> list[float]:
     parts = raw.split(",")
     if len(parts) != count:
         raise InvalidParameter(name, f"must be {shape} ({count} comma-separated numbers), got {len(parts)} value(s)")
-    return [_float(p.strip(), name) for p in parts]
-
-
-def _check_lon_lat(lon: float, lat: float, name: str) -> None:
-    if not -90 <= lat <= 90:
-        hint = " (longitude comes first: lon,lat)" if -90 <= lon <= 90 else ""
-        raise InvalidParameter(name, f"latitude {lat:g} is out of range -90..90{hint}")
-    if not -180 <= lon <= 180:
-        raise InvalidParameter(name, f"longitude {lon:g} is out of range -180..180")
+    return [checks.number(p, name) for p in parts]
 
 
 def _lon_lat(raw: str, name: str) -> tuple[float, float]:
-    lon, lat = _numbers(raw, name, 2, "lon,lat")
-    _check_lon_lat(lon, lat, name)
-    return lon, lat
+    return checks.lon_lat(*_numbers(raw, name, 2, "lon,lat"), name)
 
 
 def _bbox(raw: str) -> tuple[float, float, float, float]:
     minx, miny, maxx, maxy = _numbers(raw, "bbox", 4, "minLon,minLat,maxLon,maxLat")
-    _check_lon_lat(minx, miny, "bbox")
-    _check_lon_lat(maxx, maxy, "bbox")
+    checks.lon_lat(minx, miny, "bbox")
+    checks.lon_lat(maxx, maxy, "bbox")
     if minx > maxx:
         raise InvalidParameter("bbox", f"minLon {minx:g} is greater than maxLon {maxx:g} (boxes across the antimeridian are not supported)")
     if miny > maxy:
@@ -189,10 +156,7 @@ def _bbox(raw: str) -> tuple[float, float, float, float]:
 
 
 def _area(raw: str) -> tuple[tuple[float, float], ...]:
-    from shapely.geometry import Polygon
-    from shapely.validation import explain_validity
-
-    values = [_float(p.strip(), "area") for p in raw.split(",")]
+    values = [checks.number(p, "area") for p in raw.split(",")]
     if len(values) % 2:
         raise InvalidParameter("area", "must be lon,lat pairs (an even count of numbers)")
     ring = [(values[i], values[i + 1]) for i in range(0, len(values), 2)]
@@ -203,7 +167,7 @@ def _area(raw: str) -> tuple[tuple[float, float], ...]:
     if len(ring) > MAX_AREA_VERTICES:
         raise InvalidParameter("area", f"at most {MAX_AREA_VERTICES} corners are allowed, got {len(ring)}")
     for lon, lat in ring:
-        _check_lon_lat(lon, lat, "area")
+        checks.lon_lat(lon, lat, "area")
     polygon = Polygon(ring)
     if not polygon.is_valid:
         raise InvalidParameter("area", f"the polygon is not valid: {explain_validity(polygon)}")
@@ -517,7 +481,7 @@ def parse_cluster_query(args: Mapping[str, str]) -> tuple[SiteQuery, int]:
         raise InvalidParameter("bbox", "is required: the map view as minLon,minLat,maxLon,maxLat")
     if not args.get("zoom"):
         raise InvalidParameter("zoom", f"is required: the map's zoom level, 0 to {MAX_ZOOM}")
-    zoom = _int(args["zoom"], "zoom", 0, MAX_ZOOM)
+    zoom = checks.whole_number(args["zoom"], "zoom", 0, MAX_ZOOM)
     return parse_site_query({k: v for k, v in args.items() if k != "zoom"}), zoom
 
 

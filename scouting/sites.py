@@ -7,14 +7,21 @@ forms, the API and imports later) goes through `clean_site_record` and `apply_si
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from datetime import UTC, date, datetime
 from typing import Any
 
 from geoalchemy2 import WKTElement
+from shapely import wkt as shapely_wkt
+from shapely.geometry import Point
+from sqlalchemy import select
+from sqlalchemy.orm.exc import StaleDataError
 
-from . import audit, facts, vocab
-from .errors import InvalidGeodata
+from . import audit, bases, checks, facts, geo, vocab
+from .errors import InvalidGeodata, InvalidParameter, NotFound, PreconditionFailed
 from .models import Site, SiteRevision, SiteTag, ThemedBase
-from .plain_text import unstorable_reason
+from .plain_text import is_id, unstorable_reason
+from .search import SiteHit, get_site
 
 TEXT_LIMITS = {
     "slug": 64, "name_zh": 200, "name_en": 200,
@@ -36,6 +43,14 @@ class RecordError(InvalidGeodata):
         self.reason = reason
 
 
+def _checked(check: Callable[..., Any], value: Any, field: str, *args: Any) -> Any:
+    """A rule of scouting.checks applied to a record's field: its InvalidParameter becomes this module's RecordError."""
+    try:
+        return check(value, field, *args)
+    except InvalidParameter as err:
+        raise RecordError(err.name, err.reason) from None
+
+
 def clean_site_record(raw: dict[str, Any], base_slugs: set[str]) -> dict[str, Any]:
     """Check every field of an incoming site and return the normalised record; raise RecordError naming the field."""
     rec: dict[str, Any] = {}
@@ -51,12 +66,10 @@ def clean_site_record(raw: dict[str, Any], base_slugs: set[str]) -> dict[str, An
     rec["elevation_m"] = _number(raw, "elevation_m", -500, 9000, required=False)
     rec["area_m2"] = _number(raw, "area_m2", 0, 1e10, required=False)
     accuracy = _number(raw, "coord_accuracy_m", 0, 1e6, required=True)
-    method = raw.get("position_method")
-    if method not in vocab.POSITION_METHODS:
-        raise RecordError("position_method", f"{method!r} is not one of {', '.join(vocab.POSITION_METHODS)}")
-    rec["position_method"] = method
+    rec["position_method"] = _checked(checks.one_of, raw.get("position_method"), "position_method",
+                                      vocab.POSITION_METHODS)
     # A device's reported accuracy is an upper bound: rounded up, never down.
-    rec["coord_accuracy_m"] = math.ceil(accuracy) if method == "gps" else int(round(accuracy))
+    rec["coord_accuracy_m"] = math.ceil(accuracy) if rec["position_method"] == "gps" else int(round(accuracy))
 
     base = raw.get("base")
     if base is not None and base not in base_slugs:
@@ -74,10 +87,7 @@ def clean_site_record(raw: dict[str, Any], base_slugs: set[str]) -> dict[str, An
         raise RecordError("genres", "at least one genre is required")
     rec["best_seasons"] = _terms(raw, "best_seasons", vocab.SEASONS)
 
-    verified = raw.get("verified", False)
-    if not isinstance(verified, bool):
-        raise RecordError("verified", "must be true or false")
-    rec["verified"] = verified
+    rec["verified"] = _checked(checks.boolean, raw.get("verified", False), "verified")
     return rec
 
 
@@ -104,31 +114,16 @@ def _number(raw: dict, key: str, low: float, high: float, required: bool) -> flo
         if required:
             raise RecordError(key, "is required")
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise RecordError(key, "must be a number")
-    if isinstance(value, int) and not low <= value <= high:  # a huge int has no float: say it is out of range
-        raise RecordError(key, f"{shown_number(value)} is out of range {low:g}..{high:g}")
-    if not math.isfinite(value):
-        raise RecordError(key, "must be a finite number (not NaN or Infinity)")
-    if not low <= value <= high:
-        raise RecordError(key, f"{value} is out of range {low:g}..{high:g}")
-    return float(value)
-
-
-def shown_number(value: float) -> str:
-    """A number for a message; a 400-digit integer is shortened, not converted (it has no float)."""
-    text = str(value)
-    return text if len(text) <= 24 else f"{text[:8]}…({len(text)} digits)"
+    if isinstance(value, str):  # a record carries numbers as numbers; text is a mistake to name, not to parse
+        raise RecordError(key, f"{value!r} is not a number")
+    return _checked(checks.number, value, key, low, high)
 
 
 def _terms(raw: dict, key: str, vocabulary: dict) -> list[str]:
     value = raw.get(key) or []
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise RecordError(key, "must be a list of terms")
-    unknown = [v for v in value if v not in vocabulary]
-    if unknown:
-        raise RecordError(key, f"unknown term(s) {', '.join(unknown)}; valid terms: {', '.join(vocabulary)}")
-    return sorted(set(value), key=list(vocabulary).index)
+    return _checked(checks.terms, value, key, vocabulary)
 
 
 def site_record(site: Site, lon: float, lat: float) -> dict[str, Any]:
@@ -182,8 +177,6 @@ def merged(before: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
 
 def tag_rows(rec: dict[str, Any]) -> list[dict[str, Any]]:
     """A cleaned record's site_tags rows (without site_id); a facility row carries its status."""
-    from datetime import date
-
     blank = dict.fromkeys(("status", "source", "verified_by", "verified_at", "verified_how"))
     rows = [{"vocabulary": vocabulary, "term": term, **blank} for field, vocabulary in TAG_FIELDS.items()
             if field != "facilities" for term in rec[field]]
@@ -219,11 +212,7 @@ DATUMS = ("wgs84", "gcj02", "bd09")
 
 def feature_to_raw(feature: Any, datum: str = "wgs84", partial: bool = False) -> dict[str, Any]:
     """A GeoJSON Feature (Point) from a client as a raw record; pasted GCJ-02/BD-09 points become WGS-84."""
-    from . import geo
-    from .errors import InvalidParameter
-
-    if datum not in DATUMS:
-        raise InvalidParameter("datum", f"must be one of {', '.join(DATUMS)}")
+    checks.one_of(datum, "datum", DATUMS)
     if not isinstance(feature, dict) or feature.get("type") != "Feature":
         raise InvalidParameter("body", "must be a GeoJSON Feature")
     props = feature.get("properties") or {}
@@ -242,15 +231,9 @@ def feature_to_raw(feature: Any, datum: str = "wgs84", partial: bool = False) ->
     if (not isinstance(geometry, dict) or geometry.get("type") != "Point" or not isinstance(coords, list)
             or len(coords) not in (2, 3)):
         raise InvalidParameter("geometry", "must be a GeoJSON Point with [lon, lat]")
-    lon, lat = coords[0], coords[1]
-    for name, value, limit in (("longitude", lon, 180), ("latitude", lat, 90)):
-        if (isinstance(value, bool) or not isinstance(value, (int, float))
-                or (isinstance(value, float) and not math.isfinite(value))):
-            raise InvalidParameter("geometry", f"{name} must be a finite number")
-        if abs(value) > limit:
-            hint = ("; longitude and latitude look swapped" if name == "latitude" and abs(lon) <= 90 else "")
-            raise InvalidParameter("geometry", f"{name} {shown_number(value)} is out of range ±{limit}{hint} "
-                                               "(GeoJSON is [lon, lat])")
+    if any(isinstance(c, str) for c in coords[:2]):  # JSON numbers only: "120.1" is a mistake to name
+        raise InvalidParameter("geometry", f"{coords[:2]!r} are not two numbers (GeoJSON is [lon, lat])")
+    lon, lat = checks.lon_lat(coords[0], coords[1], "geometry")
     if datum == "gcj02":
         lon, lat = geo.gcj02_to_wgs84(lon, lat)
     elif datum == "bd09":
@@ -261,8 +244,6 @@ def feature_to_raw(feature: Any, datum: str = "wgs84", partial: bool = False) ->
 
 def _facility_status(props: dict) -> Any:
     """`facility_status` (as served) is the fuller form of `facilities`; sent together they must agree."""
-    from .errors import InvalidParameter
-
     stated = props["facility_status"]
     if "facilities" in props and isinstance(stated, list) and all(isinstance(e, dict) for e in stated):
         has = sorted(e.get("facility") for e in stated if e.get("status", facts.REPORTED) in facts.HAS_IT)
@@ -273,20 +254,11 @@ def _facility_status(props: dict) -> Any:
 
 
 def _county(session) -> Any:
-    from shapely import wkt as shapely_wkt
-    from sqlalchemy import func, select
-
-    from .models import Boundary
-
-    text = session.scalar(select(func.ST_AsText(Boundary.geom)).order_by(Boundary.id).limit(1))
+    text = bases.county_wkt(session)
     return shapely_wkt.loads(text) if text else None
 
 
 def _check_inside(session, rec: dict, confirm_outside: bool) -> None:
-    from shapely.geometry import Point
-
-    from .errors import InvalidParameter
-
     county = _county(session)
     if county is not None and not confirm_outside and not county.contains(Point(rec["lon"], rec["lat"])):
         raise InvalidParameter("geometry", "the point lies outside Wencheng County; if it is a real site just "
@@ -294,20 +266,14 @@ def _check_inside(session, rec: dict, confirm_outside: bool) -> None:
 
 
 def _clean(session, raw: dict) -> dict:
-    from sqlalchemy import select
-
-    from .errors import InvalidParameter
-
     try:
-        return clean_site_record(raw, set(session.scalars(select(ThemedBase.slug))))
+        return clean_site_record(raw, set(bases.base_slugs(session)))
     except RecordError as err:
         raise InvalidParameter(err.field, err.reason) from None
 
 
 def _bases(session) -> dict[str, ThemedBase]:
-    from sqlalchemy import select
-
-    return {b.slug: b for b in session.scalars(select(ThemedBase))}
+    return bases.bases_by_slug(session)
 
 
 def _revision(site: Site, action: str, actor: str, before: dict | None, after: dict | None) -> SiteRevision:
@@ -320,23 +286,18 @@ def changed_fields(before: dict | None, after: dict | None) -> list[str]:
     return sorted(k for k in (after or before) if before.get(k) != after.get(k))
 
 
-def _stored(session, site_id: int, include_deleted: bool = False):
-    from .errors import NotFound
-    from .search import get_site
-
+def site_or_404(session, site_id: int, include_deleted: bool = False) -> SiteHit:
+    """The stored site with its position, or NotFound (a 404); a deleted site is found only when asked for."""
     hit = get_site(session, site_id, include_deleted=include_deleted)
     if hit is None:
         raise NotFound(f"there is no site with id {site_id}")
     return hit
 
 
-def _check_version(session, hit, expected: int | None) -> None:
-    from .errors import PreconditionFailed
-    from .formats.geojson import site_feature
-
+def _check_version(session, hit: SiteHit, expected: int | None) -> None:
     if expected is not None and expected != hit.site.version:
         raise PreconditionFailed(f"the site has changed since version {expected}; it is now version {hit.site.version}",
-                                 site_feature(hit, include_staff=True))
+                                 site=hit)
 
 
 def _save(session, site: Site, action: str, actor: str, before: dict | None, after: dict | None,
@@ -346,11 +307,6 @@ def _save(session, site: Site, action: str, actor: str, before: dict | None, aft
     Two planners saving the same version at once: the database takes the first UPDATE, the second
     matches no row (its version is gone) and gets a 412 with what is stored now; nothing of it is written.
     """
-    from sqlalchemy.orm.exc import StaleDataError
-
-    from .errors import PreconditionFailed
-    from .formats.geojson import site_feature
-
     site_id = site.id
     try:
         session.flush()
@@ -361,9 +317,8 @@ def _save(session, site: Site, action: str, actor: str, before: dict | None, aft
         session.commit()
     except StaleDataError:
         session.rollback()
-        hit = _stored(session, site_id, include_deleted=True)
-        raise PreconditionFailed("another edit was saved first; nothing of yours was written",
-                                 site_feature(hit, include_staff=True)) from None
+        hit = site_or_404(session, site_id, include_deleted=True)
+        raise PreconditionFailed("another edit was saved first; nothing of yours was written", site=hit) from None
 
 
 def audit_summary(site: Site, action: str, changed: list[str], note: str | None = None,
@@ -379,10 +334,6 @@ def audit_summary(site: Site, action: str, changed: list[str], note: str | None 
 
 
 def create_site(session, raw: dict, actor: str, confirm_outside: bool = False) -> Site:
-    from sqlalchemy import select
-
-    from .errors import InvalidParameter
-
     if not raw.get("slug") and isinstance(raw.get("name_en"), str):
         base = "".join(c.lower() if c.isascii() and c.isalnum() else "-" for c in raw["name_en"]).strip("-")
         raw["slug"] = "-".join(filter(None, base.split("-")))[:56] or None
@@ -401,7 +352,7 @@ def create_site(session, raw: dict, actor: str, confirm_outside: bool = False) -
 
 def update_site(session, site_id: int, patch: dict, expected: int | None, actor: str,
                 confirm_outside: bool = False) -> Site:
-    hit = _stored(session, site_id)
+    hit = site_or_404(session, site_id)
     _check_version(session, hit, expected)
     before = site_record(hit.site, hit.lon, hit.lat)
     rec = _clean(session, merged(before, patch))
@@ -415,9 +366,7 @@ def update_site(session, site_id: int, patch: dict, expected: int | None, actor:
 
 
 def delete_site(session, site_id: int, expected: int | None, actor: str) -> None:
-    from datetime import UTC, datetime
-
-    hit = _stored(session, site_id)
+    hit = site_or_404(session, site_id)
     _check_version(session, hit, expected)
     before = site_record(hit.site, hit.lon, hit.lat)
     hit.site.deleted_at = datetime.now(UTC)
@@ -425,9 +374,7 @@ def delete_site(session, site_id: int, expected: int | None, actor: str) -> None
 
 
 def undelete_site(session, site_id: int, actor: str) -> Site:
-    from .errors import InvalidParameter
-
-    hit = _stored(session, site_id, include_deleted=True)
+    hit = site_or_404(session, site_id, include_deleted=True)
     if hit.site.deleted_at is None:
         raise InvalidParameter("id", f"site {site_id} is not deleted")
     hit.site.deleted_at = None
@@ -437,13 +384,10 @@ def undelete_site(session, site_id: int, actor: str) -> Site:
 
 def restore_revision(session, site_id: int, revision_id: int, expected: int | None, actor: str) -> Site:
     """Put back the record as it was after an earlier revision; the restore is a new revision."""
-    from .errors import InvalidParameter
-    from .plain_text import is_id
-
     revision = session.get(SiteRevision, revision_id) if is_id(revision_id) else None
     if revision is None or revision.site_id != site_id or revision.after is None:
         raise InvalidParameter("revision", f"site {site_id} has no revision {revision_id} with a state to restore")
-    hit = _stored(session, site_id)
+    hit = site_or_404(session, site_id)
     _check_version(session, hit, expected)
     before = site_record(hit.site, hit.lon, hit.lat)
     rec = _clean(session, dict(revision.after))
@@ -453,8 +397,6 @@ def restore_revision(session, site_id: int, revision_id: int, expected: int | No
 
 
 def site_history(session, site_id: int) -> list[SiteRevision]:
-    from sqlalchemy import select
-
-    _stored(session, site_id, include_deleted=True)
+    site_or_404(session, site_id, include_deleted=True)
     return list(session.scalars(select(SiteRevision).where(SiteRevision.site_id == site_id)
                                 .order_by(SiteRevision.id.desc())))

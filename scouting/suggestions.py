@@ -5,13 +5,12 @@ which makes the usual revision, and the suggestion records who accepted it and c
 """
 from __future__ import annotations
 
-import math
 from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import audit
+from . import audit, checks
 from .errors import InvalidParameter, NotFound
 from .models import Site, Suggestion
 from .plain_text import check_text, is_id
@@ -38,10 +37,9 @@ def create_suggestion(session: Session, data: dict) -> Suggestion:
         raise InvalidParameter("name", "a new site needs a name")
     lon, lat = data.get("lon"), data.get("lat")
     if lon is not None or lat is not None:
-        if not all(isinstance(v, float | int) and math.isfinite(v) for v in (lon, lat)):
-            raise InvalidParameter("lon", "the position must be two finite numbers")
-        if not (-180 <= lon <= 180 and -90 <= lat <= 90):
-            raise InvalidParameter("lat", "the position is out of range")
+        if isinstance(lon, str) or isinstance(lat, str):
+            raise InvalidParameter("lon", "the position must be two numbers")
+        lon, lat = checks.lon_lat(lon, lat, "lon", "lat")
     elif not site_id:
         raise InvalidParameter("lon", "a new site needs a position (click the map)")
     suggestion = Suggestion(site_id=site_id or None, lon=lon, lat=lat, status="pending", **clean)

@@ -42,7 +42,7 @@ def test_base_is_found_by_name_and_unknown_terms_pass_through_for_the_cleaner():
     mapped, _ = map_props({"base": "百丈漈基地", "genre": "horror", "elevation_m": "high"}, BASES, html=False)
     assert mapped["base"] == "baizhangji"
     assert mapped["genres"] == ["horror"], "the record cleaner names an unknown genre, not the mapping"
-    assert mapped["elevation_m"] == "high", "the record cleaner says 'must be a number'"
+    assert mapped["elevation_m"] == "high", "the record cleaner says 'is not a number'"
 
 
 @pytest.mark.parametrize("cell,expected", [("是", True), ("已核实", True), ("no", False), (0, False),

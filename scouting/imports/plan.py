@@ -8,7 +8,6 @@ transaction and only when no row is invalid.  Duplicates are never written.
 from __future__ import annotations
 
 import hashlib
-import math
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -19,8 +18,8 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
-from .. import audit, geo, sites
-from ..errors import PreconditionFailed
+from .. import audit, checks, geo, sites
+from ..errors import InvalidParameter, PreconditionFailed
 from ..faults import pause_point
 from ..models import AuditEvent, Site, SiteRevision, SiteTag, ThemedBase
 from ..search import get_site
@@ -292,16 +291,12 @@ def _position(row: SourceRow, datum: str) -> tuple[float, float] | None:
     if row.point is None:
         return None
     lon, lat = row.point
-    for label, value in (("longitude", lon), ("latitude", lat)):
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise sites.RecordError("geometry", f"{label} {value!r} is not a number")
-        if not math.isfinite(value):
-            raise sites.RecordError("geometry", f"{label} must be a finite number, not {value!r}")
-    if not -90 <= lat <= 90:
-        swapped = " (longitude and latitude swapped?)" if -90 <= lon <= 90 and -180 <= lat <= 180 else ""
-        raise sites.RecordError("geometry", f"latitude {lat:g} is out of range -90..90{swapped}{row.hint}")
-    if not -180 <= lon <= 180:
-        raise sites.RecordError("geometry", f"longitude {lon:g} is out of range -180..180{row.hint}")
+    if isinstance(lon, str) or isinstance(lat, str):  # readers hand over numbers; text here is the file's mistake
+        raise sites.RecordError("geometry", f"the position {lon!r}, {lat!r} is not two numbers{row.hint}")
+    try:
+        lon, lat = checks.lon_lat(lon, lat, "geometry")
+    except InvalidParameter as err:
+        raise sites.RecordError("geometry", f"{err.reason}{row.hint}") from None
     datum = row.datum or datum
     if datum == "gcj02":
         lon, lat = geo.gcj02_to_wgs84(lon, lat)

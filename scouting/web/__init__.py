@@ -1,14 +1,16 @@
 """Blueprints: thin views that parse, call the core, and render.  Errors map to HTTP here, once."""
 from __future__ import annotations
 
-from flask import Flask, Response, json, render_template, request
+from flask import Flask, request
 from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
 
 from ..db import is_unreachable
 from ..errors import InvalidParameter, PreconditionFailed, ScoutingError
+from ..formats.geojson import site_feature
 from ..plain_text import MAX_ID
+from .responses import error_response, wants_json
 
 
 class IdConverter(IntegerConverter):
@@ -27,6 +29,11 @@ class JSONProvider(DefaultJSONProvider):
             return super().loads(s, **kwargs)
         except RecursionError:
             raise ValueError("JSON nested too deeply") from None
+
+
+def stored_now(err: PreconditionFailed) -> dict | None:
+    """What a stale edit is answered with: the stored site as a Feature (staff fields too: only editors write)."""
+    return site_feature(err.site, include_staff=True) if err.site is not None else err.current
 
 
 def register_blueprints(app: Flask) -> None:
@@ -68,7 +75,7 @@ def register_blueprints(app: Flask) -> None:
         if isinstance(err, InvalidParameter):
             extra["invalid-params"] = [{"name": err.name, "reason": err.reason}]
         if isinstance(err, PreconditionFailed):
-            extra["current"] = err.current  # a stale edit gets what is stored now, to merge and retry
+            extra["current"] = stored_now(err)  # a stale edit gets what is stored now, to merge and retry
         return error_response(err.status, err.title, err.detail, extra)
 
     @app.errorhandler(HTTPException)
@@ -170,20 +177,3 @@ def _schema_out_of_date(err: Exception) -> bool:
     text = str(getattr(err, "orig", err)).lower()
     return isinstance(err, OperationalError | ProgrammingError) and any(
         marker in text for marker in ("no such table", "no such column", "does not exist"))
-
-
-def wants_json() -> bool:
-    if request.path == "/ogc" or request.path.startswith("/ogc/"):
-        from .ogc import wants_html
-
-        return not wants_html()  # f=json, f=html, else the Accept header (JSON unless text/html is preferred)
-    # /field/...: the field page's JSON writes (the page itself is /field)
-    return (request.path.startswith(("/api/", "/field/")) or request.path == "/healthz"
-            or request.accept_mimetypes.best == "application/json")
-
-
-def error_response(status: int, title: str, detail: str, extra: dict):
-    if wants_json():
-        body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
-        return Response(json.dumps(body, ensure_ascii=False), status=status, mimetype="application/problem+json")
-    return render_template("error.html", status=status, title=title, detail=detail), status

@@ -7,9 +7,10 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user
 from sqlalchemy import select
 
-from .. import accounts, get_session
+from .. import accounts
 from ..errors import InvalidParameter
 from ..models import ROLES, User
+from .session import get_session
 
 bp = Blueprint("admin", __name__)
 

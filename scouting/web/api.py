@@ -7,14 +7,15 @@ import orjson
 from flask import Blueprint, Response, current_app, g, request, url_for
 from sqlalchemy import func, select
 
-from .. import bases, facts, get_session, sites, vocab
+from .. import bases, checks, facts, sites, vocab
 from ..details import parse_day, site_details
-from ..errors import DatabaseUnavailable, InvalidParameter, NotFound, PreconditionRequired, UnsupportedMediaType
+from ..errors import DatabaseUnavailable, InvalidParameter, PreconditionRequired, UnsupportedMediaType
 from ..formats.geojson import base_feature, boundary_feature, feature_collection, site_feature
-from ..models import Boundary, Site, ThemedBase
-from ..search import ResultCache, find_sites, get_site, parse_cluster_query, parse_site_query
+from ..models import Site
+from ..search import ResultCache, find_sites, parse_cluster_query, parse_site_query
 from .auth import api_user, whoami
 from .security import public_request_url
+from .session import get_session
 
 api = Blueprint("api", __name__)
 
@@ -90,16 +91,9 @@ def site_clusters():
     })
 
 
-def _site_or_404(site_id: int):
-    hit = get_site(get_session(), site_id)
-    if hit is None:
-        raise NotFound(f"there is no site with id {site_id}")
-    return hit
-
-
 @api.get("/api/sites/<int:site_id>")
 def show_site(site_id: int):
-    hit = _site_or_404(site_id)
+    hit = sites.site_or_404(get_session(), site_id)
     response = geojson_response(site_feature(hit))
     response.headers["ETag"] = f'"{hit.site.version}"'
     return response
@@ -111,7 +105,7 @@ def show_site_details(site_id: int):
     if unknown:
         raise InvalidParameter(unknown[0], "unknown parameter; the only parameter is date=YYYY-MM-DD")
     staff = whoami() is not None and whoami().can_edit_sites()
-    body = site_details(_site_or_404(site_id), parse_day(request.args.get("date")), include_staff=staff)
+    body = site_details(sites.site_or_404(get_session(), site_id), parse_day(request.args.get("date")), include_staff=staff)
     if staff:
         body["history_url"] = url_for("planner.history", site_id=site_id)
         body["edit_url"] = url_for("planner.edit", site_id=site_id)
@@ -125,16 +119,13 @@ def show_site_details(site_id: int):
 def list_bases():
     session = get_session()
     counts = _cache().get(session, ("base counts",), lambda: bases.site_counts(session))
-    rows = session.execute(
-        select(ThemedBase, func.ST_X(ThemedBase.geom), func.ST_Y(ThemedBase.geom)).order_by(ThemedBase.number))
-    features = [base_feature(b, x, y, counts.get(b.id, 0)) for b, x, y in rows]
+    features = [base_feature(b, x, y, counts.get(b.id, 0)) for b, x, y in bases.find_bases(session)[1]]
     return geojson_response(feature_collection(features, numberMatched=len(features), numberReturned=len(features)))
 
 
 @api.get("/api/boundary")
 def boundary():
-    rows = get_session().execute(select(Boundary, func.ST_AsText(Boundary.geom)).order_by(Boundary.id))
-    features = [boundary_feature(b, wkt) for b, wkt in rows]
+    features = [boundary_feature(b, wkt) for b, wkt in bases.boundaries(get_session())]
     return geojson_response(feature_collection(features))
 
 
@@ -172,7 +163,7 @@ def _feature_body() -> dict:
 
 
 def _flag(name: str) -> bool:
-    return request.args.get(name, "").lower() in ("1", "true", "yes")
+    return checks.flag(request.args.get(name), name)
 
 
 def _if_match() -> int:
@@ -186,7 +177,7 @@ def _if_match() -> int:
 
 
 def _site_response(site_id: int, status: int = 200) -> Response:
-    hit = get_site(get_session(), site_id)
+    hit = sites.site_or_404(get_session(), site_id)
     response = geojson_response(site_feature(hit, include_staff=True))
     response.status_code = status
     response.headers["ETag"] = f'"{hit.site.version}"'

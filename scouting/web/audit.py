@@ -11,11 +11,12 @@ from datetime import UTC, datetime
 from flask import Blueprint, Flask, Response, current_app, g, render_template, request, url_for
 from flask_login import current_user
 
-from .. import audit, get_session
+from .. import audit
 from ..errors import InvalidParameter
 from ..formats.audit_export import AUDIT_FORMATS, audit_export
 from .admin import admin_required
 from .planner import planner_required
+from .session import get_session
 
 bp = Blueprint("audit", __name__)
 

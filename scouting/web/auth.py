@@ -20,9 +20,11 @@ from limits import parse_many
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
-from .. import accounts, get_session
+from .. import accounts
 from ..errors import Forbidden, ScoutingError
 from ..models import User
+from .responses import error_response
+from .session import get_session
 
 bp = Blueprint("auth", __name__)
 login_manager = LoginManager()
@@ -94,8 +96,6 @@ def init_app(app) -> None:
 
     @app.errorhandler(RateLimitExceeded)
     def _rate_limited(err: RateLimitExceeded):
-        from . import error_response
-
         detail = _("Too many requests from your address (at most %(limit)s). Please wait a little and try again.",
                    limit=err.description)
         return error_response(429, _("Too many requests"), detail, {})

@@ -13,13 +13,14 @@ from flask import Blueprint, Response, current_app, render_template, request, ur
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 
-from .. import facts, field, get_session, photos, sites, vocab
+from .. import facts, field, photos, sites, vocab
 from ..errors import Forbidden, InvalidParameter
 from ..i18n import current_language
 from .api import _feature_body, _if_match, _site_response, json_response
 from .auth import Unauthorized
 from .photos import _max_pixels, _uploaded_file, photo_store
 from .planner import planner_required
+from .session import get_session
 
 bp = Blueprint("field", __name__)
 

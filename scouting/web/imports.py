@@ -9,24 +9,16 @@ from pathlib import Path
 
 from flask import Blueprint, current_app, g, request
 
-from .. import get_session, imports
+from .. import checks, imports
 from ..errors import InvalidParameter, UnsupportedMediaType
 from .api import json_response
 from .auth import api_user
+from .session import get_session
 
 bp = Blueprint("imports", __name__)
 
 PARAMETERS = ("datum", "commit", "layer", "genre_default", "confirm_outside")
 MULTIPART_SLACK = 64 * 1024  # the multipart envelope around the file
-
-
-def _flag(args, name: str) -> bool:
-    value = (args.get(name) or "false").strip().lower()
-    if value in ("1", "true", "yes"):
-        return True
-    if value in ("0", "false", "no"):
-        return False
-    raise InvalidParameter(name, f"{value!r} is not true or false")
 
 
 @bp.post("/api/import")
@@ -43,10 +35,11 @@ def import_sites():
                      for k in set(args) - set(PARAMETERS))
     if unknown:
         raise InvalidParameter(unknown[0], f"unknown parameter; valid parameters are {', '.join(PARAMETERS)}")
-    commit = _flag(args, "commit")
+    commit = checks.flag(args.get("commit"), "commit")
+    confirm_outside = checks.flag(args.get("confirm_outside"), "confirm_outside")
     options = imports.options_from_config(
         current_app.config, datum=args.get("datum") or "wgs84", layer=args.get("layer"),
-        genre_default=args.get("genre_default") or None, confirm_outside=_flag(args, "confirm_outside")).checked()
+        genre_default=args.get("genre_default") or None, confirm_outside=confirm_outside).checked()
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         raise InvalidParameter("file", "is missing: send the file as multipart/form-data in the field `file`")

@@ -17,13 +17,14 @@ from flask import Blueprint, Response, current_app, render_template, request, ur
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from .. import get_session, offline, packs
+from .. import offline, packs
 from ..i18n import current_language
 from ..maps import Basemap
 from ..photos import photos_by_site, public_url, thumb_url
 from .api import json_response
 from .photos import photo_store
 from .security import absolute_url, offline_tile_origin
+from .session import get_session
 
 bp = Blueprint("offline", __name__)
 

@@ -19,7 +19,7 @@ import orjson
 from flask import Blueprint, Response, render_template, request
 from sqlalchemy import func, select
 
-from .. import bases, get_session, vocab
+from .. import bases, vocab
 from ..cql import LANGUAGES, MAX_FILTER, QUERYABLES, parse_filter
 from ..crs import CRS84, SUPPORTED, bbox_to_crs84, from_crs84, parse_crs
 from ..db import spatial_dialect
@@ -28,7 +28,9 @@ from ..formats.geojson import base_feature, feature_collection, site_feature
 from ..models import Site, ThemedBase
 from ..search import DEFAULT_LIMIT, FACILITY_STATUSES, MAX_LIMIT, MAX_RADIUS_KM, MAX_TEXT, find_sites, get_site, parse_site_query
 from .api import _cache as result_cache
+from .responses import GEOJSON, HTML, JSON, wants_html
 from .security import absolute_url
+from .session import get_session
 
 ogc = Blueprint("ogc", __name__)
 
@@ -54,9 +56,6 @@ CONFORMANCE = [
 ]
 QUERYABLES_REL = "http://www.opengis.net/def/rel/ogc/1.0/queryables"
 SCHEMA_JSON = "application/schema+json"
-JSON = "application/json"
-GEOJSON = "application/geo+json"
-HTML = "text/html"
 OPENAPI = "application/vnd.oai.openapi+json;version=3.0"
 FORMATS = ("json", "html")
 
@@ -96,15 +95,6 @@ COLLECTIONS = {
 
 
 # --------------------------------------------------------------------------- negotiation
-
-def wants_html() -> bool:
-    """HTML when f=html, or with no f when the client prefers text/html (a browser); JSON otherwise."""
-    f = request.args.get("f")
-    if f:
-        return f == "html"
-    best = request.accept_mimetypes.best_match([JSON, GEOJSON, HTML])
-    return best == HTML
-
 
 def _format() -> str:
     f = request.args.get("f")
@@ -304,16 +294,8 @@ def _items_body(collection: Collection, fmt: str, features: list[dict], matched:
 
 def _find_bases(query) -> tuple[int, list[dict]]:
     session = get_session()
-    lon, lat = func.ST_X(ThemedBase.geom), func.ST_Y(ThemedBase.geom)
-    conds = []
-    if query.bbox:
-        minx, miny, maxx, maxy = query.bbox
-        conds = [lon.between(minx, maxx), lat.between(miny, maxy)]
-    if query.cql is not None:
-        conds.append(query.cql.condition(spatial_dialect(session)))
-    matched = session.scalar(select(func.count()).select_from(ThemedBase).where(*conds))
-    rows = session.execute(select(ThemedBase, lon, lat).where(*conds).order_by(ThemedBase.number, ThemedBase.id)
-                           .limit(query.limit).offset(query.offset))
+    conditions = () if query.cql is None else (query.cql.condition(spatial_dialect(session)),)
+    matched, rows = bases.find_bases(session, query.bbox, conditions, query.limit, query.offset)
     counts = result_cache().get(session, ("base counts",), lambda: bases.site_counts(session))
     return matched, [base_feature(b, x, y, counts.get(b.id, 0)) for b, x, y in rows]
 
@@ -463,8 +445,7 @@ def _feature(collection: Collection, feature_id: str) -> dict | None:
     if collection.id == "sites":
         hit = get_site(session, int(feature_id))
         return site_feature(hit) if hit else None
-    row = session.execute(select(ThemedBase, func.ST_X(ThemedBase.geom), func.ST_Y(ThemedBase.geom))
-                          .where(ThemedBase.id == int(feature_id))).first()
+    row = bases.base_at(session, int(feature_id))
     if row is None:
         return None
     base, lon, lat = row

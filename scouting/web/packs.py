@@ -8,7 +8,7 @@ import segno
 from flask import Blueprint, Response, current_app, has_request_context, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from .. import facts, geo, get_session, packs
+from .. import facts, geo, packs
 from ..errors import InvalidParameter, UnsupportedMediaType
 from ..formats.export import EXPORT_FORMATS, ExportItem, export
 from ..formats.svg import locator_svg
@@ -20,6 +20,7 @@ from .auth import limiter, site_limit
 from .offline import estimate_context, offline_basemap
 from .photos import photo_store
 from .security import absolute_url
+from .session import get_session
 
 bp = Blueprint("packs", __name__)
 

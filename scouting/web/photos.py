@@ -10,10 +10,11 @@ import os
 
 from flask import Blueprint, Response, current_app, g, request, send_file, url_for
 
-from .. import get_session, photos
+from .. import photos
 from ..errors import InvalidParameter, UnsupportedMediaType
 from .api import json_response
 from .auth import api_user, bearer_user
+from .session import get_session
 
 bp = Blueprint("photos", __name__)
 

@@ -7,18 +7,18 @@ from functools import wraps
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from sqlalchemy import select
 from wtforms import BooleanField, HiddenField, IntegerField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import DataRequired
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from .. import facts, get_session, sites, suggestions, vocab
+from .. import bases, checks, facts, sites, suggestions, vocab
 from ..errors import InvalidParameter, PreconditionFailed, ScoutingError
+from ..formats.geojson import site_feature
 from ..i18n import current_language
-from ..models import ThemedBase
 from ..plain_text import is_id
 from ..search import get_site
 from .auth import limiter, site_limit
+from .session import get_session
 
 bp = Blueprint("planner", __name__)
 
@@ -54,7 +54,7 @@ def history(site_id: int):
             flash(err.detail)
         return redirect(url_for("planner.history", site_id=site_id))
     revisions = sites.site_history(session, site_id)
-    hit = get_site(session, site_id, include_deleted=True)
+    hit = sites.site_or_404(session, site_id, include_deleted=True)
     label = "zh" if current_language() == "zh_CN" else "en"
     return render_template("history.html", site=hit.site, revisions=revisions, form=form,
                            facilities_text=lambda value: facts.stored_text(value, label))
@@ -100,18 +100,15 @@ def _choices(form: SiteForm, label: str) -> None:
     form.terrain.choices = pairs(vocab.TERRAIN)
     form.best_seasons.choices = pairs(vocab.SEASONS)
     form.position_method.choices = pairs(vocab.POSITION_METHODS)
-    bases = get_session().scalars(select(ThemedBase).order_by(ThemedBase.number))
-    form.base.choices = [("", "—")] + [(b.slug, f"{b.number}. {getattr(b, 'name_' + label)}") for b in bases]
+    form.base.choices = [("", "—")] + [(b.slug, f"{b.number}. {getattr(b, 'name_' + label)}")
+                                       for b in bases.all_bases(get_session())]
 
 
-def _number(text: str | None):
-    """Form text to a number for the record; anything else goes through as text so the checker names it."""
+def _number(text: str | None, name: str) -> float | None:
+    """Form text to a number for the record (its range is the record's rule); an empty field is no value."""
     if text is None or not text.strip():
         return None
-    try:
-        return float(text)
-    except ValueError:
-        return text
+    return checks.number(text, name)
 
 
 def _raw_from_form(form: SiteForm) -> dict:
@@ -120,8 +117,8 @@ def _raw_from_form(form: SiteForm) -> dict:
         "access_notes_en", "permit_notes", "contact_notes", "coord_source", "facts_source", "position_method")}
     raw.update(genres=form.genres.data or [], terrain=form.terrain.data or [], facilities=_facilities_from_form(),
                best_seasons=form.best_seasons.data or [], verified=bool(form.verified.data),
-               elevation_m=_number(form.elevation_m.data), area_m2=_number(form.area_m2.data),
-               coord_accuracy_m=_number(form.coord_accuracy_m.data))
+               elevation_m=_number(form.elevation_m.data, "elevation_m"), area_m2=_number(form.area_m2.data, "area_m2"),
+               coord_accuracy_m=_number(form.coord_accuracy_m.data, "coord_accuracy_m"))
     return raw
 
 
@@ -166,8 +163,8 @@ def _facility_rows(hit, label: str, submitted: bool) -> dict:
 
 def _point(form: SiteForm) -> tuple[float, float]:
     """The typed or clicked position, converted to WGS-84 from the datum the planner chose."""
-    feature = {"type": "Feature", "properties": {},
-               "geometry": {"type": "Point", "coordinates": [_number(form.lon.data), _number(form.lat.data)]}}
+    lon, lat = checks.lon_lat(form.lon.data or "", form.lat.data or "", "geometry")
+    feature = {"type": "Feature", "properties": {}, "geometry": {"type": "Point", "coordinates": [lon, lat]}}
     raw = sites.feature_to_raw(feature, form.datum.data or "wgs84")
     return raw["lon"], raw["lat"]
 
@@ -198,9 +195,7 @@ def edit(site_id: int | None = None):
     label = "zh" if current_language() == "zh_CN" else "en"
     form = SiteForm()
     _choices(form, label)
-    hit = get_site(session, site_id) if site_id else None
-    if site_id and hit is None:
-        abort(404)
+    hit = sites.site_or_404(session, site_id) if site_id else None
     errors: dict[str, str] = {}
     stale = None
     if request.method == "GET":
@@ -227,7 +222,7 @@ def edit(site_id: int | None = None):
             known = err.name in form._fields or err.name == "facilities"
             errors[err.name if known else "form"] = f"{err.name}: {err.reason}"
         except PreconditionFailed as err:
-            stale = err.current
+            stale = site_feature(err.site, include_staff=True)
     else:  # WTForms' own checks failed (a choice not offered, the CSRF token): show them at their fields too
         errors = {name if name in form._fields and name != "csrf_token" else "form": f"{name}: {' '.join(messages)}"
                   for name, messages in form.errors.items()}
@@ -285,9 +280,9 @@ def suggest():
     elif form.validate_on_submit():
         try:
             data = {k: getattr(form, k).data for k in ("name", "message", "suggester_name", "suggester_contact")}
-            lon, lat = _number(form.lon.data), _number(form.lat.data)
-            if isinstance(lon, str) or isinstance(lat, str):
-                raise InvalidParameter("lon", "the position must be numbers")
+            lon, lat = None, None  # a correction to a site may come without a position
+            if (form.lon.data or "").strip() or (form.lat.data or "").strip():
+                lon, lat = checks.lon_lat(form.lon.data or "", form.lat.data or "", "lon", "lat")
             data.update(lon=lon, lat=lat, site_id=site.id if site else None)
             suggestions.create_suggestion(session, data)
             return render_template("suggest.html", form=form, site=site, errors={}, done=True)

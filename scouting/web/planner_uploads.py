@@ -15,13 +15,13 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField
 
-from .. import get_session, imports, photos, vocab
+from .. import imports, photos, sites, vocab
 from ..errors import InvalidParameter, UnsupportedMediaType
 from ..i18n import current_language
 from ..imports.staging import NotStaged, Staging, staging_root
-from ..search import get_site
 from .photos import _max_pixels, _uploaded_file, photo_store
 from .planner import SiteForm, _choices, _facility_rows, _fill, planner_required
+from .session import get_session
 
 bp = Blueprint("planner_uploads", __name__)
 
@@ -38,9 +38,7 @@ def _site_page(site_id: int | None, status: int, **messages):
     _choices(form, label)
     hit = None
     if site_id is not None:
-        hit = get_site(get_session(), site_id)
-        if hit is None:
-            abort(404)
+        hit = sites.site_or_404(get_session(), site_id)
         _fill(form, hit)
     else:
         form.position_method.data = "surveyed"
@@ -54,8 +52,7 @@ def _site_page(site_id: int | None, status: int, **messages):
 @planner_required
 def add_photo(site_id: int):
     session = get_session()
-    if get_site(session, site_id) is None:
-        abort(404)
+    sites.site_or_404(session, site_id)
     try:
         data = _uploaded_file()
         photo, _ = photos.add_photo(session, photo_store(), site_id, data, request.form.get("caption"),
