@@ -18,6 +18,7 @@ from .test_map_browser import Session, list_ids, wait_ready
 
 pytestmark = pytest.mark.browser
 DESKTOP, PHONE = (1366, 800), (390, 844)
+COUNTY = "(() => { const m = WenchengScout.app.map, c = m.getCenter(); return [m.getZoom(), c.lat, c.lng]; })()"
 VIEW = "(() => { const m = WenchengScout.app.map, c = m.getCenter(); return [c.lat, c.lng, m.getZoom()]; })()"
 LANGS = {"zh": ("zh-CN", {"genre": "题材", "base": "基地"}), "en": ("en-GB", {"genre": "Genre", "base": "Base"})}
 
@@ -87,11 +88,7 @@ def click_site_from_county_view(page, site_id: int, view) -> None:
     raise AssertionError(f"site {site_id} did not show after 8 clicks")
 
 
-@pytest.mark.parametrize("lang,viewport", [("zh", DESKTOP), ("en", PHONE)])
-def test_every_base_and_site_can_be_clicked_at_the_county_view(browser, base_url, client, lang, viewport):
-    s = session_for(browser, base_url, lang, viewport)
-    page = open_page(s, lang, "/")
-    view = page.evaluate("(() => { const m = WenchengScout.app.map, c = m.getCenter(); return [m.getZoom(), c.lat, c.lng]; })()")
+def click_every_base(page, client, view):
     bases = client.get("/api/bases").get_json()["features"]
     assert len(bases) == 10
     for base in bases:
@@ -100,6 +97,21 @@ def test_every_base_and_site_can_be_clicked_at_the_county_view(browser, base_url
         page.click(f".scout-base-badge[data-base-number='{number}']")
         title = page.inner_text(".leaflet-popup-content h3")
         assert title.startswith(f"{number}. "), f"base {number}'s badge opens its own popup, got {title!r}"
+
+
+def test_on_a_phone_every_base_can_be_clicked_at_the_county_view(browser, base_url, client):
+    s = session_for(browser, base_url, "zh", PHONE)
+    page = open_page(s, "zh", "/")
+    click_every_base(page, client, page.evaluate(COUNTY))
+    s.close()
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_every_base_and_site_can_be_clicked_at_the_county_view(browser, base_url, client, lang):
+    s = session_for(browser, base_url, lang, DESKTOP)
+    page = open_page(s, lang, "/")
+    view = page.evaluate(COUNTY)
+    click_every_base(page, client, view)
     ids = [f["id"] for f in client.get("/api/sites?limit=1000").get_json()["features"]]
     assert len(ids) == 35
     for site_id in ids:
@@ -156,8 +168,7 @@ def test_on_a_phone_the_selected_site_stays_above_the_drawer(browser, base_url, 
     page.click(".scout-more-tools a")
     # A site in the south of the county: where the drawer would cover it at the county view.
     feature = min(client.get("/api/sites?limit=1000").get_json()["features"], key=lambda f: f["geometry"]["coordinates"][1])
-    view = page.evaluate("(() => { const m = WenchengScout.app.map, c = m.getCenter(); return [m.getZoom(), c.lat, c.lng]; })()")
-    click_site_from_county_view(page, feature["id"], view)
+    click_site_from_county_view(page, feature["id"], page.evaluate(COUNTY))
     settle(page)
     drawer = page.locator("#scout-detail").bounding_box()
     mapbox = page.locator("#scout-map").bounding_box()
