@@ -9,7 +9,7 @@ WORKERS ?= 2
 THREADS ?= 4
 FLASK := $(BIN)/flask --app app
 
-.PHONY: run test fuzz setup system-deps browser-deps redis-deps python-deps assets translations i18n db lint clean load load-deps bench bench-deps bench-peer
+.PHONY: run test fuzz screenshots setup system-deps browser-deps redis-deps python-deps assets translations i18n db lint clean load load-deps bench bench-deps bench-peer
 
 # Share links and QR codes point at the address served here unless SCOUTING_PUBLIC_URL says otherwise.  With several
 # workers, gunicorn.conf.py starts a private redis-server for the rate-limit counts when one is installed.
@@ -29,6 +29,10 @@ test: setup browser-deps redis-deps
 	  url=$$(scripts/postgis.sh) && export SCOUTING_TEST_POSTGIS_URL="$$url"; \
 	fi; \
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# The map's key views (map, filtered, detail; zh and en; desktop and phone) as PNGs in docs/screens/ for the README.
+screenshots: setup browser-deps
+	$(BIN)/python scripts/screenshots.py
 
 # Many more generated requests than `make test` sends (Schemathesis against /api/openapi.json and /ogc/api).
 FUZZ_EXAMPLES ?= 500

@@ -76,3 +76,8 @@ def post_fork(server, worker):
 
 # The default access log line plus how long the request took, to find slow ones.
 access_log_format = '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s" %(M)sms'
+
+# Request lines up to 8190 bytes (gunicorn's largest; its default is 4094): the app's own limit on a URL,
+# scouting.web.MAX_URL_LENGTH, is just below it, so a URL that is too long gets the app's page in the reader's
+# language.  A drawn area of the API's 500 corners (area=polyline:...) fits with room to spare.
+limit_request_line = 8190

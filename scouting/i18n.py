@@ -148,4 +148,9 @@ def js_messages() -> dict[str, str]:
         "offline": _("No connection to the server."),
         "requestFailed": _("The server did not accept the request (%(status)s).", status="{status}"),
         "pageError": _("Something went wrong on this page: reload it."),
+        "tooLong": _("The drawn area has too many corners for a link: draw it with fewer corners."),
+        "droppedFilters": _("The filter “%(filters)s” in this link could not be used and was left out; the other "
+                            "filters apply.", filters="{filters}"),
+        "listSeparator": _(", "),
+        "moreTools": _("More map tools"),
     }

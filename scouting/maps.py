@@ -19,6 +19,7 @@ from folium import plugins
 from folium.elements import JSCSSMixin
 from jinja2 import Template
 
+from .request_args import LIST_PARAMETERS
 from .search import FILTER_PARAMETERS, MEMBERS_ZOOM
 
 # The county seat (大峃镇, from reference/places.csv) and a zoom that shows the whole county.
@@ -256,6 +257,10 @@ def build_map(tianditu_key: str | None, language: str, messages: dict[str, str],
         "drawnLayer": drawn.get_name(),
         "layerControl": layer_control.get_name(),
         "center": WENCHENG_CENTER,
+        "miniMap": minimap.get_name(),
+        # A view a link gives is kept inside these (a degree and a half round the county) and the map's zoom range.
+        "viewBounds": [[WENCHENG_CENTER[0] - 1.5, WENCHENG_CENTER[1] - 1.5], [WENCHENG_CENTER[0] + 1.5, WENCHENG_CENTER[1] + 1.5]],
+        "listParams": list(LIST_PARAMETERS),
         "api": {
             "sites": url_for("api.list_sites"),
             "facets": url_for("api.site_facets"),

@@ -68,6 +68,7 @@ def register_blueprints(app: Flask) -> None:
     for view in photo_token_writes:  # the photo API's writes take only Bearer tokens
         auth.csrf.exempt(view)
     _compress(app)
+    _refuse_long_urls(app)
 
     @app.errorhandler(ScoutingError)
     def _core_error(err: ScoutingError):
@@ -92,6 +93,29 @@ def register_blueprints(app: Flask) -> None:
                                    "app: run `flask --app app db upgrade` (make run does it).", {})
         app.logger.exception("unhandled error")
         return error_response(500, "Internal error", "Something went wrong on our side; it has been logged.", {})
+
+
+# The longest URL (path and query) the app serves.  gunicorn.conf.py's limit_request_line is a little above it (the
+# method and protocol fill the rest of the request line), so a longer URL gets our own page in the reader's language,
+# not gunicorn's bare "Request-URI Too Long".  A drawn area of the API's 500 corners, encoded as a polyline, with
+# every other filter set, stays well under it.
+MAX_URL_LENGTH = 8000
+
+
+def _refuse_long_urls(app: Flask) -> None:
+    from flask_babel import gettext as _
+
+    @app.before_request
+    def _url_length():
+        environ = request.environ
+        if len(environ.get("PATH_INFO", "")) + len(environ.get("QUERY_STRING", "")) + 1 <= MAX_URL_LENGTH:
+            return None
+        if wants_json():
+            return error_response(414, "URI too long", f"The URL is longer than {MAX_URL_LENGTH} characters; "
+                                  "send fewer or shorter parameters (area=polyline:... is the compact form of area).", {})
+        return error_response(414, _("This link is too long"), _(
+            "The map's address has grown longer than the server accepts, most likely because of a drawn area "
+            "with very many corners. Go back and draw the area with fewer corners, or clear some filters."), {})
 
 
 def sweep_folders(app: Flask, older_than: float):

@@ -12,6 +12,7 @@ from ..details import parse_day, site_details
 from ..errors import DatabaseUnavailable, InvalidParameter, PreconditionRequired, UnsupportedMediaType
 from ..formats.geojson import base_feature, boundary_feature, feature_collection, site_feature
 from ..models import Site
+from ..request_args import search_args
 from ..search import ResultCache, find_sites, parse_cluster_query, parse_site_query
 from .auth import api_user, whoami
 from .security import public_request_url
@@ -30,7 +31,7 @@ def geojson_response(body) -> Response:
 
 @api.get("/api/sites")
 def list_sites():
-    query = parse_site_query(request.args)
+    query = parse_site_query(search_args(request.args))
     session = get_session()
     results = find_sites(session, query, matched=_cache().count_sites(session, query))
     features = [site_feature(hit) for hit in results.hits]
@@ -44,8 +45,9 @@ def list_sites():
 
 
 def _page_link(rel: str, offset: int) -> dict:
-    args = request.args.to_dict() | {"offset": str(offset)}
-    return {"rel": rel, "type": "application/geo+json", "href": public_request_url(with_query=False) + "?" + urlencode(args)}
+    args = dict(request.args.lists()) | {"offset": [str(offset)]}  # repeated parameters kept as given
+    return {"rel": rel, "type": "application/geo+json",
+            "href": public_request_url(with_query=False) + "?" + urlencode(args, doseq=True)}
 
 
 # Read endpoints answer with an ETag and "revalidate every time": a browser that has the answer gets a
@@ -71,14 +73,14 @@ def _cache() -> ResultCache:
 @api.get("/api/sites/facets")
 def site_facets():
     """Counts per genre/terrain/facility/base for the filters; for an empty result, the count without each filter."""
-    query = parse_site_query(request.args)
+    query = parse_site_query(search_args(request.args))
     return json_response(_cache().facet_summary(get_session(), query))
 
 
 @api.get("/api/sites/clusters")
 def site_clusters():
     """The matches inside `bbox` as grid cells for `zoom`: clusters (count, mean position, bbox) and single sites."""
-    query, zoom = parse_cluster_query(request.args)
+    query, zoom = parse_cluster_query(search_args(request.args))
     result = _cache().cluster_sites(get_session(), query, zoom)
     return json_response({
         "bbox": list(query.bbox), "zoom": result.zoom, "cellSize": result.cell_deg,

@@ -26,7 +26,8 @@ def _query(name: str, schema: dict, description: str, explode: bool = True) -> d
 
 def _terms(name: str, vocabulary: dict, how: str) -> dict:
     return _query(name, {"type": "array", "items": {"type": "string", "enum": list(vocabulary)}},
-                  f"Comma-separated {name} terms; a site matches {how}.", explode=False)
+                  f"Comma-separated {name} terms; a site matches {how}. Given more than once, the values of all "
+                  "are taken together.", explode=False)
 
 
 def _ok(description: str, schema: str, mimetype: str = JSON, headers: dict | None = None) -> dict:
@@ -77,7 +78,10 @@ def api_document(base_slugs: list[str]) -> dict:
         _query("bbox", {"type": "array", "minItems": 4, "maxItems": 4, "items": {"type": "number"}},
                "minLon,minLat,maxLon,maxLat (WGS-84).", explode=False),
         _query("area", {"type": "array", "minItems": 6, "items": {"type": "number"}},
-               f"A polygon as lon,lat pairs (at most {search.MAX_AREA_VERTICES} corners).", explode=False),
+               f"A polygon as lon,lat pairs (at most {search.MAX_AREA_VERTICES} corners). The compact form "
+               "`area=polyline:<encoded>` takes the same ring as an encoded polyline (Google's algorithm, precision "
+               "5, points lat,lon), so that all 500 corners fit in a URL: URLs longer than 8000 characters get 414.",
+               explode=False),
         _query("near", {"type": "array", "minItems": 2, "maxItems": 2, "items": {"type": "number"}},
                "lon,lat to search around; needs radius_km.", explode=False),
         _query("radius_km", {"type": "number", "exclusiveMinimum": True, "minimum": 0,

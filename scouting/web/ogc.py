@@ -26,6 +26,7 @@ from ..db import spatial_dialect
 from ..errors import InvalidParameter, NotFound
 from ..formats.geojson import base_feature, feature_collection, site_feature
 from ..models import Site, ThemedBase
+from ..request_args import search_args
 from ..search import DEFAULT_LIMIT, FACILITY_STATUSES, MAX_LIMIT, MAX_RADIUS_KM, MAX_TEXT, find_sites, get_site, parse_site_query
 from .api import _cache as result_cache
 from .responses import GEOJSON, HTML, JSON, wants_html
@@ -254,7 +255,7 @@ def _paging_args(collection: Collection) -> dict[str, str]:
     """The request's parameters, checked and translated to the JSON API's: 6-number bboxes lose their
     heights, and a limit over the maximum is clamped to it (OGC API – Features /req/core/fc-limit-response-1)."""
     _check_parameters(collection.parameters)
-    args = {k: v for k, v in request.args.items() if k != "f"}
+    args = {k: v for k, v in search_args(request.args).items() if k != "f"}  # repeated lists: their union
     bbox = args.get("bbox")
     if bbox and bbox.count(",") == 5:
         parts = bbox.split(",")

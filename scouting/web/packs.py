@@ -14,6 +14,7 @@ from ..formats.export import EXPORT_FORMATS, ExportItem, export
 from ..formats.svg import locator_svg
 from ..i18n import current_language
 from ..photos import photo_json, photos_by_site
+from ..request_args import search_args
 from ..search import count_sites, iter_sites, parse_site_query
 from .api import json_response
 from .auth import limiter, site_limit
@@ -127,7 +128,7 @@ def export_sites():
     fmt = _export_format()
     if fmt == "zip":
         raise InvalidParameter("format", "zip is for packs; a filter exports as geojson, kml, gpx, gpkg or csv")
-    args = {k: v for k, v in request.args.items() if k != "format"}
+    args = {k: v for k, v in search_args(request.args).items() if k != "format"}
     query = parse_site_query(args)
     total = count_sites(get_session(), query)  # also answers 400 (an unknown base) before streaming starts
     maker = current_app.extensions["scouting"]["sessionmaker"]  # the stream runs after the request context

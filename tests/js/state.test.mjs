@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { changedFilters, clearing, filterOfParam, filterParams, readState, stateParams } from "../../static/js/map/state.js";
+import { changedFilters, clearing, filterOfParam, filterParams, isDay, readState, stateParams } from "../../static/js/map/state.js";
 
 // As scouting/maps.py sends them (from scouting/search.py FILTER_PARAMETERS).
 const FILTERS = { genre: ["genre"], terrain: ["terrain"], facility: ["facility"], base: ["base"], q: ["q"], bbox: ["bbox"],
@@ -49,7 +49,7 @@ test("state -> query: the API request holds filters only, the page URL adds its 
 
 test("reading what was written gives the same state back", () => {
   const state = { filters: { terrain: "waterfall", area: "120,27,120.1,27,120.1,27.1" }, site: 3, layer: "topo",
-    view: { zoom: 10, lat: 27.5, lng: 120.25 }, date: "2026-12-01" };
+    view: { zoom: 10, lat: 27.5, lng: 120.25 }, date: "2026-12-01", dropped: [] };
   assert.deepEqual(readState("?" + stateParams(state, PARAMS, true).toString(), PARAMS), state);
 });
 
@@ -64,4 +64,28 @@ test("clearing a filter clears every parameter it has", () => {
   assert.deepEqual(clearing(FILTERS, "near"), { near: null, radius_km: null });
   assert.deepEqual(clearing(FILTERS, "elevation"), { elev_min: null, elev_max: null });
   assert.deepEqual(clearing(FILTERS, "nonsense"), {});
+});
+
+test("bad state degrades: repeated lists are a union, a clashing single filter is left out and named", () => {
+  const state = readState("?facility=parking&facility=toilets&facility=parking&genre=nature&base=a&base=b&q=x",
+    ["genre", "facility", "base", "q"], ["genre", "terrain", "facility"]);
+  assert.equal(state.filters.facility, "parking,toilets", "the union, each once");
+  assert.equal(state.filters.genre, "nature");
+  assert.equal(state.filters.q, "x", "the valid rest applies");
+  assert.equal(state.filters.base, undefined, "two different bases cannot both apply");
+  assert.deepEqual(state.dropped, ["base"]);
+});
+
+test("a view out of range is clamped, not taken as it is", () => {
+  const limits = { minZoom: 3, maxZoom: 19, bounds: [[26.3, 118.6], [29.3, 121.6]] };
+  assert.deepEqual(readState("?map=99/999/999", [], [], limits).view, { zoom: 19, lat: 29.3, lng: 121.6 });
+  assert.deepEqual(readState("?map=0/-999/0", [], [], limits).view, { zoom: 3, lat: 26.3, lng: 118.6 });
+  assert.deepEqual(readState("?map=12/27.8/120.1", [], [], limits).view, { zoom: 12, lat: 27.8, lng: 120.1 });
+  assert.equal(readState("?map=12//120", [], [], limits).view, null, "an empty part is malformed");
+});
+
+test("a day that is not in the calendar is left out", () => {
+  assert.equal(readState("?date=2026-02-30", []).date, null);
+  assert.equal(readState("?date=2028-02-29", []).date, "2028-02-29");
+  assert.equal(isDay("2026-13-01"), false);
 });

@@ -68,6 +68,7 @@ export function problemText(err, M, filterOf) {
   const filter = invalid && filterOf[invalid.name];
   if (err.status === 400 && filter) return format(M.badFilter, { filter: M[filter] || filter });
   if (err.status === 404) return M.notFound;
+  if (err.status === 414) return M.tooLong;
   if (err.status === 429) return M.tooMany;
   if (err.status >= 500) return M.serverUnavailable;
   return format(M.requestFailed, { status: err.status });

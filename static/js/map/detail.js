@@ -50,6 +50,7 @@ export function createDetail(ctx) {
       if (options.from !== "url") panel.focus();
       const f = d.feature;
       ctx.layers.showAccuracy(f);
+      ctx.actions.keepInSight(L.latLng(f.geometry.coordinates[1], f.geometry.coordinates[0]));  // above a phone's drawer
       const marker = ctx.markers()[id];
       if (options.from === "list" && document.body.classList.contains("panel-open")) ctx.actions.setPanelOpen(false);
       if (marker && options.from === "list") {

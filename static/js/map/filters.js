@@ -4,7 +4,7 @@
 import { byId, debounce } from "./dom.js";
 import { round6 } from "./format.js";
 import { changedFilters, clearing } from "./state.js";
-import { ringParam } from "./layers.js";
+import { ringPolylineParam } from "./layers.js";
 
 // Names of the filters that the form's checkboxes hold, e.g. ["genre", "terrain", "facility"].
 function listParams(form) {
@@ -55,7 +55,7 @@ export function createFilters(ctx) {
   function setFilters(changes) {
     state.filters = changedFilters(state.filters, changes);
     formFromState();
-    ctx.actions.refresh();
+    ctx.actions.refresh({ fit: true });
   }
 
   function clearFilter(name) {
@@ -63,7 +63,7 @@ export function createFilters(ctx) {
     setFilters(clearing(ctx.settings.filters, name));
   }
 
-  const onFormChange = () => { stateFromForm(); formFromState(); ctx.actions.refresh(); };
+  const onFormChange = () => { stateFromForm(); formFromState(); ctx.actions.refresh({ fit: true }); };
   form.addEventListener("change", (e) => {
     if (e.target.id !== "scout-q") onFormChange();
   });
@@ -72,7 +72,7 @@ export function createFilters(ctx) {
     state.filters = {};
     ctx.layers.drawnLayer.clearLayers();
     formFromState();
-    ctx.actions.refresh();
+    ctx.actions.refresh({ fit: true });
   });
 
   // Near a point: a click on the map (its latlng is WGS-84 whatever the basemap) or the device's location.
@@ -102,7 +102,7 @@ export function createFilters(ctx) {
   map.on("draw:created", (e) => {
     ctx.layers.drawnLayer.clearLayers();
     ctx.layers.drawnLayer.addLayer(e.layer);
-    setFilters({ area: ringParam(e.layer.getLatLngs()[0]) });
+    setFilters({ area: ringPolylineParam(e.layer.getLatLngs()[0]) });
   });
   byId("scout-draw-polygon").addEventListener("click", () => new L.Draw.Polygon(map, { allowIntersection: false }).enable());
   byId("scout-draw-rectangle").addEventListener("click", () => new L.Draw.Rectangle(map).enable());

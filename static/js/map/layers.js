@@ -4,7 +4,9 @@
  * WenchengCRS are the page's classic scripts.
  */
 import { el } from "./dom.js";
+import { fanOffsets } from "./fan.js";
 import { format, round6 } from "./format.js";
+import { POLYLINE_PREFIX, decodePolyline, encodePolyline } from "./polyline.js";
 
 const NO_COLOUR = "#555";
 const OUTLINE_STYLE = { color: "#c0392b", weight: 2, dashArray: "6 4", fillOpacity: 0.02 };
@@ -26,15 +28,24 @@ export function viewBox(bounds, zoom, bboxFilter) {
   return box.map(round6).join(",");
 }
 
-// "lon,lat,lon,lat,..." -> [[lat, lon], ...] (Leaflet's order) and back.
+// The area parameter -> [[lat, lon], ...] (Leaflet's order): "polyline:<encoded>" or "lon,lat,lon,lat,...";
+// [] when it is neither.
 export function ringFromParam(area) {
+  if (area.startsWith(POLYLINE_PREFIX)) return decodePolyline(area.slice(POLYLINE_PREFIX.length)) || [];
   const v = area.split(",").map(Number), ring = [];
   for (let i = 0; i + 1 < v.length; i += 2) ring.push([v[i + 1], v[i]]);
   return ring;
 }
 
+// A drawn ring -> the area parameter: the plain lon,lat list, for one a person can read and edit.
 export function ringParam(latlngs) {
   return latlngs.map((ll) => round6(ll.lng) + "," + round6(ll.lat)).join(",");
+}
+
+// A drawn ring -> the area parameter as the page writes it: the encoded polyline, about a third of the plain
+// list's length once in a URL, so that the API's 500 corners fit in one.
+export function ringPolylineParam(latlngs) {
+  return POLYLINE_PREFIX + encodePolyline(latlngs.map((ll) => [ll.lat, ll.lng]));
 }
 
 // The marker clusterer's size steps, for the server's bubbles to look like its own.
@@ -206,15 +217,35 @@ export function createLayers(ctx) {
   // ---- outline, bases, suggestions, legend
   function drawOutline(fc) {
     const layer = L.geoJSON(fc, { style: OUTLINE_STYLE, interactive: false }).addTo(map);
-    if (!state.view && layer.getBounds().isValid()) map.fitBounds(layer.getBounds(), { padding: [10, 10] });
+    if (!state.view && layer.getBounds().isValid()) map.fitBounds(layer.getBounds(), { padding: [24, 24] });
   }
 
-  function baseIcon(p) {
+  // A flag standing on its point, so the sites clustered at the same point stay visible below it.  Fanned out
+  // by (dx, dy) pixels when other bases share the point, with a leader line from the flag's foot to the point.
+  const BASE_W = 26, BASE_H = 34;
+  function baseIcon(p, dx = 0, dy = 0) {
+    const box = el("span", "scout-base-mark");
     const badge = el("span", "scout-base-badge", p.number);
     badge.style.background = colour(p.genres[0]);
-    // A flag standing on its point, so the sites clustered at the same point stay visible below it.
-    return L.divIcon({ html: badge, className: "scout-base-icon", iconSize: [26, 34], iconAnchor: [13, 34],
-      popupAnchor: [0, -30] });
+    badge.setAttribute("data-base-number", p.number);
+    box.appendChild(badge);
+    if (dx || dy) {
+      const leader = el("span", "scout-base-leader");
+      leader.style.width = Math.hypot(dx, dy) + "px";
+      leader.style.transform = "rotate(" + Math.atan2(-dy, -dx) + "rad)";
+      box.appendChild(leader);
+    }
+    return L.divIcon({ html: box, className: "scout-base-icon", iconSize: [BASE_W, BASE_H],
+      iconAnchor: [BASE_W / 2 - dx, BASE_H - dy], popupAnchor: [0, -30] });
+  }
+
+  // Bases closer than a flag's width on screen are spread round their shared point, at every zoom.
+  function fanBases(basesLayer) {
+    const markers = basesLayer.getLayers();
+    const points = markers.map((m) => map.latLngToLayerPoint(m.getLatLng()));
+    fanOffsets(points, BASE_W + 8, (BASE_W + 8) * 1.45).forEach(({ dx, dy }, i) => {
+      markers[i].setIcon(baseIcon(markers[i].feature.properties, dx, dy));
+    });
   }
 
   function basePopup(p) {
@@ -240,6 +271,8 @@ export function createLayers(ctx) {
         keyboard: true, zIndexOffset: 1000 }),
       onEachFeature: (f, layer) => layer.bindPopup(basePopup(f.properties)),
     }).addTo(map);
+    fanBases(basesLayer);
+    map.on("zoomend", () => fanBases(basesLayer));
     status.basesDrawn = fc.features.length;
     addLegend(fc.features, basesLayer);
   }
@@ -266,7 +299,8 @@ export function createLayers(ctx) {
     const legend = L.control({ position: "bottomleft" });
     legend.onAdd = () => {
       const box = el("details", "scout-legend leaflet-control");
-      box.open = window.matchMedia("(min-width: 761px)").matches;
+      // Open only where there is room for it beside the results (a tall desktop screen); else one click away.
+      box.open = window.matchMedia("(min-width: 761px) and (min-height: 900px)").matches;
       box.appendChild(el("summary", null, M.legend));
       const list = el("ol", "scout-legend-bases");
       features.forEach((f) => {

@@ -14,16 +14,21 @@ import { ApiError, getJSON, problemText } from "./api.js";
 import { createDetail } from "./detail.js";
 import { byId } from "./dom.js";
 import { createFilters } from "./filters.js";
-import { makeText, vocabularyIndex } from "./format.js";
+import { format, makeText, vocabularyIndex } from "./format.js";
 import { createLayers } from "./layers.js";
 import { createList } from "./list.js";
 import { createPackPanel } from "./pack.js";
 import { createResults } from "./results.js";
+import { panIntoView, trackUserMoves, uncoveredPart } from "./sight.js";
 import { filterOfParam, filterParams, readState, writeUrl } from "./state.js";
+
+const SMALL_SCREEN = "(max-width: 760px)";
 
 export function mount(map, settings) {
   const params = filterParams(settings.filters);
-  const state = readState(window.location.search, params);
+  const ofParam = filterOfParam(settings.filters);
+  const state = readState(window.location.search, params, settings.listParams,
+    { minZoom: map.getMinZoom(), maxZoom: map.getMaxZoom(), bounds: settings.viewBounds });
   // mode: "all" (every match loaded, clustered in the page) or "view" (above settings.clusterThreshold:
   // the server clusters what is in view, the list pages through it).
   const status = { ready: false, loading: 0, sitesDrawn: 0, numberMatched: null, basesDrawn: 0, crs: "EPSG3857",
@@ -55,6 +60,62 @@ export function mount(map, settings) {
   results = createResults(ctx, params);
   const { layers, list } = ctx;
 
+  // ---- bad state degrades: a filter the link gives twice or the server refuses is left out, and named.
+  const notice = byId("scout-notice");
+  const dropped = new Set();
+  function noteDropped(filterNames) {
+    filterNames.forEach((name) => dropped.add(name));
+    if (!dropped.size) return;
+    const labels = [...dropped].map((name) => M[name] || name);
+    byId("scout-notice-text").textContent = format(M.droppedFilters, { filters: labels.join(M.listSeparator) });
+    notice.hidden = false;
+  }
+  byId("scout-notice-close").addEventListener("click", () => { notice.hidden = true; });
+  noteDropped(state.dropped.map((param) => ofParam[param]));
+  // The server refused one filter's value (400 naming its parameter): leave that filter out and show the rest.
+  function dropRefusedFilter(err) {
+    const invalid = err instanceof ApiError && err.status === 400 && (err.problem["invalid-params"] || [])[0];
+    const name = invalid && ofParam[invalid.name];
+    if (!name || !settings.filters[name].some((param) => state.filters[param])) return false;
+    settings.filters[name].forEach((param) => { delete state.filters[param]; });
+    noteDropped([name]);
+    filters.formFromState();
+    return true;
+  }
+
+  // ---- results in sight: after a filter change the map fits the results, unless the user has moved it.
+  let userMoved = Boolean(state.view);  // a link with a view keeps it
+  trackUserMoves(map, () => { userMoved = true; });
+  layers.siteCluster.on("clusterclick", () => { userMoved = true; });
+  // At once, not animated: the markers are drawn for the new view right after.
+  function fitResults(features) {
+    const bounds = L.latLngBounds(features.map((f) => [f.geometry.coordinates[1], f.geometry.coordinates[0]]));
+    if (userMoved || !bounds.isValid()) return;
+    map.fitBounds(bounds, { padding: [40, 40], maxZoom: 15, animate: false });
+  }
+
+  // ---- phone: the selected site stays in the part of the map the detail drawer leaves free.
+  function keepInSight(latlng) {
+    const drawer = byId("scout-detail");
+    if (drawer.hidden) return;  // closed meanwhile: nothing to keep in sight
+    // A zoom or pan still under way (a cluster click, a glide) ends elsewhere: measure where it ends.
+    if (map._animatingZoom || (map._panAnim && map._panAnim._inProgress)) {
+      map.once("moveend", () => keepInSight(latlng));
+      return;
+    }
+    const box = map.getContainer().getBoundingClientRect();
+    const visible = uncoveredPart(box, drawer.hidden ? null : drawer.getBoundingClientRect());
+    const [dx, dy] = panIntoView(map.latLngToContainerPoint(latlng), visible, 30);
+    if (dx || dy) map.panBy([dx, dy], { animate: false });
+  }
+
+  // ---- small screens: no mini-map, and the map tools behind one "more tools" button.
+  if (window.matchMedia(SMALL_SCREEN).matches) {
+    const minimap = settings.miniMap && window[settings.miniMap];
+    if (minimap) map.removeControl(minimap);
+    groupTools(map, M);
+  }
+
   // ---- phone layout: the panel slides over the map; choosing a site closes it so the map shows the site.
   const toggle = byId("scout-panel-toggle");
   function setPanelOpen(open) {
@@ -64,7 +125,7 @@ export function mount(map, settings) {
   }
   toggle.addEventListener("click", () => setPanelOpen(!document.body.classList.contains("panel-open")));
 
-  Object.assign(ctx.actions, { refresh: results.refresh, loadMore: results.loadMore, setPanelOpen,
+  Object.assign(ctx.actions, { dropRefusedFilter, fitResults, keepInSight, refresh: results.refresh, loadMore: results.loadMore, setPanelOpen,
     openSite: detail.openSite, highlight: list.highlight, setFilters: filters.setFilters, clearFilter: filters.clearFilter });
 
   // ---- start
@@ -107,6 +168,35 @@ export function mount(map, settings) {
   window.WenchengScout.app = app;
   window.WenchengScout.state = status;
   return app;
+}
+
+// On a small screen the map's tool buttons (draw, full screen, locate, measure) sit behind one "more tools"
+// button, so they do not cover the map; zoom stays out.
+function groupTools(map, M) {
+  const corner = map.getContainer().querySelector(".leaflet-top.leaflet-left");
+  if (!corner) return;
+  corner.classList.add("scout-tools-grouped");
+  const control = L.control({ position: "topleft" });
+  control.onAdd = () => {
+    const bar = L.DomUtil.create("div", "leaflet-bar scout-more-tools");
+    const button = L.DomUtil.create("a", "", bar);
+    button.href = "#";
+    button.setAttribute("role", "button");
+    button.setAttribute("aria-expanded", "false");
+    button.title = M.moreTools;
+    button.setAttribute("aria-label", M.moreTools);
+    button.textContent = "⋯";
+    L.DomEvent.on(button, "click", (e) => {
+      L.DomEvent.preventDefault(e);
+      L.DomEvent.stopPropagation(e);
+      const open = corner.classList.toggle("is-open");
+      button.setAttribute("aria-expanded", open ? "true" : "false");
+    });
+    return bar;
+  };
+  control.addTo(map);
+  const zoom = corner.querySelector(".leaflet-control-zoom");
+  if (zoom) corner.insertBefore(control.getContainer(), zoom.nextSibling);
 }
 
 // The page's inline script may have run first (module scripts are deferred) or not yet.

@@ -123,7 +123,8 @@ export function createResults(ctx, params) {
 
   // The facets' count decides how sites reach the map: every match (clustered in the page) up to
   // settings.clusterThreshold, else only the server's clusters for the view and a page of the list.
-  function refresh() {
+  // options.fit: fit the map to the results (after a filter change; main.js skips it once the user moved the map).
+  function refresh(options = {}) {
     ctx.writeUrl();
     layers.drawArea();
     layers.drawNear();
@@ -145,10 +146,14 @@ export function createResults(ctx, params) {
       status.mode = "all";
       cancelView();
       return fetchAll(sitesUrl).then((data) => {
-        if (seq === requestSeq) drawAll(data.features);
+        if (seq !== requestSeq) return;
+        if (options.fit) ctx.actions.fitResults(data.features);  // first, so the markers are drawn at the new view
+        drawAll(data.features);
       });
     }).catch((err) => {
-      if (seq !== requestSeq) return;
+      if (seq !== requestSeq) return undefined;
+      // A filter the server refuses is left out (and named); the others still apply.
+      if (ctx.actions.dropRefusedFilter(err)) return refresh(options);
       list.setCount(ctx.failure(err));
       list.showEmpty(null, ctx.failure(err));
     }).then(() => {

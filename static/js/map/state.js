@@ -20,23 +20,48 @@ export function filterOfParam(filters) {
 }
 
 export function emptyState() {
-  return { filters: {}, site: null, layer: null, view: null, date: null };
+  return { filters: {}, site: null, layer: null, view: null, date: null, dropped: [] };
 }
 
-// A query string (location.search) -> state; anything malformed is left out, never guessed.
-export function readState(search, params) {
+// A real calendar day written YYYY-MM-DD (2026-02-30 is not one).
+export function isDay(text) {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(text)) return false;
+  const [y, m, d] = text.split("-").map(Number);
+  const day = new Date(Date.UTC(y, m - 1, d));
+  return day.getUTCFullYear() === y && day.getUTCMonth() === m - 1 && day.getUTCDate() === d;
+}
+
+const clamp = (v, lo, hi) => Math.min(hi, Math.max(lo, v));
+
+// A view {zoom, lat, lng} moved inside limits {minZoom, maxZoom, bounds: [[south, west], [north, east]]}.
+export function clampView(view, limits) {
+  const [[south, west], [north, east]] = limits.bounds;
+  return { zoom: clamp(Math.round(view.zoom), limits.minZoom, limits.maxZoom), lat: clamp(view.lat, south, north),
+    lng: clamp(view.lng, west, east) };
+}
+
+// A query string (location.search) -> state.  Bad state degrades, it does not blank the map:
+// - a list parameter given more than once (lists: the parameters that take comma-separated terms) is the union
+//   of its values; any other filter parameter given twice with different values is left out and named in
+//   state.dropped, as are the parameters of a filter the server refuses later (see results.js);
+// - a map view out of limits (clampView) is moved inside them; a malformed view, site or day is left out.
+export function readState(search, params, lists = [], limits = null) {
   const query = new URLSearchParams(search);
   const state = emptyState();
   params.forEach((name) => {
-    const value = query.get(name);
-    if (value !== null && value !== "") state.filters[name] = value;
+    const values = [...new Set(query.getAll(name).filter((v) => v !== ""))];
+    if (values.length === 1 || (values.length > 1 && lists.includes(name))) state.filters[name] = values.join(",");
+    else if (values.length > 1) state.dropped.push(name);
   });
   const site = query.get("site");
   if (site && /^\d+$/.test(site)) state.site = parseInt(site, 10);
   state.layer = query.get("layer");
-  const view = (query.get("map") || "").split("/").map(Number);
-  if (view.length === 3 && view.every(Number.isFinite)) state.view = { zoom: view[0], lat: view[1], lng: view[2] };
-  if (/^\d{4}-\d{2}-\d{2}$/.test(query.get("date") || "")) state.date = query.get("date");
+  const view = (query.get("map") || "").split("/").map((v) => (v.trim() === "" ? NaN : Number(v)));
+  if (view.length === 3 && view.every(Number.isFinite)) {
+    state.view = { zoom: view[0], lat: view[1], lng: view[2] };
+    if (limits) state.view = clampView(state.view, limits);
+  }
+  if (isDay(query.get("date") || "")) state.date = query.get("date");
   return state;
 }
 

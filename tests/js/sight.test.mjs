@@ -1,0 +1,52 @@
+// Fanning out bases and keeping a point in sight (static/js/map/fan.js, sight.js), without a browser.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+
+import { fanOffsets } from "../../static/js/map/fan.js";
+import { panIntoView, uncoveredPart } from "../../static/js/map/sight.js";
+
+test("bases on one point are spread round it, far enough apart to click each", () => {
+  const points = [{ x: 100, y: 100 }, { x: 100, y: 100 }, { x: 300, y: 100 }, { x: 100, y: 101 }];
+  const offsets = fanOffsets(points, 30, 36);
+  assert.deepEqual(offsets[2], { dx: 0, dy: 0 }, "a base alone stays on its point");
+  const placed = [0, 1, 3].map((i) => ({ x: points[i].x + offsets[i].dx, y: points[i].y + offsets[i].dy }));
+  for (let a = 0; a < placed.length; a += 1) {
+    for (let b = a + 1; b < placed.length; b += 1) {
+      const d = Math.hypot(placed[a].x - placed[b].x, placed[a].y - placed[b].y);
+      assert.ok(d >= 35, `fanned bases ${a} and ${b} are ${d.toFixed(1)} px apart`);
+    }
+  }
+  assert.deepEqual(fanOffsets(points, 30, 36), offsets, "the same input gives the same ring");
+});
+
+test("two bases on one point go left and right of it", () => {
+  const offsets = fanOffsets([{ x: 0, y: 0 }, { x: 0, y: 0 }], 30, 36);
+  assert.ok(offsets[0].dx < 0 && offsets[1].dx > 0, "first left, second right");
+  assert.equal(offsets[0].dy, 0);
+});
+
+test("a point under a phone's drawer is panned into the part above it", () => {
+  const visible = uncoveredPart({ top: 50, bottom: 844, left: 0, right: 390, width: 390, height: 794 },
+    { top: 350, bottom: 844, left: 0, right: 390, height: 494 });
+  assert.deepEqual(visible, { left: 0, top: 0, right: 390, bottom: 300 });
+  const [dx, dy] = panIntoView({ x: 195, y: 500 }, visible, 30);
+  assert.deepEqual([dx, dy], [0, 350], "pans the point to the middle of the free part");
+  assert.deepEqual(panIntoView({ x: 195, y: 100 }, visible, 30), [0, 0], "a point in sight stays");
+  assert.deepEqual(uncoveredPart({ top: 0, bottom: 800, left: 340, right: 1366, width: 1026, height: 800 },
+    { top: 0, bottom: 800, left: 986, right: 1366, height: 800 }),
+  { left: 0, top: 0, right: 1026, bottom: 800 }, "a side panel beside the map covers none of it");
+});
+
+test("rings that would land on a neighbour become one wider ring: no two flags overlap", () => {
+  // Ten bases within ~100 px, as at a phone's county view.
+  const points = [[0, 0], [0, 0], [0, 0], [30, 10], [30, 10], [60, 40], [20, 50], [90, 20], [45, 45], [70, 70]]
+    .map(([x, y]) => ({ x, y }));
+  const offsets = fanOffsets(points, 34, 34 * 1.45);  // a chord of 1.45 x near: diagonal neighbours clear too
+  const placed = points.map((p, i) => ({ x: p.x + offsets[i].dx, y: p.y + offsets[i].dy }));
+  for (let a = 0; a < placed.length; a += 1) {
+    for (let b = a + 1; b < placed.length; b += 1) {
+      const apart = Math.abs(placed[a].x - placed[b].x) >= 34 || Math.abs(placed[a].y - placed[b].y) >= 34;
+      assert.ok(apart, `flags ${a} and ${b} do not overlap`);
+    }
+  }
+});
