@@ -9,11 +9,9 @@ import math
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
-from playwright.sync_api import sync_playwright
 
 from scouting.polyline import encode
 
-from .browser import CHROMIUM, CHROMIUM_ARGS
 from .test_map_browser import Session, list_ids, wait_ready
 
 pytestmark = pytest.mark.browser
@@ -24,11 +22,8 @@ LANGS = {"zh": ("zh-CN", {"genre": "题材", "base": "基地"}), "en": ("en-GB",
 
 
 @pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+def browser(chromium):
+    return chromium  # the module's one Chromium (conftest)
 
 
 @pytest.fixture(scope="module")
