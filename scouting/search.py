@@ -332,6 +332,22 @@ def _attach_terms(session: Session, sites: list[Site]) -> None:
         site._preloaded_terms = terms[site.id]
 
 
+def extent(session: Session, model) -> list[float] | None:
+    """[minx, miny, maxx, maxy] of a table's points (sites not deleted), or None when it has none."""
+    live = [model.deleted_at.is_(None)] if hasattr(model, "deleted_at") else []
+    row = session.execute(select(
+        func.min(func.ST_X(model.geom)), func.min(func.ST_Y(model.geom)),
+        func.max(func.ST_X(model.geom)), func.max(func.ST_Y(model.geom))).where(*live)).one()
+    return None if row[0] is None else [float(v) for v in row]
+
+
+def database_health(session: Session) -> int:
+    """The number of stored sites, after a spatial function has answered: proves the extension is loaded, not just
+    that the database opens.  Raises what the driver raises."""
+    session.execute(select(func.ST_AsText(func.ST_GeomFromText("POINT(120 27.8)", 4326)))).scalar_one()
+    return session.scalar(select(func.count()).select_from(Site))
+
+
 def get_sites(session: Session, site_ids: list[int]) -> list[SiteHit]:
     rows = session.execute(
         select(Site, func.ST_X(Site.geom), func.ST_Y(Site.geom)).where(Site.id.in_(site_ids), Site.deleted_at.is_(None))

@@ -4,6 +4,7 @@ from __future__ import annotations
 import threading
 
 import prcoords
+import pytest
 from pyproj import Geod
 
 from scouting import accounts
@@ -216,3 +217,13 @@ def test_a_deleted_site_leaves_every_api_s_base_counts(writer):
                    if f["properties"]["slug"] == base)
     one = writer.get(f"/ogc/collections/bases/items/{base_id}?f=json").get_json()
     assert one["properties"]["site_count"] == after_api[base], "and so does the single base item"
+
+
+def test_the_ogc_extent_leaves_deleted_sites_out(writer):
+    features = writer.get("/api/sites?limit=100").get_json()["features"]
+    east = max(features, key=lambda f: f["geometry"]["coordinates"][0])
+    etag = writer.get(f"/api/sites/{east['id']}").headers["ETag"]
+    assert writer.delete(f"/api/sites/{east['id']}", headers=auth(writer, **{"If-Match": etag})).status_code == 204
+    rest = [f["geometry"]["coordinates"][0] for f in features if f["id"] != east["id"]]
+    bbox = writer.get("/ogc/collections/sites?f=json").get_json()["extent"]["spatial"]["bbox"][0]
+    assert bbox[2] == pytest.approx(max(rest)), "the collection's extent ends at the easternmost site not deleted"

@@ -5,15 +5,13 @@ from urllib.parse import urlencode
 
 import orjson
 from flask import Blueprint, Response, current_app, g, request, url_for
-from sqlalchemy import func, select
 
 from .. import bases, checks, facts, sites, vocab
 from ..details import parse_day, site_details
 from ..errors import DatabaseUnavailable, InvalidParameter, PreconditionRequired, UnsupportedMediaType
 from ..formats.geojson import base_feature, boundary_feature, feature_collection, site_feature
-from ..models import Site
 from ..request_args import search_args
-from ..search import ResultCache, find_sites, parse_cluster_query, parse_site_query
+from ..search import ResultCache, database_health, find_sites, parse_cluster_query, parse_site_query
 from .auth import api_user, whoami
 from .security import public_request_url
 from .session import get_session
@@ -140,10 +138,7 @@ def vocabulary():
 def healthz():
     dialect = current_app.extensions["scouting"]["dialect"]
     try:
-        session = get_session()
-        # A spatial function proves the extension is loaded, not just that the file opens.
-        session.execute(select(func.ST_AsText(func.ST_GeomFromText("POINT(120 27.8)", 4326)))).scalar_one()
-        sites = session.scalar(select(func.count()).select_from(Site))
+        sites = database_health(get_session())
     except DatabaseUnavailable as err:
         return json_response({"status": "unavailable", "database": dialect.label, "detail": err.detail}, 503)
     except Exception as err:  # any driver error means the database is not usable now

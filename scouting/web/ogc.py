@@ -17,9 +17,8 @@ from urllib.parse import urlencode
 
 import orjson
 from flask import Blueprint, Response, render_template, request
-from sqlalchemy import func, select
 
-from .. import bases, vocab
+from .. import bases, search, vocab
 from ..cql import LANGUAGES, MAX_FILTER, QUERYABLES, parse_filter
 from ..crs import CRS84, SUPPORTED, bbox_to_crs84, from_crs84, parse_crs
 from ..db import spatial_dialect
@@ -190,13 +189,6 @@ def openapi():
 
 # --------------------------------------------------------------------------- collections
 
-def _extent(model) -> list[float] | None:
-    row = get_session().execute(select(
-        func.min(func.ST_X(model.geom)), func.min(func.ST_Y(model.geom)),
-        func.max(func.ST_X(model.geom)), func.max(func.ST_Y(model.geom)))).one()
-    return None if row[0] is None else [float(v) for v in row]
-
-
 def _collection_doc(collection: Collection, fmt: str, self_endpoint: bool) -> dict:
     items = {"collection_id": collection.id}
     if self_endpoint:
@@ -219,7 +211,7 @@ def _collection_doc(collection: Collection, fmt: str, self_endpoint: bool) -> di
         "crs": list(SUPPORTED),
         "storageCrs": CRS84,
     }
-    bbox = _extent(collection.model)
+    bbox = search.extent(get_session(), collection.model)
     if bbox is not None:
         doc["extent"] = {"spatial": {"bbox": [bbox], "crs": CRS84}}
     return doc
