@@ -26,7 +26,7 @@ from .models import Site, SiteTag, ThemedBase
 from .search import MAX_AREA_VERTICES, _has_tag, _tagged, in_bbox
 
 LANGUAGES = ("cql2-text", "cql2-json")
-MAX_FILTER = 20_000  # characters; a polygon of MAX_AREA_VERTICES corners fits easily
+MAX_FILTER = 20_000  # characters; a URL (web.MAX_URL_LENGTH) holds less, but the core never trusts its caller
 # The parser recurses natively: thousands of nested brackets overflow its stack (the process dies), so nesting is
 # counted first.  No real filter comes near this.
 MAX_NESTING = 64
