@@ -38,7 +38,8 @@ def _ok(description: str, schema: str, mimetype: str = JSON, headers: dict | Non
 
 
 def _errors(*codes: int) -> dict:
-    return {str(code): _ref("responses", f"E{code}") for code in codes}
+    # 414 can answer any request: the app refuses URLs past web.MAX_URL_LENGTH before routing.
+    return {str(code): _ref("responses", f"E{code}") for code in sorted({*codes, 414})}
 
 
 ERROR_TEXT = {
@@ -50,6 +51,7 @@ ERROR_TEXT = {
     410: "The pack has expired.",
     412: "A stale edit: If-Match is not the current version; `current` is what is stored now.",
     413: "The body is too large.",
+    414: "The URL is too long (over 8,000 characters): send fewer or shorter parameters (area=polyline:...).",
     415: "The body is not application/json.",
     428: "If-Match is required: send the ETag of the version you edited.",
     429: "Too many requests from this address (new packs, or wrong API tokens): wait a minute.",

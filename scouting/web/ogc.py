@@ -480,7 +480,7 @@ def openapi_document(base_slugs: list[str]) -> dict:
     which attribute filters it may send to the server) under /collections/{id}/items."""
     server = absolute_url("ogc.landing")
     errors = {"400": _ref("responses", "InvalidParameter"), "404": _ref("responses", "NotFound"),
-              "500": _ref("responses", "ServerError")}
+              "414": _ref("responses", "UriTooLong"), "500": _ref("responses", "ServerError")}
     simple = [_ref("parameters", "f")]
     site_filters = [
         _terms_param("genre", vocab.GENRES, "when it has any of them"),
@@ -648,6 +648,7 @@ def openapi_document(base_slugs: list[str]) -> dict:
             "responses": {
                 "InvalidParameter": problem_response("A parameter is wrong or unknown; invalid-params names it."),
                 "NotFound": problem_response("No such collection or feature."),
+                "UriTooLong": problem_response("The URL is over 8,000 characters (a filter travels in it)."),
                 "ServerError": problem_response("A server error."),
             },
         },
