@@ -3,6 +3,7 @@ page, a free loopback port, bounded waits, and a server (gunicorn as `make run` 
 as a real process and waited for until /healthz answers.  Fixtures live in conftest.py; these are plain functions."""
 from __future__ import annotations
 
+import io
 import os
 import re
 import signal
@@ -15,6 +16,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 ROOT = Path(__file__).resolve().parent.parent
 STAFF_PASSWORD = "correct horse battery"
@@ -155,3 +157,10 @@ def gunicorn(env: dict[str, str], log: Path, workers: int = 2) -> ServerProcess:
     environment.  Not started yet: call start() or use it as a context."""
     port = free_port()
     return ServerProcess(gunicorn_command(port, workers), port, server_env(**env), log)
+
+
+def small_jpeg(colour: tuple[int, int, int] = (40, 110, 170)) -> bytes:
+    """A 400x300 JPEG of one colour: a photo to upload."""
+    buffer = io.BytesIO()
+    Image.new("RGB", (400, 300), colour).save(buffer, "JPEG")
+    return buffer.getvalue()

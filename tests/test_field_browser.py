@@ -6,17 +6,16 @@ revision.  The taps and typed fields from "I am here" to a synced, photographed,
 """
 from __future__ import annotations
 
-import io
 import threading
 
 import pytest
-from PIL import Image
 from playwright.sync_api import Error as PlaywrightError
 
 from scouting import accounts
 from scouting.geodata import load_geodata
 
 from .browser import serve
+from .helpers import small_jpeg
 from .test_csp_browser import CspWatch
 
 pytestmark = pytest.mark.browser
@@ -103,11 +102,6 @@ def field_app(fresh_app):
         fresh_app.token = accounts.create_token(session, "ping")
     return fresh_app
 
-
-def small_jpeg() -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", (400, 300), (40, 110, 170)).save(buffer, "JPEG")
-    return buffer.getvalue()
 
 
 def open_field_page(chromium, base):

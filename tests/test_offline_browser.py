@@ -10,7 +10,6 @@ import io
 import threading
 
 import pytest
-from PIL import Image
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from scouting import accounts
@@ -18,7 +17,7 @@ from scouting.geodata import load_geodata
 
 from .browser import TileServer, serve
 from .helpers import STAFF_PASSWORD as PASSWORD
-from .helpers import bearer
+from .helpers import bearer, small_jpeg
 from .test_csp_browser import CspWatch
 
 pytestmark = pytest.mark.browser
@@ -66,11 +65,6 @@ def staff_app(fresh_app):
     return fresh_app
 
 
-def small_jpeg() -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", (400, 300), (200, 80, 40)).save(buffer, "JPEG")
-    return buffer.getvalue()
-
 
 def cache_names(page) -> list[str]:
     return page.evaluate("() => caches.keys()")
@@ -93,7 +87,7 @@ def test_a_saved_pack_opens_offline_whole_and_can_be_removed(staff_app, chromium
     sites = list(by_place.values())[:2]  # two places a few km apart
     photo = client.post(f"/api/sites/{sites[0]['id']}/photos", headers=bearer(staff_app.token),
                         content_type="multipart/form-data",
-                        data={"file": (io.BytesIO(small_jpeg()), "a.jpg", "image/jpeg")}).get_json()
+                        data={"file": (io.BytesIO(small_jpeg((200, 80, 40))), "a.jpg", "image/jpeg")}).get_json()
     pack = client.post("/api/packs", json={"name": "峡谷外景 Gorge", "site_ids": [s["id"] for s in sites]}).get_json()
     tiles = TileServer()
     counting = CountingApp(staff_app)
