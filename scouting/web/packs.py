@@ -239,9 +239,10 @@ def _page_context(pack, items, session=None):
     }
 
 
-def print_view(pack, items) -> str:
-    """The pack's print view as HTML.  Needs the app context only (no request): the CLI renders it too."""
-    return render_template("pack_print.html", **_page_context(pack, items))
+def print_view(pack, items, language_switch: bool = False) -> str:
+    """The pack's print view as HTML.  Needs the app context only (no request): the CLI renders it too.  The
+    language switch is for the page served here; a copy in a zip has no server to switch with."""
+    return render_template("pack_print.html", **_page_context(pack, items), language_switch=language_switch)
 
 
 @bp.get("/packs/<token>")
@@ -263,4 +264,4 @@ def pack_page(token: str):
 def pack_print(token: str):
     session = get_session()
     pack = packs.get_pack(session, token)
-    return print_view(pack, packs.pack_hits(session, pack))
+    return print_view(pack, packs.pack_hits(session, pack), language_switch=True)
