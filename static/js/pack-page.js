@@ -135,6 +135,7 @@ function createEditor(section, token, M) {
   const zh = section.getAttribute("data-lang") === "zh";
   const siteName = (i) => (zh ? i.name_zh : i.name_en || i.name_zh);
   let state = null;
+  let theirs = null;  // the version someone else saved meanwhile, once a save was refused as stale
 
   const form = el("form", "pack-edit-form");
   form.noValidate = true;
@@ -285,15 +286,18 @@ function createEditor(section, token, M) {
         status.textContent = told.text;
         section.setAttribute("data-failed", String(err.status));
         if (told.field) showProblems({ [told.field]: told.text });
-        // A stale edit: the stored version is in the 412's body; saving again on it replaces theirs.
+        // A stale edit: the stored version is in the 412's body; saving on it (knowingly) replaces theirs.
         const current = err.status === 412 && err.problem && err.problem.current;
-        overwrite.hidden = !current;
-        if (current) overwrite.onclick = () => submit(current.version);
+        if (current) {
+          theirs = current.version;
+          overwrite.hidden = false;
+        }
       })
       .then(() => { save.disabled = false; });
   }
 
-  form.addEventListener("submit", (e) => { e.preventDefault(); overwrite.hidden = true; submit(state.version); });
+  form.addEventListener("submit", (e) => { e.preventDefault(); submit(state.version); });
+  overwrite.addEventListener("click", () => submit(theirs));
   cancel.addEventListener("click", () => window.location.reload());
 
   return function open() {
