@@ -179,7 +179,7 @@ def _edit_messages() -> dict[str, str]:
     return {
         "name": _("Pack name"), "description": _("Description"), "shootDate": _("Shooting date"),
         "note": _("Note (shot ideas, dates)"), "moveUp": _("Move up"), "moveDown": _("Move down"),
-        "remove": _("Remove"), "addSite": _("Add a site"), "searchSites": _("Search sites by name"),
+        "remove": _("Remove"), "addSite": _("Add a site to the pack"), "searchSites": _("Search sites by name"),
         "add": _("Add"), "inPack": _("Already in the pack"), "noMatch": _("No site matches “%(q)s”.", q="{q}"),
         "save": _("Save changes"), "cancel": _("Cancel"), "saving": _("Saving…"), "copied": _("Copied"),
         "loading": _("Loading…"),
