@@ -103,16 +103,28 @@ async function send(url, options) {
   return body;
 }
 
+// Without the clipboard API (a plain-http address other than localhost) or its permission, the value beside the
+// button is selected instead, ready for the phone's own "copy".
+function selectBeside(button) {
+  const code = button.parentElement.querySelector("code");
+  if (!code) return;
+  const range = document.createRange();
+  range.selectNodeContents(code);
+  const selection = window.getSelection();
+  selection.removeAllRanges();
+  selection.addRange(range);
+}
+
 function wireCopyButtons(M) {
   document.querySelectorAll("button.pack-copy[data-copy]").forEach((button) => {
     const label = button.textContent;
     button.addEventListener("click", () => {
-      if (!navigator.clipboard) return;
+      if (!navigator.clipboard) { selectBeside(button); return; }
       navigator.clipboard.writeText(button.getAttribute("data-copy")).then(() => {
         button.textContent = M.copied;
         button.setAttribute("data-copied", "true");
         setTimeout(() => { button.textContent = label; }, 1500);
-      }, () => {});
+      }, () => selectBeside(button));
     });
   });
 }
