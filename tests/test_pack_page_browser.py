@@ -264,3 +264,35 @@ def test_the_name_prompt_goes_once_a_name_is_typed(browsers, client):
     page.type("#scout-pack-name", "瀑")
     assert page.inner_text("#scout-pack-result") == "", "the prompt goes with the first character"
     assert page.get_attribute("#scout-pack-name", "aria-invalid") is None
+
+
+@pytest.mark.parametrize("lang,viewport", [("zh", DESKTOP), ("en", PHONE)])
+def test_refused_saves_are_told_at_their_field_and_keep_what_was_typed(browsers, client, lang, viewport):
+    pack = new_pack(client, notes={})
+    first = pack["site_ids"][0]
+    page = browsers(lang, viewport, allowed_errors=("400", "403")).open_pack(pack["id"], lang, pack["edit_token"])
+    page.click("#pack-edit-open")
+    page.wait_for_selector("#pack-editor[data-ready='true']")
+    page.fill(f".pack-edit-item[data-site-id='{first}'] .pack-edit-note", "keep me")
+    # The server refuses the last day Python has (no sun times for it): told at the date field, in words.
+    page.fill("#pack-edit-shoot_date", "9999-12-31")
+    page.click("#pack-edit-save")
+    page.wait_for_selector("#pack-editor[data-failed='400']")
+    error = page.inner_text("#pack-edit-shoot_date-error")
+    assert error == ("拍摄日期无法使用，请在日历中选择日期。" if lang == "zh"
+                     else "The shooting date cannot be used: choose a date on the calendar."), error
+    assert "shoot_date" not in page.inner_text("#pack-editor")
+    assert page.input_value(f".pack-edit-item[data-site-id='{first}'] .pack-edit-note") == "keep me"
+
+    # An edit token that does not fit (say, the pack was re-made): said plainly, nothing changes.
+    other = browsers(lang, viewport, allowed_errors=("403",)).open_pack(pack["id"], lang, "not-the-token")
+    other.click("#pack-edit-open")
+    other.wait_for_selector("#pack-editor[data-ready='true']")
+    other.fill("#pack-edit-name", "Not mine")
+    other.click("#pack-edit-save")
+    other.wait_for_selector("#pack-editor[data-failed='403']")
+    assert other.inner_text("#pack-edit-status") == (
+        "本浏览器保存的编辑密钥与这个外景包不符，无法保存修改。" if lang == "zh"
+        else "The edit key kept in this browser does not fit this pack: the changes cannot be saved.")
+    assert other.input_value("#pack-edit-name") == "Not mine"
+    assert client.get(f"/api/packs/{pack['id']}").get_json()["name"] == "瀑布外景 Falls"
