@@ -174,7 +174,7 @@ def _qr(share_url: str) -> dict:
 
 
 def _edit_messages() -> dict[str, str]:
-    """What the pack page's editor (static/js/pack-page.js) shows, in the page's language.  The API's problem
+    """What the pack page's editor (static/js/pack/page.js) shows, in the page's language.  The API's problem
     details name fields for programs; these say the same to a person."""
     return {
         "name": _("Pack name"), "description": _("Description"), "shootDate": _("Shooting date"),

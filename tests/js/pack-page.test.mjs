@@ -1,9 +1,9 @@
-// The pack page editor's state operations (static/js/pack-page.js): pure, so no browser and no storage.
+// The pack page editor's state operations (static/js/pack/page.js): pure, so no browser and no storage.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
 import { ApiError } from "../../static/js/map/api.js";
-import { added, editTokenFor, editorState, failureText, inputProblems, patchBody, removed } from "../../static/js/pack-page.js";
+import { added, editTokenFor, editorState, failureText, inputProblems, patchBody, removed } from "../../static/js/pack/page.js";
 
 const M = { needName: "NAME", needSite: "SITES", badNote: "NOTE", badDescription: "DESC", badDate: "DATE",
   offline: "OFFLINE", forbidden: "FORBIDDEN", gone: "GONE", conflict: "CONFLICT", tooMany: "SLOW",

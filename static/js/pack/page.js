@@ -6,10 +6,10 @@
  * on the version it started from, so a change made elsewhere meanwhile is told, not overwritten; nothing typed is
  * lost on any failure.  The state operations are pure (tests/js/pack-page.test.mjs); the rest draws and wires them.
  */
-import { ApiError } from "./map/api.js";
-import { el } from "./map/dom.js";
-import { format } from "./map/format.js";
-import { TOKENS_KEY, moved } from "./map/pack.js";
+import { ApiError } from "../map/api.js";
+import { el } from "../map/dom.js";
+import { format } from "../map/format.js";
+import { TOKENS_KEY, moved } from "../map/pack.js";
 
 const MAX_NAME = 200;
 const MAX_SITES = 200;
@@ -226,7 +226,13 @@ function createEditor(section, token, M) {
         b.title = title;
         b.setAttribute("aria-label", title + (zh ? "：" : ": ") + name);
         b.disabled = moved(state, index, delta) === state;
-        b.addEventListener("click", () => { state = moved(state, index, delta); renderItems(); });
+        b.addEventListener("click", () => {
+          state = moved(state, index, delta);
+          renderItems();
+          // The keyboard stays with the moved site.
+          const again = list.querySelector('[data-site-id="' + item.id + '"] .pack-edit-' + kind);
+          if (again && !again.disabled) again.focus();
+        });
         tools.appendChild(b);
       });
       const remove = el("button", "pack-edit-remove", "×");
@@ -240,6 +246,8 @@ function createEditor(section, token, M) {
     });
   }
 
+  // Enter in the search box looks for sites; it does not save the pack.
+  search.addEventListener("keydown", (e) => { if (e.key === "Enter") e.preventDefault(); });
   let searchSeq = 0;
   search.addEventListener("input", () => {
     const q = search.value.trim();
