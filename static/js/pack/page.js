@@ -120,7 +120,10 @@ function wireCopyButtons(M) {
     const label = button.textContent;
     button.addEventListener("click", () => {
       if (!navigator.clipboard) { selectBeside(button); return; }
-      navigator.clipboard.writeText(button.getAttribute("data-copy")).then(() => {
+      // Without a public address the share link is a path: the copy is the address this page was opened at.
+      const value = button.getAttribute("data-copy");
+      const text = value.startsWith("/") ? new URL(value, window.location.href).href : value;
+      navigator.clipboard.writeText(text).then(() => {
         button.textContent = M.copied;
         button.setAttribute("data-copied", "true");
         setTimeout(() => { button.textContent = label; }, 1500);
