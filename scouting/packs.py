@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from . import audit, geo, photos
+from . import audit, geo, photos, vocab
 from .errors import Forbidden, Gone, InvalidParameter, NotFound, PreconditionFailed
 from .formats.export import ExportItem
 from .formats.pack_zip import pack_zip
@@ -112,6 +112,46 @@ def clean_pack_input(data: Any, partial: bool) -> dict[str, Any]:
     if out.get("expires_on") and out["expires_on"] < today():
         raise InvalidParameter("expires_on", "is in the past")
     return out
+
+
+# --------------------------------------------------------------------------- text for the pack pages
+
+def distance_text(metres: float, lang: str) -> str:
+    """"8 公里" / "8 km", "500 米" / "500 m": a whole number of metres below 1 km, else km to one decimal."""
+    if metres >= 1000:
+        km = f"{metres / 1000:.1f}".removesuffix(".0")
+        return f"{km} 公里" if lang == "zh" else f"{km} km"
+    return f"{round(metres)} 米" if lang == "zh" else f"{round(metres)} m"
+
+
+def accuracy_sentence(accuracy_m: float, method: str, approximate: bool, lang: str) -> str:
+    """How well a site's point is known, as people say it: "近似位置，误差约 8 公里（乡镇驻地）" / "Approximate
+    position, within about 8 km. Method: Township seat (site lies in this township)." -- the method's label,
+    never its code."""
+    term = vocab.POSITION_METHODS.get(method)
+    distance = distance_text(accuracy_m, lang)
+    if lang == "zh":
+        out = ("近似位置，" if approximate else "") + f"误差约 {distance}"
+        return out + (f"（{term.zh}）" if term else "")
+    out = (f"Approximate position, within about {distance}." if approximate else f"Within about {distance}.")
+    return out + (f" Method: {term.en}." if term else "")
+
+
+def seasons_text(slugs: list[str] | None, lang: str) -> str:
+    """Best seasons by their labels, joined the language's way: "春、秋" / "Spring, Autumn"."""
+    labels = [getattr(vocab.SEASONS[s], lang) for s in slugs or [] if s in vocab.SEASONS]
+    return ("、" if lang == "zh" else ", ").join(labels)
+
+
+def local_text(site: Site, field: str, lang: str) -> str | None:
+    """A site's text in the page's language; when only the other language has it, a note saying so (never the
+    other language shown silently); None when neither has it."""
+    own, other = getattr(site, f"{field}_{lang}"), getattr(site, f"{field}_{'en' if lang == 'zh' else 'zh'}")
+    if own:
+        return own
+    if other:
+        return "（无中文说明）" if lang == "zh" else "(no English note)"
+    return None
 
 
 # --------------------------------------------------------------------------- reading

@@ -1,17 +1,24 @@
 """Location packs: the API (create, read, change, delete, stale edits), share and print pages, exports, CLI."""
 from __future__ import annotations
 
+import base64
 import io
 import json
 import zipfile
 from datetime import timedelta
+from html import escape
 from urllib.parse import unquote
 
 import pytest
+import segno
+from PIL import Image
 from sqlalchemy import update
 
+from scouting import geo
 from scouting.models import Pack
-from scouting.packs import today
+from scouting.packs import accuracy_sentence, distance_text, seasons_text, today
+
+from .helpers import auth
 
 HOSTILE = '<img src=x onerror=alert(1)>"\'&'
 
@@ -220,6 +227,86 @@ def test_cli_zip_without_public_url_prints_the_share_path(app, client, runner, t
     result = runner.invoke(args=["export", "--pack", body["id"], "--format", "zip", "-o", str(out)])
     assert result.exit_code == 0, result.output
     printed = _zip_members(out.read_bytes())["print.html"].decode("utf-8")
-    assert f"· /packs/{body['id']}</p>" in printed, "a relative share link, not a made-up host"
+    assert '<p class="share-url">/packs/' + body['id'] + '</p>' in printed, "a relative share link, not a made-up host"
     assert "localhost" not in printed
+    # A QR code of a relative link would lead nowhere: there is none, and the page says why, in its language.
+    assert 'id="print-qr"' not in printed and "未显示二维码：本站尚未设置公开网址" in printed
     assert '<html lang="zh-CN">' in printed, "the default language, as a first visit gets"
+
+
+# --------------------------------------------------------------------------- the pages in the reader's language
+
+def test_accuracy_reads_as_a_sentence_with_the_methods_label():
+    assert accuracy_sentence(8000, "township_seat", True, "zh") == "近似位置，误差约 8 公里（乡镇驻地）"
+    assert accuracy_sentence(5, "surveyed", False, "zh") == "误差约 5 米（实地测量）"
+    assert accuracy_sentence(8000, "township_seat", True, "en") == (
+        "Approximate position, within about 8 km. Method: Township seat (site lies in this township).")
+    assert accuracy_sentence(1500, "gps", True, "en") == (
+        "Approximate position, within about 1.5 km. Method: Phone GPS (accuracy as reported).")
+    assert (distance_text(12000, "zh"), distance_text(850, "en")) == ("12 公里", "850 m")
+    assert seasons_text(["spring", "autumn"], "zh") == "春、秋"
+    assert seasons_text(["spring", "autumn"], "en") == "Spring, Autumn"
+
+
+@pytest.mark.parametrize("lang,expected,foreign", [
+    ("zh", {"最佳季节：", "位置精度：", "导航：", "高德地图", "百度地图", "拍摄日期："}, ("Spring", "Position accuracy", ": ")),
+    ("en", {"Best seasons: ", "Position accuracy: ", "Navigate: ", "Baidu Maps", "Shooting date: "}, ("、", "位置精度", "：")),
+])
+def test_pack_page_and_print_view_speak_one_language(client, site_ids, lang, expected, foreign):
+    body = create(client, site_ids).get_json()
+    page = client.get(f"/packs/{body['id']}?lang={lang}").get_data(as_text=True)
+    printed = client.get(f"/packs/{body['id']}/print?lang={lang}").get_data(as_text=True)
+    sites = client.get(f"/api/packs/{body['id']}").get_json()["sites"]
+    for text in expected - {"导航：", "Navigate: ", "高德地图", "百度地图", "Baidu Maps"}:
+        assert text.rstrip(": ：") in printed, f"the print view shows {text!r}"
+    for text in expected:
+        assert text in page, f"the pack page shows {text!r}"
+    for html in (page, printed):
+        assert "township_seat" not in html and "±" not in html and "(estimate)" not in html, "no code, no bare ±"
+    sites_text = page[page.index('<ol class="pack-sites">'):page.index("</ol>", page.index('<ol class="pack-sites">'))]
+    for word in foreign:
+        assert word not in sites_text, f"the {lang} site list shows {word!r}"
+    for feature in sites:
+        lon, lat = feature["geometry"]["coordinates"]
+        p = feature["properties"]
+        links = geo.navigation_links(lon, lat, p["name_zh"])
+        assert escape(links["amap"]) in page and escape(links["baidu"]) in page, "Amap and Baidu links, as the detail panel"
+        assert f'data-copy="{lat:.6f}, {lon:.6f}"' in page, "WGS-84 to copy"
+        gcj_lon, gcj_lat = geo.wgs84_to_gcj02(lon, lat)
+        assert f'data-copy="{gcj_lat:.6f}, {gcj_lon:.6f}"' in page, "GCJ-02 to copy"
+        sentence = accuracy_sentence(p["coord_accuracy_m"], p["position_method"], p["approximate"], lang)
+        assert sentence in page and sentence in printed
+        assert seasons_text(p["best_seasons"], lang) in page
+    assert f'data-copy="{body["share_url"]}"' in page, "the share link to copy"
+    other = "en" if lang == "zh" else "zh_CN"
+    assert f'href="?lang={other}"' in page and f'href="?lang={other}"' in printed, "a switch to the other language"
+
+
+def test_an_untranslated_access_note_says_so_in_the_pages_language(writer):
+    site = writer.get("/api/sites?limit=1").get_json()["features"][0]
+    url = f"/api/sites/{site['id']}"
+    etag = writer.get(url).headers["ETag"]
+    changed = writer.patch(url, json={"type": "Feature", "properties": {"access_notes_en": None}},
+                           headers=auth(writer, **{"If-Match": etag}))
+    assert changed.status_code == 200, changed.get_json()
+    body = create(writer, [site["id"]]).get_json()
+    zh_note = site["properties"]["access_notes_zh"]
+    for path in ("/packs/{}?lang=en", "/packs/{}/print?lang=en"):
+        html = writer.get(path.format(body["id"])).get_data(as_text=True)
+        assert "(no English note)" in html, path
+        assert escape(zh_note) not in html, f"{path} shows the Chinese note silently"
+    for path in ("/packs/{}?lang=zh", "/packs/{}/print?lang=zh"):
+        html = writer.get(path.format(body["id"])).get_data(as_text=True)
+        assert escape(zh_note) in html and "（无中文说明）" not in html, path
+
+
+def test_print_view_carries_the_share_links_qr_code(client, site_ids):
+    body = create(client, site_ids).get_json()
+    printed = client.get(f"/packs/{body['id']}/print").get_data(as_text=True)
+    src = printed.split('id="print-qr" src="', 1)[1].split('"', 1)[0]
+    png = Image.open(io.BytesIO(base64.b64decode(src.removeprefix("data:image/png;base64,")))).convert("1")
+    expected = segno.make(body["share_url"], error="m")
+    # Each module read back from the image (scale 8, border 4) is the one segno makes for the share link.
+    read = [[png.getpixel((8 * (4 + x) + 4, 8 * (4 + y) + 4)) == 0 for x in range(expected.symbol_size(border=0)[0])]
+            for y in range(expected.symbol_size(border=0)[1])]
+    assert read == [[bool(m) for m in row] for row in expected.matrix], "the QR code encodes the share link"

@@ -91,7 +91,7 @@ def _shell_urls() -> list[str]:
              *build_pack_map(url_for("packs.show_pack", token=PATH_SAMPLE), None).values()]
     urls = set(_STATIC_LINK.findall("".join(pages)))
     static = Path(current_app.static_folder)
-    for name in ("css/scout.css", "css/pack.css", "js/offline.js", "js/field/queue.js", "js/field/field.js",
+    for name in ("css/scout.css", "css/pack.css", "js/offline.js", "js/pack/page.js", "js/field/queue.js", "js/field/field.js",
                  "favicon.svg", "icons/icon.svg",
                  *(f"icons/icon-{size}.png" for size in ICON_SIZES)):
         urls.add(url_for("static", filename=name))

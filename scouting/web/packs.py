@@ -6,13 +6,15 @@ from urllib.parse import quote
 
 import segno
 from flask import Blueprint, Response, current_app, has_request_context, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from .. import facts, geo, packs
 from ..errors import InvalidParameter, UnsupportedMediaType
 from ..formats.export import EXPORT_FORMATS, ExportItem, export
+from ..formats.geojson import site_feature
 from ..formats.svg import locator_svg
-from ..i18n import current_language
+from ..i18n import LANGUAGES, current_language
 from ..photos import photo_json, photos_by_site
 from ..request_args import search_args
 from ..search import count_sites, iter_sites, parse_site_query
@@ -162,15 +164,74 @@ def _sun_rows(items, day: date) -> dict[int, list]:
     return {i.hit.site.id: geo.sun_day(i.hit.lon, i.hit.lat, day).events for i in items}
 
 
+def _qr(share_url: str) -> dict:
+    """The share link's QR code, inline SVG for the screen and PNG for paper.  A QR code of a relative link would
+    lead nowhere: made only with the public address (PUBLIC_URL); without it the pages say why there is none."""
+    if "://" not in share_url:
+        return {"qr_svg": "", "qr_png": ""}
+    code = segno.make(share_url, error="m")
+    return {"qr_svg": code.svg_inline(scale=4, dark="#1d3b2a"), "qr_png": code.png_data_uri(scale=8, border=4)}
+
+
+def _edit_messages() -> dict[str, str]:
+    """What the pack page's editor (static/js/pack/page.js) shows, in the page's language.  The API's problem
+    details name fields for programs; these say the same to a person."""
+    return {
+        "name": _("Pack name"), "description": _("Description"), "shootDate": _("Shooting date"),
+        "note": _("Note (shot ideas, dates)"), "moveUp": _("Move up"), "moveDown": _("Move down"),
+        "remove": _("Remove"), "addSite": _("Add a site to the pack"), "searchSites": _("Search sites by name"),
+        "add": _("Add"), "inPack": _("Already in the pack"), "noMatch": _("No site matches “%(q)s”.", q="{q}"),
+        "save": _("Save changes"), "cancel": _("Cancel"), "saving": _("Saving…"), "copied": _("Copied"),
+        "loading": _("Loading…"),
+        "conflict": _("Someone changed this pack after you started editing. Nothing you typed is lost: “Save mine "
+                      "anyway” replaces their changes with yours, or cancel to see theirs."),
+        "overwrite": _("Save mine anyway"),
+        "forbidden": _("The edit key kept in this browser does not fit this pack: the changes cannot be saved."),
+        "gone": _("This pack no longer exists."),
+        "needName": _("Give the pack a name (at most 200 characters)."),
+        "needSite": _("A pack needs at least one site (at most 200)."),
+        "badNote": _("A note is too long (at most 2,000 characters) or holds characters that cannot be stored."),
+        "badDescription": _("The description is too long (at most 5,000 characters) or holds characters that "
+                            "cannot be stored."),
+        "badDate": _("The shooting date cannot be used: choose a date on the calendar."),
+        "tooMany": _("Too many requests: wait a moment and try again."),
+        "offline": _("No connection to the server."),
+        "failed": _("The server did not accept the request (%(status)s).", status="{status}"),
+    }
+
+
+def _site_view(item, label: str) -> dict:
+    """What the pack pages show of one site, in the page's language: names, coordinates as copied, navigation
+    links, the accuracy sentence, seasons, access notes (or that they are not translated) and public provenance."""
+    hit, site = item.hit, item.hit.site
+    gcj_lon, gcj_lat = geo.wgs84_to_gcj02(hit.lon, hit.lat)
+    feature = site_feature(hit)["properties"]
+    return {
+        "name": site.name_zh if label == "zh" else (site.name_en or site.name_zh),
+        "other_name": site.name_en if label == "zh" else (site.name_zh if site.name_en else None),
+        "wgs84": f"{hit.lat:.6f}, {hit.lon:.6f}", "gcj02": f"{gcj_lat:.6f}, {gcj_lon:.6f}",
+        "navigation": geo.navigation_links(hit.lon, hit.lat, site.name_zh),
+        "accuracy": packs.accuracy_sentence(site.coord_accuracy_m, site.position_method, feature["approximate"], label),
+        "seasons": packs.seasons_text(site.best_seasons, label),
+        "access": packs.local_text(site, "access_notes", label),
+        # The public provenance sentence, when the site features carry one (never staff notes).
+        "provenance": feature.get("provenance_" + label),
+    }
+
+
 def _page_context(pack, items, session=None):
     session = session or get_session()
     day = pack.shoot_date or packs.today()
     label = "zh" if current_language() == "zh_CN" else "en"
     return {
+        "view": {i.hit.site.id: _site_view(i, label) for i in items},
+        "no_qr_reason": _("No QR code: this server has no public web address set, so a code would lead nowhere. "
+                          "Ask the administrator to set it."),
+        "languages": LANGUAGES,
         "pack": pack, "items": items, "day": day, "sun": _sun_rows(items, day),
         "gcj": {i.hit.site.id: geo.wgs84_to_gcj02(i.hit.lon, i.hit.lat) for i in items},
         "locators": {i.hit.site.id: locator_svg(session, i.hit.lon, i.hit.lat) for i in items},
-        "share_url": _share_url(pack), "lang": current_language(), "label": label,
+        "share_url": _share_url(pack), "lang": current_language(), "label": label, **_qr(_share_url(pack)),
         # Each facility with how it is known, and an elevation that says when it is the site's, not the point's.
         "facilities": {i.hit.site.id: [facts.label(e, label) for e in i.hit.site.facility_facts()] for i in items},
         "elevation": {i.hit.site.id: facts.elevation_text(i.hit.site.elevation_m, i.hit.site.position_method, label)
@@ -178,9 +239,10 @@ def _page_context(pack, items, session=None):
     }
 
 
-def print_view(pack, items) -> str:
-    """The pack's print view as HTML.  Needs the app context only (no request): the CLI renders it too."""
-    return render_template("pack_print.html", **_page_context(pack, items))
+def print_view(pack, items, language_switch: bool = False) -> str:
+    """The pack's print view as HTML.  Needs the app context only (no request): the CLI renders it too.  The
+    language switch is for the page served here; a copy in a zip has no server to switch with."""
+    return render_template("pack_print.html", **_page_context(pack, items), language_switch=language_switch)
 
 
 @bp.get("/packs/<token>")
@@ -188,15 +250,12 @@ def pack_page(token: str):
     session = get_session()
     pack = packs.get_pack(session, token)
     items = packs.pack_hits(session, pack)
-    share_url = _share_url(pack)
-    # A QR code of a relative link would lead nowhere: shown only with the public address (PUBLIC_URL).
-    qr = segno.make(share_url, error="m").svg_inline(scale=4, dark="#1d3b2a") if "://" in share_url else ""
     from ..maps import build_pack_map
 
     parts = build_pack_map(url_for("packs.show_pack", token=pack.token), current_app.config.get("TIANDITU_KEY"),
                            offline_basemap())
     by_site = photos_by_site(session, [i.hit.site.id for i in items])
-    return render_template("pack.html", **_page_context(pack, items), qr_svg=qr, **parts,
+    return render_template("pack.html", **_page_context(pack, items), **parts, edit_messages=_edit_messages(),
                            formats=(*EXPORT_FORMATS, "zip"), **estimate_context(session, pack, items),
                            photos={site_id: [photo_json(p) for p in ps] for site_id, ps in by_site.items()})
 
@@ -205,4 +264,4 @@ def pack_page(token: str):
 def pack_print(token: str):
     session = get_session()
     pack = packs.get_pack(session, token)
-    return print_view(pack, packs.pack_hits(session, pack))
+    return print_view(pack, packs.pack_hits(session, pack), language_switch=True)

@@ -17,6 +17,12 @@
     });
   }
 
+  // The site's name in the page's language first, the other one second (a site may lack an English name).
+  var zh = document.documentElement.lang.indexOf("zh") === 0;
+  function names(p) {
+    return zh ? [p.name_zh, p.name_en] : [p.name_en || p.name_zh, p.name_en ? p.name_zh : null];
+  }
+
   function mount(map, settings) {
     var status = { ready: false, sitesDrawn: 0 };
     window.WenchengPack.state = status;
@@ -39,13 +45,13 @@
         var width = 16 + 8 * numbers.length;
         var marker = L.marker([fs[0].geometry.coordinates[1], fs[0].geometry.coordinates[0]], {
           icon: L.divIcon({ html: badge, className: "pack-marker-icon", iconSize: [width, 24], iconAnchor: [width / 2, 12] }),
-          title: fs.map(function (f) { return f.properties.pack_position + ". " + f.properties.name_zh; }).join(" / ")
+          title: fs.map(function (f) { return f.properties.pack_position + ". " + names(f.properties)[0]; }).join(" / ")
         });
         var popup = el("div");
         fs.forEach(function (f) {
           var p = f.properties;
-          popup.appendChild(el("strong", null, p.pack_position + ". " + p.name_zh));
-          popup.appendChild(el("div", null, p.name_en));
+          popup.appendChild(el("strong", null, p.pack_position + ". " + names(p)[0]));
+          if (names(p)[1]) popup.appendChild(el("div", null, names(p)[1]));
           if (p.pack_note) popup.appendChild(el("p", null, p.pack_note));
         });
         marker.bindPopup(popup);
@@ -59,8 +65,10 @@
       map.fitBounds(bounds, { maxZoom: 13 });
       status.ready = true;
     }).catch(function (err) {
+      // Told in the page's language; the technical reason goes to the console.
       var box = document.getElementById("pack-map-error");
-      if (box) box.textContent = err.message;
+      if (box) box.textContent = box.getAttribute("data-message");
+      if (window.console) console.warn(err);
     });
   }
 

@@ -5,7 +5,7 @@ import { postJSON } from "./api.js";
 import { byId, el } from "./dom.js";
 
 export const PACK_KEY = "wenchengScout.packDraft";
-const TOKENS_KEY = "wenchengScout.editTokens";
+export const TOKENS_KEY = "wenchengScout.editTokens";
 
 export function emptyDraft() {
   return { items: [] };
@@ -136,6 +136,15 @@ export function createPackPanel(ctx) {
   Object.keys(FIELDS).forEach((field) => {
     byId("scout-pack-" + field).addEventListener("change", (e) => save({ ...draft, [FIELDS[field]]: e.target.value }));
   });
+  // "Give the pack a name first" goes as soon as there is a name (typed, pasted or restored).
+  byId("scout-pack-name").addEventListener("input", (e) => {
+    const result = byId("scout-pack-result");
+    if (e.target.value.trim() && result.getAttribute("data-kind") === "needs-name") {
+      result.textContent = "";
+      result.removeAttribute("data-kind");
+      e.target.removeAttribute("aria-invalid");
+    }
+  });
   byId("scout-pack-clear").addEventListener("click", () => {
     byId("scout-pack-result").textContent = "";
     save(emptyDraft());
@@ -143,8 +152,11 @@ export function createPackPanel(ctx) {
   byId("scout-pack-create").addEventListener("click", () => {
     const result = byId("scout-pack-result");
     draft = { ...draft, name: byId("scout-pack-name").value.trim() };
+    result.removeAttribute("data-kind");
     if (!draft.name) {
       result.textContent = M.packNeedsName;
+      result.setAttribute("data-kind", "needs-name");
+      byId("scout-pack-name").setAttribute("aria-invalid", "true");
       byId("scout-pack-name").focus();
       return;
     }
