@@ -16,7 +16,7 @@ from typing import Any
 from shapely.geometry import Polygon
 from shapely.validation import explain_validity
 from sqlalchemy import BigInteger, Select, and_, case, func, literal, or_, select, text
-from sqlalchemy.orm import Session, defer, selectinload
+from sqlalchemy.orm import Session, selectinload
 
 from . import checks, facts, vocab
 from .db import SpatialDialect, spatial_dialect
@@ -58,9 +58,30 @@ class SiteQuery:
         return replace(self, offset=offset)
 
 
+class SiteRow:
+    """A site as a list reads it: the plain columns of one Core row (no ORM entity, no identity map), its terms
+    (search._attach_terms) and its base's names; what site_feature and the exports read of a Site."""
+
+    def __init__(self, columns: Mapping[str, Any], base: BaseRef | None):
+        self.__dict__.update(columns)
+        self.base = base
+
+    _preloaded_terms = None
+    terms = Site.terms  # the same rules as the ORM entity's
+    facility_facts = Site.facility_facts
+
+
+@dataclass(frozen=True)
+class BaseRef:
+    id: int
+    slug: str
+    name_zh: str
+    name_en: str
+
+
 @dataclass
 class SiteHit:
-    site: Site
+    site: Site | SiteRow
     lon: float
     lat: float
     distance_m: float | None
@@ -349,7 +370,7 @@ def find_sites(session: Session, q: SiteQuery, matched: int | None = None) -> Si
     if matched is None:
         matched = session.scalar(select(func.count()).select_from(Site).where(*conds))
     distance = dialect.geodesic_distance_m(Site.geom, *q.near) if q.near else None
-    columns = [Site, func.ST_X(Site.geom), func.ST_Y(Site.geom)]
+    columns = [*_ROW_COLUMNS, func.ST_X(Site.geom), func.ST_Y(Site.geom)]
     # Stable order: nearest first around a point, else by id (the order sites were added).
     order = [Site.id]
     if distance is not None:
@@ -360,19 +381,31 @@ def find_sites(session: Session, q: SiteQuery, matched: int | None = None) -> Si
         nearest = _nearest_bound(session, conds, q)
         if nearest is not None:
             conds = [*conds, nearest]
-    stmt = (select(*columns).where(*conds).order_by(*order).limit(q.limit).offset(q.offset)
-            .options(*_READ_OPTIONS))
-    hits = [SiteHit(row[0], row[1], row[2], row[3] if distance is not None else None)
-            for row in session.execute(stmt)]
+    stmt = select(*columns).where(*conds).order_by(*order).limit(q.limit).offset(q.offset)
+    return SiteResults(q, matched, _row_hits(session, session.execute(stmt).all(), distance is not None))
+
+
+# Results are read, never written: plain rows of every column but the geometry (the point comes as ST_X/ST_Y).
+_ROW_COLUMNS = [column for column in Site.__table__.c if column.key != "geom"]
+_WIDTH = len(_ROW_COLUMNS)
+
+
+def _row_hits(session: Session, rows, with_distance: bool = False) -> list[SiteHit]:
+    """SiteHits of plain rows (_ROW_COLUMNS, lon, lat[, distance]), with their terms and bases in two queries."""
+    keys = [column.key for column in _ROW_COLUMNS]
+    base_ids = {row[keys.index("base_id")] for row in rows} - {None}
+    bases = {} if not base_ids else {b.id: BaseRef(*b) for b in session.execute(
+        select(ThemedBase.id, ThemedBase.slug, ThemedBase.name_zh, ThemedBase.name_en).where(ThemedBase.id.in_(base_ids)))}
+    hits = []
+    for row in rows:
+        columns = dict(zip(keys, row[:_WIDTH], strict=True))
+        site = SiteRow(columns, bases.get(columns["base_id"]))
+        hits.append(SiteHit(site, row[_WIDTH], row[_WIDTH + 1], row[_WIDTH + 2] if with_distance else None))
     _attach_terms(session, [hit.site for hit in hits])
-    return SiteResults(q, matched, hits)
+    return hits
 
 
-# Results are read, never written: the point comes as ST_X/ST_Y, so the geometry itself is not loaded.
-_READ_OPTIONS = (selectinload(Site.base), defer(Site.geom))
-
-
-def _attach_terms(session: Session, sites: list[Site]) -> None:
+def _attach_terms(session: Session, sites: list[Site | SiteRow]) -> None:
     """The genres, terrain and facilities of many sites from one query of plain rows (see Site.terms)."""
     if not sites:
         return
@@ -419,15 +452,13 @@ def iter_sites(session: Session, q: SiteQuery, page_size: int = 1000):
     conds = site_conditions(q, spatial_dialect(session), _base_id(session, q))
     last_id = 0
     while True:
-        rows = session.execute(
-            select(Site, func.ST_X(Site.geom), func.ST_Y(Site.geom)).where(*conds, Site.id > last_id)
-            .order_by(Site.id).limit(page_size).options(*_READ_OPTIONS)).all()
-        _attach_terms(session, [row[0] for row in rows])
-        for row in rows:
-            yield SiteHit(row[0], row[1], row[2], None)
-        if len(rows) < page_size:
+        hits = _row_hits(session, session.execute(
+            select(*_ROW_COLUMNS, func.ST_X(Site.geom), func.ST_Y(Site.geom)).where(*conds, Site.id > last_id)
+            .order_by(Site.id).limit(page_size)).all())
+        yield from hits
+        if len(hits) < page_size:
             return
-        last_id = rows[-1][0].id
+        last_id = hits[-1].site.id
 
 
 def get_site(session: Session, site_id: int, include_deleted: bool = False) -> SiteHit | None:
