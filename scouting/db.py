@@ -31,6 +31,7 @@ from sqlalchemy import (
     literal_column,
     text,
 )
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -47,7 +48,11 @@ def make_engine(url: str, spatialite_library: str = "mod_spatialite", pool_size:
     if url.startswith("sqlite"):
         return _spatialite_engine(url, spatialite_library, pool_size)
     if url.startswith("postgresql"):
-        return create_engine(url, pool_pre_ping=True, pool_size=pool_size, max_overflow=5)
+        # No parallel workers: every query of ours reads a few thousand rows through an index, and starting workers
+        # costs more than that (a radius page: 45 ms with them, 2 ms without, measured at 100k sites).  A URL that
+        # sets its own server options keeps them.
+        options = {} if "options" in make_url(url).query else {"options": "-c max_parallel_workers_per_gather=0"}
+        return create_engine(url, pool_pre_ping=True, pool_size=pool_size, max_overflow=5, connect_args=options)
     raise DatabaseUnavailable(
         f"SCOUTING_DATABASE_URL must be a sqlite:/// (SpatiaLite) or postgresql+psycopg:// (PostGIS) URL, not {url.split(':')[0]!r}."
     )

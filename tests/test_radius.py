@@ -7,7 +7,7 @@ import random
 
 import pytest
 from pyproj import Geod
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from scouting import search
 from scouting.db import spatial_dialect
@@ -79,3 +79,11 @@ def test_sites_on_the_circle_s_edge_are_decided_exactly(synthetic):
                 assert (site_id in got) == (radius > distance), (site_id, distance, radius)
                 assert search.count_sites(session, q) == oracle(session, *near, radius, 1, 0)[0]
         assert session.scalar(select(func.count()).select_from(Site)) == 3000
+
+
+def test_postgis_sessions_start_no_parallel_workers(synthetic, backend):
+    """Worker start-up costs more than our index-driven queries (scouting.db.make_engine)."""
+    if backend != "postgis":
+        pytest.skip("a PostgreSQL setting")
+    with synthetic.extensions["scouting"]["sessionmaker"]() as session:
+        assert session.execute(text("SHOW max_parallel_workers_per_gather")).scalar() == "0"
