@@ -324,19 +324,30 @@ def _within(dialect: SpatialDialect, lon: float, lat: float, radius_m: float):
     return case((h <= sure_inside, literal(True)), (h > sure_outside, literal(False)), else_=exact) == literal(True)
 
 
-def _nearest_bound(session: Session, conds: list, q: SiteQuery):
-    """A condition keeping every site that can be on the page of a nearest-first query (or None).
+# Past this many sites that can reach a nearest-first page, they are narrowed in SQL rather than listed by id.
+MAX_LISTED_CANDIDATES = 5000
 
-    With a_K the spherical distance of the K-th nearest site by the sphere (K = offset + limit), the K-th nearest
-    by the ellipsoid is at most a_K(1+e) away, and every site that near is within a_K(1+e)² by the sphere: so the
-    exact distance, and the sort by it, are needed only there, and the page is the one the exact order gives."""
+
+def _nearest_candidates(session: Session, conds: list, q: SiteQuery) -> tuple[list, int]:
+    """Conditions keeping every site that can be on the page of a nearest-first query, and the number matched.
+
+    One pass over the matches reads each one's spherical term h (cheap arithmetic).  With a_K the spherical
+    distance of the K-th nearest by the sphere (K = offset + limit), the K-th nearest by the ellipsoid is at most
+    a_K(1+e) away, and every site that near is within a_K(1+e)² by the sphere: the exact distance, and the sort by
+    it, are needed only there, so the page is the one the exact order gives."""
     h = _haversine(*q.near)
-    h_k = session.scalar(select(h).where(*conds).order_by(h).limit(1).offset(q.offset + q.limit - 1))
-    if h_k is None:  # fewer matches than the page reaches: all of them are sorted
-        return None
-    a_k = 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(max(0.0, h_k))))
-    bound = _haversine_of(a_k * (1 + SPHERE_ERROR) ** 2 * (1 + 1e-9) + 1e-6)
-    return None if bound is None else h <= bound
+    rows = session.execute(select(Site.id, h).where(*conds)).all()
+    reach = q.offset + q.limit
+    if len(rows) <= reach:  # the page reaches past the last match: all of them are sorted
+        kept = rows
+    else:
+        h_k = sorted(value for _, value in rows)[reach - 1]
+        a_k = 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(max(0.0, h_k))))
+        bound = _haversine_of(a_k * (1 + SPHERE_ERROR) ** 2 * (1 + 1e-9) + 1e-6)
+        kept = rows if bound is None else [row for row in rows if row[1] <= bound]
+    if len(kept) > MAX_LISTED_CANDIDATES:
+        return conds, len(rows)
+    return [Site.id.in_([site_id for site_id, _ in kept])], len(rows)
 
 
 def _radius_box(lon: float, lat: float, radius_m: float) -> tuple[float, float, float, float]:
@@ -367,9 +378,11 @@ def find_sites(session: Session, q: SiteQuery, matched: int | None = None) -> Si
     dialect = spatial_dialect(session)
     conds = site_conditions(q, dialect, _base_id(session, q))
 
-    if matched is None:
-        matched = session.scalar(select(func.count()).select_from(Site).where(*conds))
     distance = dialect.geodesic_distance_m(Site.geom, *q.near) if q.near else None
+    if distance is not None:
+        conds, matched = _nearest_candidates(session, conds, q)
+    elif matched is None:
+        matched = session.scalar(select(func.count()).select_from(Site).where(*conds))
     columns = [*_ROW_COLUMNS, func.ST_X(Site.geom), func.ST_Y(Site.geom)]
     # Stable order: nearest first around a point, else by id (the order sites were added).
     order = [Site.id]
@@ -378,9 +391,6 @@ def find_sites(session: Session, q: SiteQuery, matched: int | None = None) -> Si
         distance_m = distance.label("distance_m")
         columns.append(distance_m)
         order = [distance_m, Site.id]
-        nearest = _nearest_bound(session, conds, q)
-        if nearest is not None:
-            conds = [*conds, nearest]
     stmt = select(*columns).where(*conds).order_by(*order).limit(q.limit).offset(q.offset)
     return SiteResults(q, matched, _row_hits(session, session.execute(stmt).all(), distance is not None))
 
