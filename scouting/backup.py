@@ -29,8 +29,9 @@ from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 
 from sqlalchemy import Engine, inspect, text
+from sqlalchemy.orm import Session
 
-from . import migrate
+from . import migrate, search
 from .db import spatial_dialect, sqlite_module
 from .errors import ScoutingError
 from .photos import KINDS, TOKEN_PATTERN
@@ -229,6 +230,8 @@ def restore_backup(engine: Engine, photo_dir: str | os.PathLike, source: str | o
             _pg_restore(engine, dump)
         _swap_photos(staging / PHOTOS, photo_dir)
     migrate.upgrade(engine)
+    with Session(engine) as session, session.begin():
+        search.new_data_generation(session)  # a running server's cached counts are of the data replaced
     return manifest
 
 

@@ -71,6 +71,21 @@ def db_current():
     click.echo(migrate.current_revision(_engine()) or "empty")
 
 
+@db_cli.command("check")
+@_fail_readably
+def db_check():
+    """Check that the search's tag bitmasks agree with the sites' tags (they are kept in step by triggers)."""
+    from .search import tag_mask_problems
+
+    with current_app.extensions["scouting"]["sessionmaker"]() as session:
+        problems = tag_mask_problems(session)
+    for problem in problems[:50]:
+        click.echo(problem)
+    if problems:
+        raise click.ClickException(f"{len(problems)} disagreement(s) between the tag bitmasks and site_tags")
+    click.echo("tag bitmasks agree with site_tags")
+
+
 @click.command("load-geodata")
 @with_appcontext
 @click.option("--if-empty", is_flag=True, help="Only load when the database holds no sites and no bases at all (first run).")

@@ -23,7 +23,7 @@ from .crs import CRS84, geometry_to_crs84
 from .db import SpatialDialect
 from .errors import InvalidParameter
 from .models import Site, SiteTag, ThemedBase
-from .search import MAX_AREA_VERTICES, _has_tag, _tagged, in_bbox
+from .search import MAX_AREA_VERTICES, _tagged, in_bbox, mask_all, mask_any
 
 LANGUAGES = ("cql2-text", "cql2-json")
 MAX_FILTER = 20_000  # characters; a URL (web.MAX_URL_LENGTH) holds less, but the core never trusts its caller
@@ -336,11 +336,11 @@ class _Walk:
         if unknown:
             raise InvalidParameter("filter", f"unknown {queryable.name} term {unknown[0]!r}; valid terms are "
                                              f"{', '.join(known)}")
-        # The same probes as /api/sites (search.site_conditions): within an area a primary-key probe per site the
-        # spatial index found, else the list of the sites with the term(s) from the tag index.
+        # The same tests as /api/sites (search.site_conditions): within an area the site row's bitmask on the sites
+        # the spatial index found, else the list of the sites with the term(s) from the tag index.
         if self.in_area:
-            any_of = _has_tag(queryable.vocabulary, terms)
-            all_of = and_(*(_has_tag(queryable.vocabulary, (term,)) for term in terms))
+            any_of = mask_any(queryable.vocabulary, terms)
+            all_of = mask_all(queryable.vocabulary, terms)
         else:
             any_of = Site.id.in_(_tagged(queryable.vocabulary, terms))
             all_of = Site.id.in_(_tagged(queryable.vocabulary, terms).group_by(SiteTag.site_id)

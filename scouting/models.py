@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 from geoalchemy2 import Geometry
-from sqlalchemy import JSON, Boolean, Date, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Boolean, Date, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from .facts import FIELDS as FACT_FIELDS
@@ -76,6 +76,11 @@ class Site(PositionMixin, Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
     version: Mapped[int] = mapped_column(Integer, nullable=False)
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # soft delete: undoable
+    # The tags as bits (vocab.TAG_BITS), written by triggers on site_tags only (scouting/db.py): never set these.
+    genre_mask: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    terrain_mask: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    facility_mask: Mapped[int] = mapped_column(BigInteger, server_default="0")  # reported or verified present
+    facility_verified_mask: Mapped[int] = mapped_column(BigInteger, server_default="0")
 
     base: Mapped[ThemedBase | None] = relationship(back_populates="sites")
     tags: Mapped[list[SiteTag]] = relationship(

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 import threading
+import uuid
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -14,13 +15,13 @@ from typing import Any
 
 from shapely.geometry import Polygon
 from shapely.validation import explain_validity
-from sqlalchemy import Select, and_, func, or_, select
-from sqlalchemy.orm import Session, defer, selectinload
+from sqlalchemy import BigInteger, Select, and_, case, func, literal, or_, select, text
+from sqlalchemy.orm import Session, selectinload
 
 from . import checks, facts, vocab
 from .db import SpatialDialect, spatial_dialect
 from .errors import InvalidParameter
-from .models import Site, SiteRevision, SiteTag, ThemedBase
+from .models import Site, SiteTag, ThemedBase
 from .plain_text import check_text
 
 DEFAULT_LIMIT = 100
@@ -57,9 +58,30 @@ class SiteQuery:
         return replace(self, offset=offset)
 
 
+class SiteRow:
+    """A site as a list reads it: the plain columns of one Core row (no ORM entity, no identity map), its terms
+    (search._attach_terms) and its base's names; what site_feature and the exports read of a Site."""
+
+    def __init__(self, columns: Mapping[str, Any], base: BaseRef | None):
+        self.__dict__.update(columns)
+        self.base = base
+
+    _preloaded_terms = None
+    terms = Site.terms  # the same rules as the ORM entity's
+    facility_facts = Site.facility_facts
+
+
+@dataclass(frozen=True)
+class BaseRef:
+    id: int
+    slug: str
+    name_zh: str
+    name_en: str
+
+
 @dataclass
 class SiteHit:
-    site: Site
+    site: Site | SiteRow
     lon: float
     lat: float
     distance_m: float | None
@@ -185,13 +207,14 @@ def site_conditions(q: SiteQuery, dialect: SpatialDialect, base_id: int | None) 
     """WHERE conditions for a SiteQuery; each uses an index (tags, spatial index, elevation)."""
     conds = [Site.deleted_at.is_(None)]
     if q.bbox or q.area or q.near:
-        # The spatial index picks the few sites in the area; each tag filter is then a primary-key probe per
-        # site (EXISTS).  An IN (subquery) would first list every site with the term, across the whole table.
+        # The spatial index picks the few sites in the area; each tag filter is then a test of a bitmask on the
+        # site row (vocab.TAG_BITS; triggers keep the masks equal to site_tags): no join, no probe per site.
         if q.genres:
-            conds.append(_has_tag("genre", q.genres))
+            conds.append(mask_any("genre", q.genres))
         if q.terrain:
-            conds.append(_has_tag("terrain", q.terrain))
-        conds += [_has_tag("facility", (term,), q.facility_status) for term in q.facilities]
+            conds.append(mask_any("terrain", q.terrain))
+        if q.facilities:
+            conds.append(mask_all("facility", q.facilities, q.facility_status))
     else:
         # No area: the tag index is the narrowest way in, so the tag filters list their sites.
         if q.genres:
@@ -218,7 +241,7 @@ def site_conditions(q: SiteQuery, dialect: SpatialDialect, base_id: int | None) 
         lon, lat = q.near
         radius_m = q.radius_km * 1000
         conds.append(dialect.bbox_filter(Site.__tablename__, Site.id, Site.geom, _radius_box(lon, lat, radius_m)))
-        conds.append(dialect.geodesic_distance_m(Site.geom, lon, lat) <= radius_m)
+        conds.append(_within(dialect, lon, lat, radius_m))
     if q.elev_min is not None:
         conds.append(Site.elevation_m >= q.elev_min)
     if q.elev_max is not None:
@@ -251,15 +274,80 @@ def _status_condition(vocabulary: str, facility_status: str) -> list:
     return [SiteTag.status.is_distinct_from(facts.ABSENT)]
 
 
-def _has_tag(vocabulary: str, terms: tuple[str, ...], facility_status: str = "any"):
-    """The site has any of `terms` (a probe of site_tags' primary key, correlated to the outer site)."""
-    probe = select(SiteTag.site_id).where(SiteTag.site_id == Site.id, SiteTag.vocabulary == vocabulary,
-                                          SiteTag.term.in_(terms), *_status_condition(vocabulary, facility_status))
-    if len(terms) > 1:
-        # SQLite 3.51 turns EXISTS into a join, which returns a site once per matching term (seen with three EXISTS
-        # beside the spatial index); LIMIT/OFFSET keep it a subquery.  One term is one primary-key row at most.
-        probe = probe.limit(1).offset(0)
-    return probe.exists()
+def _mask_column(vocabulary: str, facility_status: str = "any"):
+    """The site row's mask of a vocabulary; for facilities, the one of facility_status (a facility verified absent
+    is in neither)."""
+    if vocabulary == "facility" and facility_status == "verified":
+        return Site.facility_verified_mask
+    return {"genre": Site.genre_mask, "terrain": Site.terrain_mask, "facility": Site.facility_mask}[vocabulary]
+
+
+def mask_any(vocabulary: str, terms: tuple[str, ...], facility_status: str = "any"):
+    """The site has any of `terms`: mask & :any != 0."""
+    wanted = literal(vocab.tag_mask(vocabulary, terms), BigInteger)
+    return _mask_column(vocabulary, facility_status).op("&")(wanted) != 0
+
+
+def mask_all(vocabulary: str, terms: tuple[str, ...], facility_status: str = "any"):
+    """The site has all of `terms`: mask & :all = :all."""
+    wanted = literal(vocab.tag_mask(vocabulary, terms), BigInteger)
+    return _mask_column(vocabulary, facility_status).op("&")(wanted) == wanted
+
+
+# The spherical distance (haversine, mean Earth radius) is within SPHERE_ERROR of the ellipsoidal one (at most
+# ~0.56%: the Earth's radius of curvature is 6,335 to 6,400 km; tests/test_radius.py checks it against pyproj).
+EARTH_RADIUS_M = 6_371_008.8
+SPHERE_ERROR = 0.01
+
+
+def _haversine(lon: float, lat: float):
+    """sin²(θ/2) of the central angle θ from (lon, lat) to a site: cheap arithmetic on the point, and growing with
+    the spherical distance, so a bound on the distance is a bound on it (no asin, no square root)."""
+    lat0, lon0 = math.radians(lat), math.radians(lon)
+    y, x = func.radians(func.ST_Y(Site.geom)), func.radians(func.ST_X(Site.geom))
+    half_dlat, half_dlon = func.sin((y - lat0) / 2.0), func.sin((x - lon0) / 2.0)
+    return half_dlat * half_dlat + math.cos(lat0) * func.cos(y) * half_dlon * half_dlon
+
+
+def _haversine_of(distance_m: float) -> float | None:
+    """The _haversine value of a spherical distance (None past the antipode: no bound)."""
+    half_angle = distance_m / (2 * EARTH_RADIUS_M)
+    return math.sin(half_angle) ** 2 if half_angle < math.pi / 2 else None
+
+
+def _within(dialect: SpatialDialect, lon: float, lat: float, radius_m: float):
+    """Within radius_m on the ellipsoid: the spherical bound decides where it is sure (well inside, well outside);
+    the exact ellipsoidal distance is computed only in the band around the circle (CASE evaluates in order)."""
+    h = _haversine(lon, lat)
+    sure_inside, sure_outside = _haversine_of(radius_m / (1 + SPHERE_ERROR)), _haversine_of(radius_m * (1 + SPHERE_ERROR))
+    exact = dialect.geodesic_distance_m(Site.geom, lon, lat) <= radius_m
+    return case((h <= sure_inside, literal(True)), (h > sure_outside, literal(False)), else_=exact) == literal(True)
+
+
+# Past this many sites that can reach a nearest-first page, they are narrowed in SQL rather than listed by id.
+MAX_LISTED_CANDIDATES = 5000
+
+
+def _nearest_candidates(session: Session, conds: list, q: SiteQuery) -> tuple[list, int]:
+    """Conditions keeping every site that can be on the page of a nearest-first query, and the number matched.
+
+    One pass over the matches reads each one's spherical term h (cheap arithmetic).  With a_K the spherical
+    distance of the K-th nearest by the sphere (K = offset + limit), the K-th nearest by the ellipsoid is at most
+    a_K(1+e) away, and every site that near is within a_K(1+e)² by the sphere: the exact distance, and the sort by
+    it, are needed only there, so the page is the one the exact order gives."""
+    h = _haversine(*q.near)
+    rows = session.execute(select(Site.id, h).where(*conds)).all()
+    reach = q.offset + q.limit
+    if len(rows) <= reach:  # the page reaches past the last match: all of them are sorted
+        kept = rows
+    else:
+        h_k = sorted(value for _, value in rows)[reach - 1]
+        a_k = 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(max(0.0, h_k))))
+        bound = _haversine_of(a_k * (1 + SPHERE_ERROR) ** 2 * (1 + 1e-9) + 1e-6)
+        kept = rows if bound is None else [row for row in rows if row[1] <= bound]
+    if len(kept) > MAX_LISTED_CANDIDATES:
+        return conds, len(rows)
+    return [Site.id.in_([site_id for site_id, _ in kept])], len(rows)
 
 
 def _radius_box(lon: float, lat: float, radius_m: float) -> tuple[float, float, float, float]:
@@ -290,10 +378,12 @@ def find_sites(session: Session, q: SiteQuery, matched: int | None = None) -> Si
     dialect = spatial_dialect(session)
     conds = site_conditions(q, dialect, _base_id(session, q))
 
-    if matched is None:
-        matched = session.scalar(select(func.count()).select_from(Site).where(*conds))
     distance = dialect.geodesic_distance_m(Site.geom, *q.near) if q.near else None
-    columns = [Site, func.ST_X(Site.geom), func.ST_Y(Site.geom)]
+    if distance is not None:
+        conds, matched = _nearest_candidates(session, conds, q)
+    elif matched is None:
+        matched = session.scalar(select(func.count()).select_from(Site).where(*conds))
+    columns = [*_ROW_COLUMNS, func.ST_X(Site.geom), func.ST_Y(Site.geom)]
     # Stable order: nearest first around a point, else by id (the order sites were added).
     order = [Site.id]
     if distance is not None:
@@ -301,19 +391,31 @@ def find_sites(session: Session, q: SiteQuery, matched: int | None = None) -> Si
         distance_m = distance.label("distance_m")
         columns.append(distance_m)
         order = [distance_m, Site.id]
-    stmt = (select(*columns).where(*conds).order_by(*order).limit(q.limit).offset(q.offset)
-            .options(*_READ_OPTIONS))
-    hits = [SiteHit(row[0], row[1], row[2], row[3] if distance is not None else None)
-            for row in session.execute(stmt)]
+    stmt = select(*columns).where(*conds).order_by(*order).limit(q.limit).offset(q.offset)
+    return SiteResults(q, matched, _row_hits(session, session.execute(stmt).all(), distance is not None))
+
+
+# Results are read, never written: plain rows of every column but the geometry (the point comes as ST_X/ST_Y).
+_ROW_COLUMNS = [column for column in Site.__table__.c if column.key != "geom"]
+_WIDTH = len(_ROW_COLUMNS)
+
+
+def _row_hits(session: Session, rows, with_distance: bool = False) -> list[SiteHit]:
+    """SiteHits of plain rows (_ROW_COLUMNS, lon, lat[, distance]), with their terms and bases in two queries."""
+    keys = [column.key for column in _ROW_COLUMNS]
+    base_ids = {row[keys.index("base_id")] for row in rows} - {None}
+    bases = {} if not base_ids else {b.id: BaseRef(*b) for b in session.execute(
+        select(ThemedBase.id, ThemedBase.slug, ThemedBase.name_zh, ThemedBase.name_en).where(ThemedBase.id.in_(base_ids)))}
+    hits = []
+    for row in rows:
+        columns = dict(zip(keys, row[:_WIDTH], strict=True))
+        site = SiteRow(columns, bases.get(columns["base_id"]))
+        hits.append(SiteHit(site, row[_WIDTH], row[_WIDTH + 1], row[_WIDTH + 2] if with_distance else None))
     _attach_terms(session, [hit.site for hit in hits])
-    return SiteResults(q, matched, hits)
+    return hits
 
 
-# Results are read, never written: the point comes as ST_X/ST_Y, so the geometry itself is not loaded.
-_READ_OPTIONS = (selectinload(Site.base), defer(Site.geom))
-
-
-def _attach_terms(session: Session, sites: list[Site]) -> None:
+def _attach_terms(session: Session, sites: list[Site | SiteRow]) -> None:
     """The genres, terrain and facilities of many sites from one query of plain rows (see Site.terms)."""
     if not sites:
         return
@@ -360,15 +462,13 @@ def iter_sites(session: Session, q: SiteQuery, page_size: int = 1000):
     conds = site_conditions(q, spatial_dialect(session), _base_id(session, q))
     last_id = 0
     while True:
-        rows = session.execute(
-            select(Site, func.ST_X(Site.geom), func.ST_Y(Site.geom)).where(*conds, Site.id > last_id)
-            .order_by(Site.id).limit(page_size).options(*_READ_OPTIONS)).all()
-        _attach_terms(session, [row[0] for row in rows])
-        for row in rows:
-            yield SiteHit(row[0], row[1], row[2], None)
-        if len(rows) < page_size:
+        hits = _row_hits(session, session.execute(
+            select(*_ROW_COLUMNS, func.ST_X(Site.geom), func.ST_Y(Site.geom)).where(*conds, Site.id > last_id)
+            .order_by(Site.id).limit(page_size)).all())
+        yield from hits
+        if len(hits) < page_size:
             return
-        last_id = rows[-1][0].id
+        last_id = hits[-1].site.id
 
 
 def get_site(session: Session, site_id: int, include_deleted: bool = False) -> SiteHit | None:
@@ -574,13 +674,45 @@ def site_markers(session: Session, site_ids: list[int]) -> list[SiteMarker]:
 # --------------------------------------------------------------------------- cached summaries
 
 def data_version(session: Session) -> tuple:
-    """A value that changes with every write to sites: each create, edit, delete and restore writes a
-    revision, and a bulk insert (import without revisions, synthetic data) changes the count or the top id.
-    Three index look-ups and one count: cheap next to the counts it guards."""
-    revision = session.scalar(select(func.max(SiteRevision.id)))
-    sites, top_site = session.execute(select(func.count(), func.max(Site.id)).select_from(Site)).one()
-    bases, top_base = session.execute(select(func.count(), func.max(ThemedBase.id)).select_from(ThemedBase)).one()
-    return revision, sites, top_site, bases, top_base
+    """A value that changes with every write to the data a search reads: triggers bump data_version.version in
+    the writing transaction (scouting/db.py), and a restored backup gets a new generation.  One primary-key read."""
+    return tuple(session.execute(text("SELECT generation, version FROM data_version WHERE id = 1")).one())
+
+
+def new_data_generation(session: Session) -> None:
+    """After the database was replaced (a backup restored), so no version it had before can match a cached one."""
+    session.execute(text("UPDATE data_version SET generation = :generation, version = version + 1 WHERE id = 1"),
+                    {"generation": uuid.uuid4().hex})
+
+
+def tag_mask_problems(session: Session) -> list[str]:
+    """Where the bitmasks on the site rows disagree with site_tags (the truth) or tag_bits with vocab.TAG_BITS;
+    empty when they agree.  The masks are recomputed here in Python, independently of the triggers."""
+    problems = []
+    stored_bits = {(v, t): value for v, t, value in session.execute(text("SELECT vocabulary, term, value FROM tag_bits"))}
+    declared = {(v, t): 1 << bit for v, bits in vocab.TAG_BITS.items() for t, bit in bits.items()}
+    if stored_bits != declared:
+        differing = sorted(set(stored_bits.items()) ^ set(declared.items()))
+        problems.append(f"tag_bits differs from vocab.TAG_BITS at {differing[0][0][0]}/{differing[0][0][1]}")
+    expected: dict[int, list[int]] = {}
+    for site_id, vocabulary, term, status in session.execute(
+            select(SiteTag.site_id, SiteTag.vocabulary, SiteTag.term, SiteTag.status)):
+        bit = 1 << vocab.TAG_BITS[vocabulary][term] if term in vocab.TAG_BITS.get(vocabulary, {}) else 0
+        masks = expected.setdefault(site_id, [0, 0, 0, 0])
+        if vocabulary == "genre":
+            masks[0] |= bit
+        elif vocabulary == "terrain":
+            masks[1] |= bit
+        elif vocabulary == "facility":
+            masks[2] |= bit if status != facts.ABSENT else 0
+            masks[3] |= bit if status == facts.PRESENT else 0
+    columns = (Site.genre_mask, Site.terrain_mask, Site.facility_mask, Site.facility_verified_mask)
+    for site_id, *stored in session.execute(select(Site.id, *columns).order_by(Site.id)):
+        want = expected.get(site_id, [0, 0, 0, 0])
+        for column, have, should in zip(columns, stored, want, strict=True):
+            if have != should:
+                problems.append(f"site {site_id}: {column.key} is {have}, its site_tags say {should}")
+    return problems
 
 
 def facet_summary(session: Session, q: SiteQuery) -> dict[str, Any]:

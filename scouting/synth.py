@@ -163,6 +163,7 @@ def generate(count: int, seed: int = 0, first_id: int = 1) -> Iterator[tuple[dic
         tags = [{"site_id": site_id, "vocabulary": "genre", "term": t} for t in sorted(genres)]
         tags += [{"site_id": site_id, "vocabulary": "terrain", "term": t} for t in sorted(site_terrain)]
         tags += [{"site_id": site_id, "vocabulary": "facility", "term": t} for t in sorted(facilities)]
+        row.update(vocab.site_masks(tags))  # so the insert triggers have nothing to add (scouting/db.py)
         yield row, tags
 
 
@@ -187,12 +188,13 @@ def synthesize(engine: Engine, count: int, seed: int = 0, batch: int = 5000) -> 
         first_id = (conn.execute(select(func.max(sites.c.id))).scalar() or 0) + 1
         site_rows: list[dict] = []
         tag_rows: list[dict] = []
-        for row, row_tags in generate(count, seed, first_id):
-            site_rows.append(row)
-            tag_rows.extend(row_tags)
-            if len(site_rows) >= batch:
-                _flush(conn, sites, tags, site_rows, tag_rows)
-        _flush(conn, sites, tags, site_rows, tag_rows)
+        with spatial_dialect(engine).bulk_load(conn):  # new sites, their masks set by generate()
+            for row, row_tags in generate(count, seed, first_id):
+                site_rows.append(row)
+                tag_rows.extend(row_tags)
+                if len(site_rows) >= batch:
+                    _flush(conn, sites, tags, site_rows, tag_rows)
+            _flush(conn, sites, tags, site_rows, tag_rows)
         spatial_dialect(engine).sync_id_sequence(conn, sites.name, "id")
         audit.record_row(conn, "synth.load", "site", None, f"{count} synthetic site(s), seed {seed}")
     return count

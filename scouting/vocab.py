@@ -132,3 +132,50 @@ FACILITY_ICONS = {
     "toilets": "🚻", "mobile_signal": "📶", "drone_allowed": "🚁", "boats": "⛵", "hot_spring": "♨️",
     "golf_green": "⛳", "villas": "🏡", "costume_props": "👘", "equipment_hire": "🎥",
 }
+
+# Each tag term's bit in the site row's masks (sites.genre_mask, terrain_mask, facility_mask and
+# facility_verified_mask), so a tag filter is `mask & :terms` on the rows the spatial index returns.
+# Stored masks depend on these numbers: a bit never moves and is never reused (a new term takes the next free bit,
+# with a migration that adds its tag_bits row and recomputes the masks).  Masks are signed 64-bit integers: bits 0..62.
+TAG_BITS: dict[str, dict[str, int]] = {
+    "genre": {
+        "costume": 0, "ming_qing": 1, "period": 2, "youth": 3, "wedding": 4, "ethnic": 5, "red": 6, "nature": 7,
+        "religious": 8, "wuxia": 9, "historical": 10, "documentary": 11, "commercial": 12, "fashion": 13,
+        "public_welfare": 14, "music_video": 15,
+    },
+    "terrain": {
+        "waterfall": 0, "river": 1, "lake": 2, "forest": 3, "mountain": 4, "canyon": 5, "ancient_village": 6,
+        "town_street": 7, "temple": 8, "industrial_heritage": 9, "resort": 10, "farmland": 11, "ancient_trail": 12,
+        "memorial": 13,
+    },
+    "facility": {
+        "parking": 0, "large_vehicle_access": 1, "mains_power": 2, "accommodation": 3, "catering": 4, "toilets": 5,
+        "mobile_signal": 6, "drone_allowed": 7, "boats": 8, "hot_spring": 9, "golf_green": 10, "villas": 11,
+        "costume_props": 12, "equipment_hire": 13,
+    },
+}
+MASK_BITS = 63
+
+
+def tag_mask(vocabulary: str, terms) -> int:
+    """The mask of some terms of a vocabulary (their bits ORed)."""
+    bits = TAG_BITS[vocabulary]
+    return sum(1 << bits[term] for term in set(terms))
+
+
+def site_masks(tags) -> dict[str, int]:
+    """A site's mask columns from its site_tags rows (dicts with vocabulary, term and, for a facility, status).
+
+    Bulk writers may set them with the site row: the insert triggers then find every bit set and write nothing
+    more.  (A facility verified absent sets no bit; one verified present sets both facility masks.)"""
+    masks = {"genre_mask": 0, "terrain_mask": 0, "facility_mask": 0, "facility_verified_mask": 0}
+    for tag in tags:
+        bit = 1 << TAG_BITS[tag["vocabulary"]][tag["term"]]
+        status = tag.get("status")
+        if tag["vocabulary"] != "facility":
+            masks[f"{tag['vocabulary']}_mask"] |= bit
+        elif status != "verified_absent":
+            masks["facility_mask"] |= bit
+            if status == "verified_present":
+                masks["facility_verified_mask"] |= bit
+    return masks
