@@ -1,0 +1,24 @@
+"""Public source phrases: a short, plain sentence per language saying where a site's position and facts come
+from, for the public panel (coord_source and facts_source stay the staff's full notes).
+
+Revision ID: 0011
+Revises: 0009
+"""
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0011"
+down_revision = "0009"  # 0010 is being added in parallel (issue 14); re-chain on merge
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    op.add_column("sites", sa.Column("source_public_zh", sa.Text()))
+    op.add_column("sites", sa.Column("source_public_en", sa.Text()))
+
+
+def downgrade():
+    # SQLite (3.35+) and PostgreSQL both drop a column in place (a batch copy would rebuild the spatial table).
+    op.drop_column("sites", "source_public_en")
+    op.drop_column("sites", "source_public_zh")
