@@ -40,9 +40,12 @@ def signed_in_page(browser, url: str, locale: str, viewport: tuple[int, int]):
     return context, page, watch
 
 
-def in_viewport(page, selector: str) -> bool:
+def in_viewport(page, selector: str) -> dict | None:
+    """None when the element lies wholly inside the viewport, else its rectangle and the viewport's size."""
     return page.eval_on_selector(selector, """el => { const r = el.getBoundingClientRect();
-        return r.top >= 0 && r.left >= 0 && r.bottom <= innerHeight && r.right <= innerWidth; }""")
+        const inside = r.top >= 0 && r.left >= 0 && r.bottom <= innerHeight && r.right <= innerWidth;
+        return inside ? null : {top: r.top, left: r.left, bottom: r.bottom, right: r.right, w: innerWidth,
+                                h: innerHeight}; }""")
 
 
 @pytest.mark.parametrize("size", list(VIEWPORTS))
@@ -59,9 +62,10 @@ def test_refused_form_shows_each_error_at_its_field(staff_app, chromium, lang, s
             page.fill("#coord_accuracy_m", "5")
             page.click("#site-form button[type=submit]")
             page.wait_for_selector(".scout-error-summary")
+            page.wait_for_load_state("load")  # the page's script has run
             # The first field with an error (the Chinese name, first in the form) has the focus, and is in sight.
             assert page.evaluate("document.activeElement.id") == "name_zh", "the first wrong field is not focused"
-            assert in_viewport(page, "#name_zh"), "the focused field is not in sight"
+            assert in_viewport(page, "#name_zh") is None, f"the focused field is not in sight: {in_viewport(page, '#name_zh')}"
             for name in ("name_zh", "genres", "elevation_m", "lat"):
                 error = page.locator(f"#{name}-error")
                 assert error.is_visible(), f"the error of {name} is not visible"
@@ -72,13 +76,15 @@ def test_refused_form_shows_each_error_at_its_field(staff_app, chromium, lang, s
                 # Next to its field: inside the same label (or fieldset), just below the input.
                 box = page.eval_on_selector(f"#{name}-error", """el => {
                     const holder = el.closest('.scout-field, fieldset');
-                    const input = holder.querySelector('input, select, textarea');
-                    const a = input.getBoundingClientRect(), b = el.getBoundingClientRect();
+                    const inputs = holder.querySelectorAll('input, select, textarea');
+                    const input = inputs[0], a = inputs[inputs.length - 1].getBoundingClientRect();
+                    const b = el.getBoundingClientRect();
                     return {gap: b.top - a.bottom, described: (input.getAttribute('aria-describedby') ||
                             holder.getAttribute('aria-describedby') || '').includes(el.id)}; }""")
                 assert -1 <= box["gap"] < 80, f"the error of {name} is {box['gap']}px from its field"
                 assert box["described"], f"{name} is not described by its error"
             assert page.input_value("#name_en") == "Mist Valley" and page.input_value("#elevation_m") == "abc"
+            assert page.locator("#lon-error").count() == 0, "an error at the longitude, which is right"
             # A summary link takes the focus to its field.
             page.click(".scout-error-summary a[href='#lat']")
             assert page.evaluate("document.activeElement.id") == "lat"
@@ -95,7 +101,8 @@ def test_detail_panel_source_is_a_sentence(staff_app, chromium, lang):
         public = Session(chromium, url, locale=LOCALES[lang], viewport=VIEWPORTS["desktop"])
         try:
             page = public.open(f"/?site={site['id']}")
-            page.wait_for_selector(f"#scout-detail-body[data-site-id='{site['id']}'] .scout-provenance")
+            page.wait_for_selector(f"#scout-detail-body[data-site-id='{site['id']}'] .scout-provenance",
+                                   state="attached")
             page.click("#scout-detail-body .scout-source summary")
             assert page.locator(".scout-provenance").inner_text() == props[f"provenance_{lang}"]
             assert page.locator(".scout-provenance").is_visible()
@@ -107,7 +114,8 @@ def test_detail_panel_source_is_a_sentence(staff_app, chromium, lang):
         context, page, watch = signed_in_page(chromium, url, LOCALES[lang], VIEWPORTS["desktop"])
         try:
             page.goto(f"{url}/?site={site['id']}")
-            page.wait_for_selector(f"#scout-detail-body[data-site-id='{site['id']}'] .scout-coord-source")
+            page.wait_for_selector(f"#scout-detail-body[data-site-id='{site['id']}'] .scout-coord-source",
+                                   state="attached")
             page.click("#scout-detail-body .scout-source summary")
             assert page.locator(".scout-coord-source").inner_text() == props["coord_source"]
             assert page.locator(".scout-provenance").inner_text() == props[f"provenance_{lang}"]

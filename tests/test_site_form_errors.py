@@ -97,6 +97,8 @@ def test_every_error_at_once_at_its_field_in_the_page_language(planner, lang):
         if lang == "zh":
             assert not re.search(r"[A-Za-z]{3,}", sentence), f"English in the Chinese error {sentence!r}"
             assert sentence.endswith("。"), f"not a Chinese sentence: {sentence!r}"
+    assert field_error(html, "lon") is None, "the longitude is right: only the latitude is out of range"
+    assert field_error(html, "name_en") is None and field_error(html, "coord_source") is None
     summary = re.search(r'<div class="scout-error-summary".*?</div>', html, re.S).group(0)
     for target in ("name_zh", "genres-0", "elevation_m", "area_m2", "lat", "coord_accuracy_m", "facility-facts"):
         assert f'href="#{target}"' in summary, f"the summary does not link to {target}"
@@ -169,3 +171,23 @@ def test_api_lists_every_invalid_parameter(planner, fresh_app):
                            headers=bearer(fresh_app.token)).get_json()
     assert [p["name"] for p in outside["invalid-params"]][-1] == "geometry"
     assert "confirm_outside=true" in outside["invalid-params"][-1]["reason"], "the API keeps its machine wording"
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_suggestion_form_reports_every_error_at_its_field(planner, fresh_app, lang):
+    visitor = fresh_app.test_client()
+    page = visitor.get("/suggest", headers=LANG[lang]).get_data(as_text=True)
+    resp = visitor.post("/suggest", headers=LANG[lang], data={
+        "csrf_token": csrf_of(page), "name": "", "message": "", "lon": "120.05", "lat": "abc",
+        "suggester_name": "老王"})
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 400
+    wanted = {"zh": {"name": "地点名称", "message": "您的建议", "lat": "纬度"},
+              "en": {"name": "Name of the place", "message": "What do you suggest?", "lat": "Latitude"}}[lang]
+    for name, label in wanted.items():
+        sentence = field_error(html, name)
+        assert sentence and label in sentence, f"{lang}: no error naming {label!r} at {name}: {sentence!r}"
+        assert not CODES.search(sentence)
+    assert field_error(html, "lon") is None
+    assert 'href="#message"' in html and 'aria-describedby="lat-error"' in html
+    assert 'value="老王"' in html and 'value="120.05"' in html and 'value="abc"' in html, "what was typed is lost"

@@ -142,7 +142,7 @@ def error_sentence(problem: InvalidParameter, labels: dict[str, str]) -> str:
 
 
 # Where a parameter's error is shown when it is not a field of its own.
-_ERROR_SLOTS = {"geometry": "confirm_outside"}
+_ERROR_SLOTS = {"geometry": "confirm_outside", "version": "form", "csrf_token": "form"}
 
 
 def form_errors(problems: list[InvalidParameter], labels: dict[str, str], fields) -> dict[str, str]:
@@ -277,7 +277,10 @@ def edit(site_id: int | None = None):
             raw.pop("slug", None)  # a site's short id does not change: links and packs use it
         try:
             if problems:  # nothing is written; the record's own errors are still reported with these
-                problems += sites.site_problems(session, raw, site_id, bool(form.confirm_outside.data))
+                # (a position the form refused is absent from the record: not "required" on top of the real error)
+                skip = {"lon", "lat", "geometry"} if "lon" not in raw else set()
+                problems += [p for p in sites.site_problems(session, raw, site_id, bool(form.confirm_outside.data))
+                             if p.name not in skip]
             elif hit:
                 saved = sites.update_site(session, site_id, raw, _version(form.version.data), current_user.username,
                                           bool(form.confirm_outside.data))
@@ -359,8 +362,11 @@ def suggest():
                 problems.append(err)
         data.update(lon=lon, lat=lat, site_id=site.id if site else None)
         try:  # every error at once: the typed position's, then the suggestion's own
-            if problems:
-                suggestions.clean_suggestion(session, data)
+            if problems:  # the refused position is reported already: not "needs a position" on top of it
+                try:
+                    suggestions.clean_suggestion(session, data)
+                except InvalidParameters as err:
+                    problems += [p for p in err.problems if p.name not in ("lon", "lat")]
             else:
                 suggestions.create_suggestion(session, data)
                 return render_template("suggest.html", form=form, site=site, errors={}, done=True)
