@@ -108,6 +108,9 @@ def test_every_error_at_once_at_its_field_in_the_page_language(planner, lang):
                      r'<input[^>]*aria-invalid="true"[^>]*aria-describedby="lat-error"', html), "lat not marked"
     text = visible_text(html)
     assert not CODES.search(text), f"{lang}: {CODES.search(text).group(0)!r} is shown on the page"
+    if lang == "en":  # one language per page: no Chinese but what the planner typed
+        typed_removed = re.sub("十二|雾气很重的山谷", "", text)
+        assert not re.search(r"[\u4e00-\u9fff]", typed_removed), re.findall(r".{20}[\u4e00-\u9fff]+.{5}", typed_removed)
     # Nothing typed is lost.
     for name, value in (("name_en", "Mist Valley"), ("elevation_m", "十二"), ("area_m2", "-5"), ("lon", "27.80"),
                         ("lat", "120.05"), ("coord_source", "步测 GNSS")):

@@ -83,7 +83,7 @@ class SiteForm(FlaskForm):
     contact_notes = TextAreaField()
     lon = StringField()
     lat = StringField()
-    datum = SelectField(choices=[("wgs84", "WGS-84 (GPS, 天地图)"), ("gcj02", "GCJ-02 (高德 Amap)"), ("bd09", "BD-09 (百度 Baidu)")])
+    datum = SelectField(choices=[(d, d) for d in sites.DATUMS])  # labelled in the page's language by _choices
     coord_source = StringField()
     coord_accuracy_m = StringField()
     position_method = SelectField(choices=[])
@@ -103,6 +103,8 @@ def _choices(form: SiteForm, label: str) -> None:
     form.terrain.choices = pairs(vocab.TERRAIN)
     form.best_seasons.choices = pairs(vocab.SEASONS)
     form.position_method.choices = pairs(vocab.POSITION_METHODS)
+    form.datum.choices = [("wgs84", gettext("WGS-84 (GPS, Tianditu)")), ("gcj02", gettext("GCJ-02 (Amap)")),
+                          ("bd09", gettext("BD-09 (Baidu Maps)"))]
     form.base.choices = [("", "—")] + [(b.slug, f"{b.number}. {getattr(b, 'name_' + label)}")
                                        for b in bases.all_bases(get_session())]
 
