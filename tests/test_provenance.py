@@ -3,6 +3,10 @@ from __future__ import annotations
 
 import re
 
+from sqlalchemy import select, update
+
+from scouting.geodata import load_geodata
+from scouting.models import Site
 from scouting.provenance import accuracy_words, provenance_text
 
 
@@ -46,3 +50,21 @@ def test_site_features_carry_the_sentences_and_keep_the_notes(app):
         assert not re.search(r"[A-Za-z]{4,}", p["provenance_zh"]) or "GeoNames" in p["provenance_zh"] or \
             "SRTM" in p["provenance_zh"], p["provenance_zh"]
         assert p["coord_source"], "the API keeps the staff's source notes (data carries its source)"
+
+
+def test_load_geodata_fills_the_phrases_of_a_database_seeded_before_them(fresh_app):
+    """After migration 0011 the columns are empty; load-geodata writes the seed's phrases (as revisions)."""
+    maker = fresh_app.extensions["scouting"]["sessionmaker"]
+    with maker() as session:
+        load_geodata(session)
+        session.execute(update(Site).values(source_public_zh=None, source_public_en=None))
+        session.commit()
+    client = fresh_app.test_client()
+    before = client.get("/api/sites?limit=1").get_json()["features"][0]["properties"]
+    assert before["provenance_zh"].endswith("来源：尚未整理成公开说明。"), before["provenance_zh"]
+    with maker() as session:
+        report = load_geodata(session)
+        assert report.updated["sites"] == len(session.scalars(select(Site.id)).all())
+        assert all(session.scalars(select(Site.source_public_en)))
+    after = client.get("/api/sites?limit=1").get_json()["features"][0]["properties"]
+    assert after["source_public_zh"] in after["provenance_zh"]

@@ -1,6 +1,9 @@
 """Public source phrases: a short, plain sentence per language saying where a site's position and facts come
 from, for the public panel (coord_source and facts_source stay the staff's full notes).
 
+The columns start empty (the panel then says the source is not yet written up for the public); on a database seeded
+before, `flask --app app load-geodata` writes the seed sites' phrases, each as a revision like any other change.
+
 Revision ID: 0011
 Revises: 0009
 """
