@@ -158,6 +158,7 @@ def test_edit_form_keeps_stored_values_and_reports_all(planner):
     assert "“Longitude” must be a number" in field_error(html, "lon")
     assert "Fill in “Latitude”" in field_error(html, "lat")
     assert 'value="改名"' in html
+    assert f": {site['properties']['name_en']}</h2>" in html, "the English form names the site in English"
     stored = planner.get(f"/api/sites/{site['id']}").get_json()["properties"]
     assert stored["name_zh"] == site["properties"]["name_zh"], "a refused edit was written"
 
