@@ -123,3 +123,33 @@ def test_detail_panel_source_is_a_sentence(staff_app, chromium, lang):
             assert page.locator(".scout-source-notes").inner_text() == heading
         finally:
             context.close()
+
+
+@pytest.mark.parametrize("size", list(VIEWPORTS))
+@pytest.mark.parametrize("lang", list(LOCALES))
+def test_suggestion_form_errors_at_their_fields(staff_app, chromium, lang, size):
+    """The public suggestion form: every error at its field in the page's language, the first focused."""
+    with serve(staff_app) as url:
+        context = chromium.new_context(locale=LOCALES[lang], viewport=dict(zip(("width", "height"), VIEWPORTS[size], strict=True)))
+        page = context.new_page()
+        watch = PageWatch(page)
+        try:
+            page.goto(f"{url}/suggest")
+            page.fill("#lon", "120.05")
+            page.fill("#lat", "north")
+            page.click("form button[type=submit]")
+            page.wait_for_selector(".scout-error-summary")
+            page.wait_for_load_state("load")
+            assert page.evaluate("document.activeElement.id") == "name", "the first wrong field is not focused"
+            assert in_viewport(page, "#name") is None, in_viewport(page, "#name")
+            for name in ("name", "lat", "message"):
+                error = page.locator(f"#{name}-error")
+                assert error.is_visible(), f"no visible error at {name}"
+                assert not CODES.search(error.inner_text())
+                if lang == "zh":
+                    assert not re.search(r"[A-Za-z]{3,}", error.inner_text().replace("north", "")), error.inner_text()
+            assert page.locator("#lon-error").count() == 0
+            assert page.input_value("#lat") == "north"
+            assert not watch.page_errors, watch.page_errors
+        finally:
+            context.close()
