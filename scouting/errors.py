@@ -21,10 +21,25 @@ class InvalidParameter(ScoutingError):
     status = 400
     title = "Invalid parameter"
 
-    def __init__(self, name: str, reason: str):
+    def __init__(self, name: str, reason: str, key: str | None = None, **params: Any):
         super().__init__(f"{name}: {reason}")
         self.name = name
         self.reason = reason
+        # For people: `key` picks a sentence of checks.SENTENCES, `params` fill it (a form adds the field's label).
+        self.key = key
+        self.params = params
+
+
+class InvalidParameters(InvalidParameter):
+    """Several parameters are wrong at once (a whole record checked): `problems` lists each; the first gives
+    `name`/`reason` so that a caller reading one still reads the first."""
+
+    def __init__(self, problems: list[InvalidParameter]):
+        first = problems[0]
+        super().__init__(first.name, first.reason, first.key, **first.params)
+        self.problems = problems
+        self.detail = "; ".join(p.detail for p in problems)
+        self.args = (self.detail,)
 
 
 class NotFound(ScoutingError):

@@ -35,10 +35,12 @@ SOURCE_LIMIT, BY_LIMIT = 2000, 64
 
 
 class FactError(InvalidGeodata):
-    def __init__(self, field: str, reason: str):
+    def __init__(self, field: str, reason: str, key: str = "invalid", **params: Any):
         super().__init__(f"{field}: {reason}")
         self.field = field
         self.reason = reason
+        self.key = key  # a sentence of checks.SENTENCES; `facility` in params is a term, shown by its label
+        self.params = params
 
 
 def clean_facilities(value: Any, default_source: str | None, field: str = "facilities") -> list[dict[str, Any]]:
@@ -79,12 +81,13 @@ def _entry(item: Any, default_source: str | None, field: str) -> dict[str, Any]:
         for key in ("verified_by", "verified_at", "verified_how"):
             if item.get(key) not in (None, ""):
                 raise FactError(field, f"{term}: {key} is only for a verified status")
-        entry["source"] = _text(item.get("source"), SOURCE_LIMIT, f"{term}: source", field) or default_source
+        entry["source"] = _text(item.get("source"), SOURCE_LIMIT, f"{term}: source", field, term) or default_source
         return entry
-    entry["source"] = _text(item.get("source"), SOURCE_LIMIT, f"{term}: source", field)
-    entry["verified_by"] = _text(item.get("verified_by"), BY_LIMIT, f"{term}: verified_by", field)
+    entry["source"] = _text(item.get("source"), SOURCE_LIMIT, f"{term}: source", field, term)
+    entry["verified_by"] = _text(item.get("verified_by"), BY_LIMIT, f"{term}: verified_by", field, term)
     if not entry["verified_by"]:
-        raise FactError(field, f"{term}: verified_by is required for a verified status (who checked it)")
+        raise FactError(field, f"{term}: verified_by is required for a verified status (who checked it)",
+                        "fact_needs_by", facility=term)
     how = item.get("verified_how")
     if how not in VERIFY_METHODS:
         raise FactError(field, f"{term}: verified_how {how!r} is not one of {', '.join(VERIFY_METHODS)}")
@@ -93,17 +96,18 @@ def _entry(item: Any, default_source: str | None, field: str) -> dict[str, Any]:
     return entry
 
 
-def _text(value: Any, limit: int, name: str, field: str) -> str | None:
+def _text(value: Any, limit: int, name: str, field: str, term: str) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str):
         raise FactError(field, f"{name} must be text")
     problem = unstorable_reason(value)
     if problem:
-        raise FactError(field, f"{name}: {problem}")
+        raise FactError(field, f"{name}: {problem}", "fact_unstorable", facility=term)
     value = value.strip()
     if len(value) > limit:
-        raise FactError(field, f"{name} is {len(value)} characters long; at most {limit} are allowed")
+        raise FactError(field, f"{name} is {len(value)} characters long; at most {limit} are allowed",
+                        "fact_too_long", facility=term, length=len(value), limit=limit)
     return value or None
 
 
@@ -111,13 +115,16 @@ def _date(value: Any, term: str, field: str) -> str:
     if isinstance(value, date):
         value = value.isoformat()
     if not isinstance(value, str) or not value.strip():
-        raise FactError(field, f"{term}: verified_at is required for a verified status (the date, YYYY-MM-DD)")
+        raise FactError(field, f"{term}: verified_at is required for a verified status (the date, YYYY-MM-DD)",
+                        "fact_needs_date", facility=term)
     try:
         day = date.fromisoformat(value.strip()[:10])
     except ValueError:
-        raise FactError(field, f"{term}: verified_at {value!r} is not a date (YYYY-MM-DD)") from None
+        raise FactError(field, f"{term}: verified_at {value!r} is not a date (YYYY-MM-DD)", "fact_bad_date",
+                        facility=term, value=value[:40]) from None
     if day > date.today():
-        raise FactError(field, f"{term}: verified_at {day.isoformat()} is in the future")
+        raise FactError(field, f"{term}: verified_at {day.isoformat()} is in the future", "fact_future_date",
+                        facility=term, value=day.isoformat())
     return day.isoformat()
 
 

@@ -96,6 +96,7 @@ def js_messages() -> dict[str, str]:
         "photos": _("Photos"),
         "noPhotos": _("No photos yet."),
         "source": _("Source"),
+        "sourceNotes": _("Source notes (staff only)"),
         "unverified": _("Not yet verified on the ground"),
         "pickPoint": _("Click the map to choose the point…"),
         "locating": _("Finding your location…"),

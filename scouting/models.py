@@ -71,6 +71,9 @@ class Site(PositionMixin, Base):
     permit_notes: Mapped[str | None] = mapped_column(Text)
     contact_notes: Mapped[str | None] = mapped_column(Text)
     facts_source: Mapped[str | None] = mapped_column(Text)
+    # Where the position and facts come from, as a short phrase for the public (no file rows or commits).
+    source_public_zh: Mapped[str | None] = mapped_column(Text)
+    source_public_en: Mapped[str | None] = mapped_column(Text)
     verified: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)

@@ -28,7 +28,7 @@ def unstorable_reason(value: str) -> str | None:
 def check_text(name: str, value: str) -> str:
     reason = unstorable_reason(value)
     if reason:
-        raise InvalidParameter(name, reason)
+        raise InvalidParameter(name, reason, "unstorable")
     return value
 
 

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
 from . import audit, bases, checks, facts, geo, vocab
-from .errors import InvalidGeodata, InvalidParameter, NotFound, PreconditionFailed
+from .errors import InvalidGeodata, InvalidParameter, InvalidParameters, NotFound, PreconditionFailed
 from .models import Site, SiteRevision, SiteTag, ThemedBase
 from .plain_text import is_id, unstorable_reason
 from .search import SiteHit, get_site
@@ -29,6 +29,7 @@ TEXT_LIMITS = {
     "access_notes_zh": 2000, "access_notes_en": 2000,
     "permit_notes": 2000, "contact_notes": 2000,
     "coord_source": 1000, "facts_source": 2000,
+    "source_public_zh": 300, "source_public_en": 300,
 }
 REQUIRED_TEXT = ("slug", "name_zh", "name_en", "coord_source")
 OPTIONAL_TEXT = tuple(k for k in TEXT_LIMITS if k not in REQUIRED_TEXT)
@@ -37,10 +38,21 @@ STAFF_FIELDS = ("permit_notes", "contact_notes")
 
 
 class RecordError(InvalidGeodata):
-    def __init__(self, field: str, reason: str):
+    def __init__(self, field: str, reason: str, key: str | None = None, **params: Any):
         super().__init__(f"{field}: {reason}")
         self.field = field
         self.reason = reason
+        self.key = key  # a sentence of checks.SENTENCES, for forms
+        self.params = params
+
+
+class RecordErrors(RecordError):
+    """Every field of a record that is wrong; reads as the first for callers that report one."""
+
+    def __init__(self, errors: list[RecordError]):
+        first = errors[0]
+        super().__init__(first.field, first.reason, first.key, **first.params)
+        self.errors = errors
 
 
 def _checked(check: Callable[..., Any], value: Any, field: str, *args: Any) -> Any:
@@ -48,46 +60,61 @@ def _checked(check: Callable[..., Any], value: Any, field: str, *args: Any) -> A
     try:
         return check(value, field, *args)
     except InvalidParameter as err:
-        raise RecordError(err.name, err.reason) from None
+        raise RecordError(err.name, err.reason, err.key, **err.params) from None
 
 
 def clean_site_record(raw: dict[str, Any], base_slugs: set[str]) -> dict[str, Any]:
-    """Check every field of an incoming site and return the normalised record; raise RecordError naming the field."""
+    """Check every field of an incoming site and return the normalised record; raise RecordErrors naming every
+    wrong field (in the order of the checks: the first is what a caller reporting one shows)."""
     rec: dict[str, Any] = {}
-    for key in REQUIRED_TEXT:
-        rec[key] = _text(raw, key, required=True)
-    for key in OPTIONAL_TEXT:
-        rec[key] = _text(raw, key, required=False)
-    if not all(c.isascii() and (c.isalnum() or c == "-") for c in rec["slug"]):
-        raise RecordError("slug", "use ASCII letters, digits and '-' only")
+    errors: list[RecordError] = []
 
-    rec["lon"] = _number(raw, "lon", -180, 180, required=True)
-    rec["lat"] = _number(raw, "lat", -90, 90, required=True)
-    rec["elevation_m"] = _number(raw, "elevation_m", -500, 9000, required=False)
-    rec["area_m2"] = _number(raw, "area_m2", 0, 1e10, required=False)
-    accuracy = _number(raw, "coord_accuracy_m", 0, 1e6, required=True)
-    rec["position_method"] = _checked(checks.one_of, raw.get("position_method"), "position_method",
-                                      vocab.POSITION_METHODS)
-    # A device's reported accuracy is an upper bound: rounded up, never down.
-    rec["coord_accuracy_m"] = math.ceil(accuracy) if rec["position_method"] == "gps" else int(round(accuracy))
+    def check(key: str, rule: Callable[..., Any], *args: Any) -> None:
+        try:
+            rec[key] = rule(*args)
+        except RecordError as err:
+            errors.append(err)
+            rec[key] = None
+
+    for key in REQUIRED_TEXT:
+        check(key, _text, raw, key, True)
+    for key in OPTIONAL_TEXT:
+        check(key, _text, raw, key, False)
+    if rec["slug"] and not all(c.isascii() and (c.isalnum() or c == "-") for c in rec["slug"]):
+        errors.append(RecordError("slug", "use ASCII letters, digits and '-' only", "slug_chars"))
+
+    check("lon", _number, raw, "lon", -180, 180, True)
+    check("lat", _number, raw, "lat", -90, 90, True)
+    check("elevation_m", _number, raw, "elevation_m", -500, 9000, False)
+    check("area_m2", _number, raw, "area_m2", 0, 1e10, False)
+    check("coord_accuracy_m", _number, raw, "coord_accuracy_m", 0, 1e6, True)
+    check("position_method", _checked, checks.one_of, raw.get("position_method"), "position_method",
+          vocab.POSITION_METHODS)
+    if rec["coord_accuracy_m"] is not None:
+        # A device's reported accuracy is an upper bound: rounded up, never down.
+        accuracy = rec["coord_accuracy_m"]
+        rec["coord_accuracy_m"] = math.ceil(accuracy) if rec["position_method"] == "gps" else int(round(accuracy))
 
     base = raw.get("base")
     if base is not None and base not in base_slugs:
-        raise RecordError("base", f"unknown base {base!r}; known bases: {', '.join(sorted(base_slugs))}")
+        errors.append(RecordError("base", f"unknown base {base!r}; known bases: {', '.join(sorted(base_slugs))}",
+                                  "choose"))
     rec["base"] = base
 
     for field, vocabulary in TAG_FIELDS.items():
         if field != "facilities":
-            rec[field] = _terms(raw, field, vocab.TAG_VOCABULARIES[vocabulary])
+            check(field, _terms, raw, field, vocab.TAG_VOCABULARIES[vocabulary])
     try:  # each a term (reported, with the record's facts_source) or an object with its status
         rec["facilities"] = facts.clean_facilities(raw.get("facilities"), rec["facts_source"])
     except facts.FactError as err:
-        raise RecordError(err.field, err.reason) from None
-    if not rec["genres"]:
-        raise RecordError("genres", "at least one genre is required")
-    rec["best_seasons"] = _terms(raw, "best_seasons", vocab.SEASONS)
+        errors.append(RecordError(err.field, err.reason, err.key, **err.params))
+    if rec["genres"] == []:
+        errors.append(RecordError("genres", "at least one genre is required", "choose_one"))
+    check("best_seasons", _terms, raw, "best_seasons", vocab.SEASONS)
 
-    rec["verified"] = _checked(checks.boolean, raw.get("verified", False), "verified")
+    check("verified", _checked, checks.boolean, raw.get("verified", False), "verified")
+    if errors:
+        raise RecordErrors(errors)
     return rec
 
 
@@ -95,16 +122,17 @@ def _text(raw: dict, key: str, required: bool) -> str | None:
     value = raw.get(key)
     if value is None or (isinstance(value, str) and not value.strip()):
         if required:
-            raise RecordError(key, "is required")
+            raise RecordError(key, "is required", "required")
         return None
     if not isinstance(value, str):
-        raise RecordError(key, "must be text")
+        raise RecordError(key, "must be text", "invalid")
     unstorable = unstorable_reason(value)
     if unstorable:
-        raise RecordError(key, unstorable)
+        raise RecordError(key, unstorable, "unstorable")
     value = value.strip()
     if len(value) > TEXT_LIMITS[key]:
-        raise RecordError(key, f"is {len(value)} characters long; at most {TEXT_LIMITS[key]} are allowed")
+        raise RecordError(key, f"is {len(value)} characters long; at most {TEXT_LIMITS[key]} are allowed", "too_long",
+                          length=len(value), limit=TEXT_LIMITS[key])
     return value
 
 
@@ -112,17 +140,17 @@ def _number(raw: dict, key: str, low: float, high: float, required: bool) -> flo
     value = raw.get(key)
     if value is None:
         if required:
-            raise RecordError(key, "is required")
+            raise RecordError(key, "is required", "required")
         return None
     if isinstance(value, str):  # a record carries numbers as numbers; text is a mistake to name, not to parse
-        raise RecordError(key, f"{value!r} is not a number")
+        raise RecordError(key, f"{value!r} is not a number", "not_number", value=checks.shown(value))
     return _checked(checks.number, value, key, low, high)
 
 
 def _terms(raw: dict, key: str, vocabulary: dict) -> list[str]:
     value = raw.get(key) or []
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise RecordError(key, "must be a list of terms")
+        raise RecordError(key, "must be a list of terms", "choose")
     return _checked(checks.terms, value, key, vocabulary)
 
 
@@ -258,18 +286,29 @@ def _county(session) -> Any:
     return shapely_wkt.loads(text) if text else None
 
 
-def _check_inside(session, rec: dict, confirm_outside: bool) -> None:
+def _outside(session, raw: dict, confirm_outside: bool) -> list[InvalidParameter]:
+    """The county check of a well-formed position (a malformed one is the record's own error)."""
+    lon, lat = raw.get("lon"), raw.get("lat")
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in (lon, lat)):
+        return []
     county = _county(session)
-    if county is not None and not confirm_outside and not county.contains(Point(rec["lon"], rec["lat"])):
-        raise InvalidParameter("geometry", "the point lies outside Wencheng County; if it is a real site just "
-                                           "outside, send it again with confirm_outside=true")
+    if county is not None and not confirm_outside and not county.contains(Point(lon, lat)):
+        return [InvalidParameter("geometry", "the point lies outside Wencheng County; if it is a real site just "
+                                             "outside, send it again with confirm_outside=true", "outside_county")]
+    return []
 
 
-def _clean(session, raw: dict) -> dict:
+def _clean(session, raw: dict, more: list[InvalidParameter] | None = None) -> dict:
+    """The cleaned record, or InvalidParameters naming every wrong field: the record's own, then `more`
+    (what needs the database: a slug in use, a point outside the county)."""
+    problems = list(more or [])
     try:
-        return clean_site_record(raw, set(bases.base_slugs(session)))
-    except RecordError as err:
-        raise InvalidParameter(err.field, err.reason) from None
+        rec = clean_site_record(raw, set(bases.base_slugs(session)))
+    except RecordErrors as err:
+        problems[:0] = [InvalidParameter(e.field, e.reason, e.key, **e.params) for e in err.errors]
+    if problems:
+        raise InvalidParameters(problems)
+    return rec
 
 
 def _bases(session) -> dict[str, ThemedBase]:
@@ -334,14 +373,8 @@ def audit_summary(site: Site, action: str, changed: list[str], note: str | None 
 
 
 def create_site(session, raw: dict, actor: str, confirm_outside: bool = False) -> Site:
-    if not raw.get("slug") and isinstance(raw.get("name_en"), str):
-        base = "".join(c.lower() if c.isascii() and c.isalnum() else "-" for c in raw["name_en"]).strip("-")
-        raw["slug"] = "-".join(filter(None, base.split("-")))[:56] or None
-    raw.setdefault("coord_source", None)
-    rec = _clean(session, raw)
-    if session.scalar(select(Site.id).where(Site.slug == rec["slug"])):
-        raise InvalidParameter("slug", f"{rec['slug']!r} is already used by another site")
-    _check_inside(session, rec, confirm_outside)
+    _default_slug(raw)
+    rec = _clean(session, raw, _new_site_problems(session, raw, confirm_outside))
     site = Site(slug=rec["slug"], tags=[])
     apply_site_record(site, rec, _bases(session))
     session.add(site)
@@ -350,14 +383,55 @@ def create_site(session, raw: dict, actor: str, confirm_outside: bool = False) -
     return site
 
 
+def _default_slug(raw: dict) -> None:
+    """A new site without a short id gets one made from its English name (when that makes one)."""
+    if not raw.get("slug") and isinstance(raw.get("name_en"), str):
+        base = "".join(c.lower() if c.isascii() and c.isalnum() else "-" for c in raw["name_en"]).strip("-")
+        raw["slug"] = "-".join(filter(None, base.split("-")))[:56] or None
+    raw.setdefault("coord_source", None)
+
+
+def _new_site_problems(session, raw: dict, confirm_outside: bool) -> list[InvalidParameter]:
+    """What a new site's record alone cannot tell: its short id in use, its point outside the county."""
+    more = _outside(session, raw, confirm_outside)
+    slug = raw.get("slug")
+    if isinstance(slug, str) and session.scalar(select(Site.id).where(Site.slug == slug.strip())):
+        more.insert(0, InvalidParameter("slug", f"{slug.strip()!r} is already used by another site", "slug_taken",
+                                        value=checks.shown(slug.strip())))
+    return more
+
+
+def _changed_site_problems(session, before: dict, raw: dict, confirm_outside: bool) -> list[InvalidParameter]:
+    moved = (raw.get("lon"), raw.get("lat")) != (before["lon"], before["lat"])
+    return _outside(session, raw, confirm_outside) if moved else []
+
+
+def site_problems(session, raw: dict, site_id: int | None = None,
+                  confirm_outside: bool = False) -> list[InvalidParameter]:
+    """Everything wrong with a new site (or a change to `site_id`), without writing anything: for a form that
+    found errors of its own and reports them all at once."""
+    if site_id is not None:
+        hit = site_or_404(session, site_id)
+        before = site_record(hit.site, hit.lon, hit.lat)
+        raw = merged(before, raw)
+        more = _changed_site_problems(session, before, raw, confirm_outside)
+    else:
+        _default_slug(raw)
+        more = _new_site_problems(session, raw, confirm_outside)
+    try:
+        _clean(session, raw, more)
+    except InvalidParameters as err:
+        return err.problems
+    return []
+
+
 def update_site(session, site_id: int, patch: dict, expected: int | None, actor: str,
                 confirm_outside: bool = False) -> Site:
     hit = site_or_404(session, site_id)
     _check_version(session, hit, expected)
     before = site_record(hit.site, hit.lon, hit.lat)
-    rec = _clean(session, merged(before, patch))
-    if (rec["lon"], rec["lat"]) != (before["lon"], before["lat"]):
-        _check_inside(session, rec, confirm_outside)
+    raw = merged(before, patch)
+    rec = _clean(session, raw, _changed_site_problems(session, before, raw, confirm_outside))
     if rec == before:
         return hit.site
     apply_site_record(hit.site, rec, _bases(session))

@@ -11,38 +11,58 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from . import audit, checks
-from .errors import InvalidParameter, NotFound
+from .errors import InvalidParameter, InvalidParameters, NotFound
 from .models import Site, Suggestion
 from .plain_text import check_text, is_id
 
 LIMITS = {"name": 200, "message": 3000, "suggester_name": 100, "suggester_contact": 200}
 
 
-def create_suggestion(session: Session, data: dict) -> Suggestion:
+def clean_suggestion(session: Session, data: dict) -> dict:
+    """A suggestion's checked fields; InvalidParameters names every wrong field at once."""
     clean: dict = {}
+    problems: list[InvalidParameter] = []
     for field, limit in LIMITS.items():
-        value = check_text(field, (data.get(field) or "")).strip()
+        try:
+            value = check_text(field, (data.get(field) or "")).strip()
+        except InvalidParameter as err:
+            problems.append(err)
+            value = ""
         if len(value) > limit:
-            raise InvalidParameter(field, f"at most {limit} characters are allowed")
+            problems.append(InvalidParameter(field, f"at most {limit} characters are allowed", "too_long",
+                                             length=len(value), limit=limit))
         clean[field] = value or None
-    if not clean["message"]:
-        raise InvalidParameter("message", "say what you suggest")
+    if not clean["message"] and not any(p.name == "message" for p in problems):
+        problems.append(InvalidParameter("message", "say what you suggest", "required"))
     site_id = data.get("site_id")
     if site_id:
         if not is_id(site_id):
             raise InvalidParameter("site_id", f"there is no site {site_id}")
         if not session.scalar(select(Site.id).where(Site.id == site_id, Site.deleted_at.is_(None))):
             raise InvalidParameter("site_id", f"there is no site {site_id}")
-    elif not clean["name"]:
-        raise InvalidParameter("name", "a new site needs a name")
+    elif not clean["name"] and not any(p.name == "name" for p in problems):
+        problems.append(InvalidParameter("name", "a new site needs a name", "required"))
     lon, lat = data.get("lon"), data.get("lat")
-    if lon is not None or lat is not None:
-        if isinstance(lon, str) or isinstance(lat, str):
-            raise InvalidParameter("lon", "the position must be two numbers")
-        lon, lat = checks.lon_lat(lon, lat, "lon", "lat")
-    elif not site_id:
-        raise InvalidParameter("lon", "a new site needs a position (click the map)")
-    suggestion = Suggestion(site_id=site_id or None, lon=lon, lat=lat, status="pending", **clean)
+    try:
+        if lon is not None or lat is not None:
+            if isinstance(lon, str) or isinstance(lat, str):
+                raise InvalidParameter("lon", "the position must be two numbers", "not_number",
+                                       value=checks.shown(lon))
+            lon, lat = checks.lon_lat(lon, lat, "lon", "lat")
+        elif not site_id:
+            raise InvalidParameter("lon", "a new site needs a position (click the map)", "position_needed")
+    except InvalidParameters as err:
+        problems += err.problems
+    except InvalidParameter as err:
+        problems.append(err)
+    if problems:
+        raise InvalidParameters(problems)
+    return {"site_id": site_id or None, "lon": lon, "lat": lat, **clean}
+
+
+def create_suggestion(session: Session, data: dict) -> Suggestion:
+    suggestion = Suggestion(status="pending", **clean_suggestion(session, data))
+    site_id = suggestion.site_id
     session.add(suggestion)
     session.flush()
     audit.record(session, "suggestion.create", "suggestion", suggestion.id,

@@ -245,7 +245,7 @@ def test_site_form_sets_each_status(planner_app):  # noqa: F811 - the fixture im
             "facility-catering": "reported", "facility-catering-source": "村委会电话", "facility-catering-by": "ping",
             "facility-boats": ""}
     bad = client.post(f"/sites/{site['id']}/edit", data=form | {"facility-parking-by": ""})
-    assert bad.status_code == 400 and "verified_by is required" in bad.get_data(as_text=True)
+    assert bad.status_code == 400 and "“配套设施”中的停车场：请填写核实人。" in bad.get_data(as_text=True)
     assert 'value="verified_present" selected' in bad.get_data(as_text=True), "what was typed is kept"
     saved = client.post(f"/sites/{site['id']}/edit", data=form)
     assert saved.status_code == 302, re.findall(r'scout-field-error[^>]*>([^<]+)<', saved.get_data(as_text=True))

@@ -362,3 +362,26 @@ def numbers_in(text: str | None, forms: dict[str, str]) -> list[str]:
     for written, digits in forms.items():
         text = text.replace(written, f" {digits} ")
     return sorted(re.findall(r"\d+(?:\.\d+)?", text))
+
+
+# What a public source phrase must not hold: staff notes' file names, rows, repositories, handles and commit hashes.
+STAFF_NOTE_MARKS = re.compile(r"\.(csv|hgt|geojson|json|md)\b|\brows?\b|github|@|\b[0-9a-f]{7,40}\b|README", re.I)
+
+
+def test_every_site_has_public_source_phrases(site_features):
+    """The public panel reads a short source phrase per language, never the staff's notes."""
+    for f in site_features:
+        p = f["properties"]
+        for lang in ("zh", "en"):
+            phrase = p.get(f"source_public_{lang}")
+            assert phrase and phrase.strip(), f"{p['slug']}: no public source phrase in {lang}"
+            assert not STAFF_NOTE_MARKS.search(phrase), \
+                f"{p['slug']}: {STAFF_NOTE_MARKS.search(phrase).group(0)!r} in its public source ({lang})"
+        assert re.search(r"[\u4e00-\u9fff]", p["source_public_zh"]), f"{p['slug']}: the zh phrase is not Chinese"
+        assert not re.search(r"[\u4e00-\u9fff]", p["source_public_en"]), f"{p['slug']}: Chinese in the en phrase"
+
+
+def test_the_staff_note_marks_are_caught():
+    for note in ("places.csv row '大峃镇'", "github Sanotsu/regional-coordinates-of-China @576d934", "N27E119.hgt"):
+        assert STAFF_NOTE_MARKS.search(note), note
+    assert not STAFF_NOTE_MARKS.search("Baidu Maps place coordinates (Daxu town seat); travel websites (unverified)")

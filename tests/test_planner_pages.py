@@ -132,7 +132,7 @@ def test_site_form_create_edit_stale_delete(planner_app):
     stored = client.get(f"/api/sites/{sid}").get_json()["geometry"]["coordinates"]
     assert stored == pytest.approx([120.05, 27.80], abs=1e-7)
     outside = client.post("/sites/new", data=form | {"name_zh": "外", "name_en": "Far", "lon": "121.5", "lat": "31.2"})
-    assert outside.status_code == 400 and "outside Wencheng" in outside.get_data(as_text=True)
+    assert outside.status_code == 400 and "文成县境外" in outside.get_data(as_text=True)
 
     edit_page = client.get(f"/sites/{sid}/edit").get_data(as_text=True)
     assert 'value="表单外景地"' in edit_page
@@ -161,7 +161,7 @@ def test_suggestions_wait_for_review(planner_app):
             "suggester_name": "老王", "suggester_contact": "138 0000 0000", "lon": "120.06", "lat": "27.81"}
     assert visitor.post("/suggest", data={k: v for k, v in data.items() if k != "csrf_token"}).status_code == 400
     missing = visitor.post("/suggest", data=data | {"message": ""})
-    assert missing.status_code == 400 and "say what you suggest" in missing.get_data(as_text=True)
+    assert missing.status_code == 400 and "请填写“您的建议”。" in missing.get_data(as_text=True)
     sent = visitor.post("/suggest", data=data)
     assert sent.status_code == 200 and "审核前不会公开" in sent.get_data(as_text=True)
     assert "石垟 old bridge" not in visitor.get("/api/sites?q=bridge").get_data(as_text=True)

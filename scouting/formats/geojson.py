@@ -7,7 +7,7 @@ from shapely import wkt as shapely_wkt
 from shapely.geometry import mapping
 from shapely.geometry.polygon import orient
 
-from .. import facts, vocab
+from .. import facts, provenance, vocab
 from ..models import Boundary, ThemedBase
 from ..search import SiteHit
 from ..sites import STAFF_FIELDS, TAG_FIELDS, TEXT_LIMITS
@@ -49,6 +49,8 @@ def site_feature(hit: SiteHit, include_staff: bool = False) -> dict[str, Any]:
         updated_at=site.updated_at.isoformat() if site.updated_at else None,
         version=site.version,
     )
+    # For people: the source as a sentence in each language (coord_source/facts_source above are the notes).
+    props.update(provenance.site_provenance(site))
     if hit.distance_m is not None:
         props["distance_m"] = round(hit.distance_m, 1)
     return {

@@ -74,7 +74,8 @@ def register_blueprints(app: Flask) -> None:
     def _core_error(err: ScoutingError):
         extra = {}
         if isinstance(err, InvalidParameter):
-            extra["invalid-params"] = [{"name": err.name, "reason": err.reason}]
+            problems = getattr(err, "problems", [err])  # InvalidParameters: every wrong field at once
+            extra["invalid-params"] = [{"name": p.name, "reason": p.reason} for p in problems]
         if isinstance(err, PreconditionFailed):
             extra["current"] = stored_now(err)  # a stale edit gets what is stored now, to merge and retry
         return error_response(err.status, err.title, err.detail, extra)

@@ -231,6 +231,7 @@ def api_document(base_slugs: list[str]) -> dict:
         position_method_zh=text, position_method_en=text, approximate={"type": "boolean"},
         verified={"type": "boolean"}, created_at=text, updated_at=text, version={"type": "integer"},
         distance_m={"type": "number"}, elevation_label_zh=text, elevation_label_en=text,
+        provenance_zh={"type": "string"}, provenance_en={"type": "string"},  # the source as a sentence, for people
         facility_status={"type": "array", "items": fact | {"required": [*fact["required"], "label_zh", "label_en"]}})
     point = {"type": "object", "required": ["type", "coordinates"], "properties": {
         "type": {"type": "string", "enum": ["Point"]},

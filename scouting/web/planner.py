@@ -5,6 +5,7 @@ from datetime import date
 from functools import wraps
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, IntegerField, SelectField, SelectMultipleField, StringField, TextAreaField
@@ -12,7 +13,7 @@ from wtforms.validators import DataRequired
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from .. import bases, checks, facts, sites, suggestions, vocab
-from ..errors import InvalidParameter, PreconditionFailed, ScoutingError
+from ..errors import InvalidParameter, InvalidParameters, PreconditionFailed, ScoutingError
 from ..formats.geojson import site_feature
 from ..i18n import current_language
 from ..plain_text import is_id
@@ -82,11 +83,13 @@ class SiteForm(FlaskForm):
     contact_notes = TextAreaField()
     lon = StringField()
     lat = StringField()
-    datum = SelectField(choices=[("wgs84", "WGS-84 (GPS, 天地图)"), ("gcj02", "GCJ-02 (高德 Amap)"), ("bd09", "BD-09 (百度 Baidu)")])
+    datum = SelectField(choices=[(d, d) for d in sites.DATUMS])  # labelled in the page's language by _choices
     coord_source = StringField()
     coord_accuracy_m = StringField()
     position_method = SelectField(choices=[])
     facts_source = TextAreaField()
+    source_public_zh = StringField()
+    source_public_en = StringField()
     verified = BooleanField()
     confirm_outside = BooleanField()
     version = HiddenField()
@@ -100,25 +103,81 @@ def _choices(form: SiteForm, label: str) -> None:
     form.terrain.choices = pairs(vocab.TERRAIN)
     form.best_seasons.choices = pairs(vocab.SEASONS)
     form.position_method.choices = pairs(vocab.POSITION_METHODS)
+    form.datum.choices = [("wgs84", gettext("WGS-84 (GPS, Tianditu)")), ("gcj02", gettext("GCJ-02 (Amap)")),
+                          ("bd09", gettext("BD-09 (Baidu Maps)"))]
     form.base.choices = [("", "—")] + [(b.slug, f"{b.number}. {getattr(b, 'name_' + label)}")
                                        for b in bases.all_bases(get_session())]
 
 
-def _number(text: str | None, name: str) -> float | None:
+def site_labels() -> dict[str, str]:
+    """The site form's labels in the page's language: the one table the form shows and its errors name fields by."""
+    return {
+        "name_zh": gettext("Name (Chinese)"), "name_en": gettext("Name (English)"),
+        "slug": gettext("Short id (optional)"), "base": gettext("Themed base"), "genres": gettext("Genre"),
+        "terrain": gettext("Terrain"), "best_seasons": gettext("Best seasons"),
+        "elevation_m": gettext("Elevation (m)"), "area_m2": gettext("Area (m²)"),
+        "datum": gettext("Coordinate system of the numbers below"), "lon": gettext("Longitude"),
+        "lat": gettext("Latitude"), "geometry": gettext("Position"),
+        "confirm_outside": gettext("The position is outside Wencheng County: keep it"),
+        "coord_source": gettext("Where the position comes from"), "coord_accuracy_m": gettext("Accuracy (m)"),
+        "position_method": gettext("How it was obtained"), "verified": gettext("Verified on the ground"),
+        "facilities": gettext("Facilities"), "description_zh": gettext("Description (Chinese)"),
+        "description_en": gettext("Description (English)"), "access_notes_zh": gettext("Access (Chinese)"),
+        "access_notes_en": gettext("Access (English)"), "permit_notes": gettext("Permits (staff only)"),
+        "contact_notes": gettext("Contacts (staff only)"), "facts_source": gettext("Sources of the facts"),
+        "source_public_zh": gettext("Public source (Chinese)"), "source_public_en": gettext("Public source (English)"),
+    }
+
+
+def error_sentence(problem: InvalidParameter, labels: dict[str, str]) -> str:
+    """An error as a sentence in the page's language naming the field by its label (checks.SENTENCES)."""
+    params = dict(problem.params)
+    if params.get("facility") in vocab.FACILITIES:
+        language = "zh" if current_language() == "zh_CN" else "en"
+        params["facility"] = getattr(vocab.FACILITIES[params["facility"]], language)
+    if "other" in params:
+        params["other"] = labels.get(params["other"], "")
+    params.update(label=labels.get(problem.name, ""), confirm=labels.get("confirm_outside", ""))
+    key = "slug_needed" if (problem.name, problem.key) == ("slug", "required") else problem.key or "invalid"
+    sentence = checks.SENTENCES.get(key, checks.SENTENCES["invalid"])
+    return gettext(sentence, **params)
+
+
+# Where a parameter's error is shown when it is not a field of its own.
+_ERROR_SLOTS = {"geometry": "confirm_outside", "version": "form", "csrf_token": "form"}
+
+
+def form_errors(problems: list[InvalidParameter], labels: dict[str, str], fields) -> dict[str, str]:
+    """Each field's first error as a sentence, keyed by where it is shown ("form" for the top), in the form's order."""
+    order = list(labels)
+    errors: dict[str, str] = {}
+    for problem in problems:
+        slot = _ERROR_SLOTS.get(problem.name, problem.name)
+        slot = slot if slot in fields or slot == "facilities" else "form"
+        errors.setdefault(slot, error_sentence(problem, labels))
+    return dict(sorted(errors.items(), key=lambda item: order.index(item[0]) if item[0] in order else -1))
+
+
+def _number(text: str | None, name: str, problems: list[InvalidParameter]) -> float | None:
     """Form text to a number for the record (its range is the record's rule); an empty field is no value."""
     if text is None or not text.strip():
         return None
-    return checks.number(text, name)
+    try:
+        return checks.number(text, name)
+    except InvalidParameter as err:
+        problems.append(err)
+        return None
 
 
-def _raw_from_form(form: SiteForm) -> dict:
+def _raw_from_form(form: SiteForm, problems: list[InvalidParameter]) -> dict:
     raw = {name: (getattr(form, name).data or None) for name in (
         "name_zh", "name_en", "slug", "base", "description_zh", "description_en", "access_notes_zh",
-        "access_notes_en", "permit_notes", "contact_notes", "coord_source", "facts_source", "position_method")}
+        "access_notes_en", "permit_notes", "contact_notes", "coord_source", "facts_source", "source_public_zh",
+        "source_public_en", "position_method")}
     raw.update(genres=form.genres.data or [], terrain=form.terrain.data or [], facilities=_facilities_from_form(),
                best_seasons=form.best_seasons.data or [], verified=bool(form.verified.data),
-               elevation_m=_number(form.elevation_m.data, "elevation_m"), area_m2=_number(form.area_m2.data, "area_m2"),
-               coord_accuracy_m=_number(form.coord_accuracy_m.data, "coord_accuracy_m"))
+               **{name: _number(getattr(form, name).data, name, problems)
+                  for name in ("elevation_m", "area_m2", "coord_accuracy_m")})
     return raw
 
 
@@ -163,7 +222,7 @@ def _facility_rows(hit, label: str, submitted: bool) -> dict:
 
 def _point(form: SiteForm) -> tuple[float, float]:
     """The typed or clicked position, converted to WGS-84 from the datum the planner chose."""
-    lon, lat = checks.lon_lat(form.lon.data or "", form.lat.data or "", "geometry")
+    lon, lat = checks.lon_lat(form.lon.data or "", form.lat.data or "", "lon", "lat")
     feature = {"type": "Feature", "properties": {}, "geometry": {"type": "Point", "coordinates": [lon, lat]}}
     raw = sites.feature_to_raw(feature, form.datum.data or "wgs84")
     return raw["lon"], raw["lat"]
@@ -183,7 +242,8 @@ def _fill(form: SiteForm, hit) -> None:
 def _version(text: str | None) -> int:
     """The hidden version field: the site's version when the form was opened."""
     if not text or not text.strip().isdigit():
-        raise InvalidParameter("version", "is missing or not a whole number: reload the page and edit again")
+        raise InvalidParameter("version", "is missing or not a whole number: reload the page and edit again",
+                               "reload")
     return int(text)
 
 
@@ -196,7 +256,7 @@ def edit(site_id: int | None = None):
     form = SiteForm()
     _choices(form, label)
     hit = sites.site_or_404(session, site_id) if site_id else None
-    errors: dict[str, str] = {}
+    problems: list[InvalidParameter] = []
     stale = None
     if request.method == "GET":
         if hit:
@@ -207,28 +267,43 @@ def edit(site_id: int | None = None):
             form.name_zh.data = request.args.get("name", "")
             form.coord_source.data = request.args.get("source", "")
     elif form.validate_on_submit():
+        # Every error at once: the form's own (numbers, the position), then the record's rules.
+        raw = _raw_from_form(form, problems)
         try:
-            raw = _raw_from_form(form)
             raw["lon"], raw["lat"] = _point(form)
-            confirm = bool(form.confirm_outside.data)
-            if hit:
-                raw.pop("slug", None)  # a site's short id does not change: links and packs use it
-                saved = sites.update_site(session, site_id, raw, _version(form.version.data), current_user.username,
-                                          confirm)
-            else:
-                saved = sites.create_site(session, raw, current_user.username, confirm)
-            return redirect(url_for("pages.index", site=saved.id))
+        except InvalidParameters as err:
+            problems += err.problems
         except InvalidParameter as err:
-            known = err.name in form._fields or err.name == "facilities"
-            errors[err.name if known else "form"] = f"{err.name}: {err.reason}"
+            problems.append(err)
+        if hit:
+            raw.pop("slug", None)  # a site's short id does not change: links and packs use it
+        try:
+            if problems:  # nothing is written; the record's own errors are still reported with these
+                # (a position the form refused is absent from the record: not "required" on top of the real error)
+                skip = {"lon", "lat", "geometry"} if "lon" not in raw else set()
+                problems += [p for p in sites.site_problems(session, raw, site_id, bool(form.confirm_outside.data))
+                             if p.name not in skip]
+            elif hit:
+                saved = sites.update_site(session, site_id, raw, _version(form.version.data), current_user.username,
+                                          bool(form.confirm_outside.data))
+            else:
+                saved = sites.create_site(session, raw, current_user.username, bool(form.confirm_outside.data))
+            if not problems:
+                return redirect(url_for("pages.index", site=saved.id))
+        except InvalidParameters as err:
+            problems += err.problems
+        except InvalidParameter as err:
+            problems.append(err)
         except PreconditionFailed as err:
             stale = site_feature(err.site, include_staff=True)
     else:  # WTForms' own checks failed (a choice not offered, the CSRF token): show them at their fields too
-        errors = {name if name in form._fields and name != "csrf_token" else "form": f"{name}: {' '.join(messages)}"
-                  for name, messages in form.errors.items()}
+        problems = [InvalidParameter(name, " ".join(messages), "form_expired" if name == "csrf_token" else "choose")
+                    for name, messages in form.errors.items()]
+    labels = site_labels()
+    errors = form_errors(problems, labels, form._fields)
     status = 200 if request.method == "GET" else (409 if stale else 400)
     return render_template("site_form.html", form=form, hit=hit, errors=errors, stale=stale, label=label,
-                           facility_form=_facility_rows(hit, label, request.method == "POST")), status
+                           labels=labels, facility_form=_facility_rows(hit, label, request.method == "POST")), status
 
 
 @bp.post("/sites/<int:site_id>/delete")
@@ -273,22 +348,49 @@ def suggest():
     if site_id and str(site_id).isdigit() and is_id(int(site_id)):
         hit = get_site(session, int(site_id))
         site = hit.site if hit else None
-    errors: dict[str, str] = {}
+    problems: list[InvalidParameter] = []
     if request.method == "GET":
         form.lon.data, form.lat.data = request.args.get("lon", ""), request.args.get("lat", "")
         form.site_id.data = str(site.id) if site else ""
     elif form.validate_on_submit():
-        try:
-            data = {k: getattr(form, k).data for k in ("name", "message", "suggester_name", "suggester_contact")}
-            lon, lat = None, None  # a correction to a site may come without a position
-            if (form.lon.data or "").strip() or (form.lat.data or "").strip():
+        data = {k: getattr(form, k).data for k in ("name", "message", "suggester_name", "suggester_contact")}
+        lon, lat = None, None  # a correction to a site may come without a position
+        if (form.lon.data or "").strip() or (form.lat.data or "").strip():
+            try:
                 lon, lat = checks.lon_lat(form.lon.data or "", form.lat.data or "", "lon", "lat")
-            data.update(lon=lon, lat=lat, site_id=site.id if site else None)
-            suggestions.create_suggestion(session, data)
-            return render_template("suggest.html", form=form, site=site, errors={}, done=True)
+            except InvalidParameters as err:
+                problems += err.problems
+            except InvalidParameter as err:
+                problems.append(err)
+        data.update(lon=lon, lat=lat, site_id=site.id if site else None)
+        try:  # every error at once: the typed position's, then the suggestion's own
+            if problems:  # the refused position is reported already: not "needs a position" on top of it
+                try:
+                    suggestions.clean_suggestion(session, data)
+                except InvalidParameters as err:
+                    problems += [p for p in err.problems if p.name not in ("lon", "lat")]
+            else:
+                suggestions.create_suggestion(session, data)
+                return render_template("suggest.html", form=form, site=site, errors={}, done=True)
+        except InvalidParameters as err:
+            problems += err.problems
         except InvalidParameter as err:
-            errors[err.name] = err.reason
-    return render_template("suggest.html", form=form, site=site, errors=errors, done=False), (400 if errors else 200)
+            problems.append(err)
+    else:  # the CSRF token expired: say so, keep what was typed
+        problems = [InvalidParameter(name, " ".join(messages), "form_expired" if name == "csrf_token" else "invalid")
+                    for name, messages in form.errors.items()]
+    labels = suggest_labels()
+    errors = form_errors(problems, labels, form._fields)
+    return render_template("suggest.html", form=form, site=site, errors=errors, labels=labels,
+                           done=False), (400 if errors else 200)
+
+
+def suggest_labels() -> dict[str, str]:
+    """The suggestion form's labels in the page's language (shown, and named by its errors)."""
+    return {"name": gettext("Name of the place"), "lon": gettext("Longitude"), "lat": gettext("Latitude"),
+            "message": gettext("What do you suggest?"),
+            "suggester_name": gettext("Your name (optional, credited if accepted)"),
+            "suggester_contact": gettext("How to reach you (optional, staff only)")}
 
 
 class ReviewForm(FlaskForm):

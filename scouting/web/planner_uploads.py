@@ -20,7 +20,7 @@ from ..errors import InvalidParameter, UnsupportedMediaType
 from ..i18n import current_language
 from ..imports.staging import NotStaged, Staging, staging_root
 from .photos import _max_pixels, _uploaded_file, photo_store
-from .planner import SiteForm, _choices, _facility_rows, _fill, planner_required
+from .planner import SiteForm, _choices, _facility_rows, _fill, planner_required, site_labels
 from .session import get_session
 
 bp = Blueprint("planner_uploads", __name__)
@@ -43,7 +43,8 @@ def _site_page(site_id: int | None, status: int, **messages):
     else:
         form.position_method.data = "surveyed"
     return render_template("site_form.html", form=form, hit=hit, errors={}, stale=None, label=label,
-                           facility_form=_facility_rows(hit, label, submitted=False), **messages), status
+                           labels=site_labels(), facility_form=_facility_rows(hit, label, submitted=False),
+                           **messages), status
 
 
 # --------------------------------------------------------------------------- photos of a site

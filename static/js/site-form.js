@@ -1,6 +1,28 @@
 /* The position picker of the site form: a click or a drag writes WGS-84 into the form. */
 (function () {
   "use strict";
+  // After a refused save: each summary link moves the focus to its field, and the first field with an error has it.
+  function target(link) {
+    var el = document.getElementById(decodeURIComponent(link.hash.slice(1)));
+    return el && el.tagName === "FIELDSET" ? (el.querySelector("input, select, textarea") || el) : el;
+  }
+  var links = document.querySelectorAll(".scout-error-summary a[href^='#']");
+  Array.prototype.forEach.call(links, function (link) {
+    link.addEventListener("click", function (event) {
+      var el = target(link);
+      if (!el) return;
+      event.preventDefault();
+      el.focus();
+      el.scrollIntoView({ block: "center" });
+    });
+  });
+  var first = links.length ? target(links[0]) : null;
+  if (first) first.focus();
+  else if (document.getElementById("error-summary")) document.getElementById("error-summary").focus();
+})();
+
+(function () {
+  "use strict";
   var box = document.getElementById("site-form-map");
   if (!box || !window.L) return;
   var lon = document.getElementById("lon"), lat = document.getElementById("lat"), datum = document.getElementById("datum");

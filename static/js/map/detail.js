@@ -179,11 +179,16 @@ export function createDetail(ctx) {
     return list;
   }
 
+  // The public reads the source as a sentence; staff (their properties carry permit_notes) also see the notes.
   function sources(p) {
     const source = el("details", "scout-source");
     source.appendChild(el("summary", null, M.source));
-    source.appendChild(el("p", null, p.coord_source));
-    if (p.facts_source) source.appendChild(el("p", null, p.facts_source));
+    source.appendChild(el("p", "scout-provenance", text.localText(p, "provenance")));
+    if ("permit_notes" in p) {
+      source.appendChild(el("h4", "scout-source-notes", M.sourceNotes));
+      source.appendChild(el("p", "scout-coord-source", p.coord_source));
+      if (p.facts_source) source.appendChild(el("p", "scout-facts-source", p.facts_source));
+    }
     return source;
   }
 
