@@ -85,8 +85,9 @@ def test_a_planner_on_the_admin_page_gets_a_403_page(writer, lang):
 @pytest.mark.parametrize("lang", LANGS)
 def test_a_wrong_method_gets_a_405_page(client, lang):
     # /packs/... takes no CSRF token (pack edits carry their own token), so the method is what is refused.
-    assert_error_page(page(client, "/packs/zzzz", lang, method="POST"), 405, lang,
-                      {"zh": "此处不支持该操作", "en": "Not possible here"})
+    resp = page(client, "/packs/zzzz", lang, method="POST")
+    assert_error_page(resp, 405, lang, {"zh": "此处不支持该操作", "en": "Not possible here"})
+    assert "GET" in resp.headers["Allow"], "a 405 still says which methods the address takes"
 
 
 @pytest.mark.parametrize("lang", LANGS)

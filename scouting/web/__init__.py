@@ -81,7 +81,10 @@ def register_blueprints(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http_error(err: HTTPException):
-        return error_response(err.code or 500, err.name, err.description or err.name, {})
+        response = app.make_response(error_response(err.code or 500, err.name, err.description or err.name, {}))
+        if "Allow" in dict(err.get_headers()):  # a 405 says which methods the address takes (RFC 9110)
+            response.headers["Allow"] = dict(err.get_headers())["Allow"]
+        return response
 
     @app.errorhandler(Exception)
     def _unexpected(err: Exception):

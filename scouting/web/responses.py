@@ -59,9 +59,13 @@ def error_page_text(status: int, path: str = "/") -> tuple[str, str, str]:
     if path.startswith("/sites/") and status == 404:
         return (_("No such site"), _("There is no site with this number; it may have been removed."),
                 _("Go back to the map and search for the site by name."))
+    if status == 400 and request.method == "POST":  # a form: most often a page left open too long (its token,
+        return (_("The request could not be used"),  # the site's version)
+                _("The form sent a value that cannot be used, or the page was open too long."),
+                _("Go back, reload the page and try again."))
     texts = {
         400: (_("The request could not be used"),
-              _("A value in the link or in the form is not valid."),
+              _("A value in the link is not valid."),
               _("Check the link, or go back to the map and set the filters again.")),
         401: (_("Sign-in needed"), _("This page is for signed-in staff."),
               _("Sign in, then open the page again.")),
