@@ -142,6 +142,12 @@ def test_an_unexpected_error_gets_a_500_page(fresh_app, lang):
     assert "internal detail" not in text
 
 
+def test_the_language_switch_of_an_error_page_stays_on_the_site(client):
+    # A request line "GET //evil.example/x": the path itself starts with two slashes.
+    html = client.get("/", headers=HTML, environ_overrides={"PATH_INFO": "//evil.example/x"}).get_data(as_text=True)
+    assert 'href="/evil.example/x?lang=en"' in html and "//evil.example" not in html
+
+
 def test_api_clients_keep_their_problem_details(client):
     missing = client.get("/api/packs/zzzz")
     assert missing.status_code == 404 and missing.mimetype == "application/problem+json"
@@ -278,4 +284,6 @@ def test_the_history_page_names_fields_and_terms_not_codes(admin_client, lang):
         assert code not in text.split("\n"), f"{code!r} is shown as a line of its own"
         assert f">{code}<" not in html, f"{code!r} is shown in a cell"
     assert ("最佳季节" if lang == "zh" else "Best seasons") in text
+    assert "baizhangji-nature" not in text, "the base by its name"
+    assert ("百丈漈自然风光外景基地" if lang == "zh" else "Baizhangji Natural-Scenery Exterior Base") in text
     assert ("第 1 版 · 创建" if lang == "zh" else "Version 1 · created") in text

@@ -7,6 +7,8 @@ Werkzeug's English.
 """
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from flask import Response, json, render_template, request
 from flask_babel import gettext as _
 
@@ -42,8 +44,9 @@ def error_response(status: int, title: str, detail: str, extra: dict, page: str 
         return Response(json.dumps(body, ensure_ascii=False), status=status, mimetype="application/problem+json")
     heading, explanation, advice = error_page_text(status, request.path)
     other = next(code for code in LANGUAGES if code != current_language())
-    # The same address in the other language; the map's own address for a link too long to repeat.
-    switch_path = "/" if status == 414 else request.path
+    # The same address in the other language (one leading slash: "//host" would leave the site); the map's own
+    # address for a link too long to repeat.
+    switch_path = "/" if status == 414 else "/" + quote(request.path.lstrip("/"), safe="/")
     return render_template("error.html", status=status, page_title=heading, explanation=page or explanation,
                            advice=None if page else advice, other_language=other,
                            other_language_name=LANGUAGES[other], other_language_url=f"{switch_path}?lang={other}"), status
