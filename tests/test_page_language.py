@@ -210,6 +210,9 @@ def test_ogc_pages_default_to_chinese_and_switch_with_lang(client):
     assert '<html lang="zh-CN">' in html
     switch = 'href="/ogc/collections/sites/items?f=html&amp;genre=nature&amp;lang=en"'
     assert switch in html, "the switch keeps the page's parameters"
+    repeated = client.get("/ogc/collections/sites/items?f=html&genre=nature&genre=red").get_data(as_text=True)
+    assert "genre=nature&amp;genre=red&amp;lang=en" in repeated, "a repeated parameter keeps all its values"
+    assert "题材：自然风光；题材：红色" in visible_text(repeated).replace("\n", ""), "each value is shown"
     english = client.get("/ogc/collections/sites/items?f=html&genre=nature&lang=en").get_data(as_text=True)
     assert '<html lang="en">' in english and "Natural scenery" in english
 

@@ -181,7 +181,7 @@ def _page(template: str, **context) -> str:
             return _("about %(n)s m", n=f"{metres:g}")
         return _("about %(n)s km", n=f"{metres / 1000:.1f}".removesuffix(".0"))
 
-    switch = {k: v for k, v in request.args.items() if k != "lang"} | {"lang": other}
+    switch = [(k, v) for k, v in request.args.items(multi=True) if k != "lang"] + [("lang", other)]
     return render_template(template, zh=zh, label=term_label, distance=distance, filter_names=_filter_names(),
                            paren=("（", "）") if zh else (" (", ")"), comma="，" if zh else ", ",
                            vocabulary_filters=VOCABULARY_FILTERS, other_language=other,
@@ -406,9 +406,9 @@ def items(collection_id: str):
         args = request.args.to_dict()
         page_urls = {rel: _url("ogc.items", "html", args | {"offset": str(offset)}, collection_id=found.id)
                      for rel, offset in pages.items()}
-        filters = [(k, v) for k, v in request.args.items() if k not in ("f", "lang")]
+        filters = [(k, v) for k, v in request.args.items(multi=True) if k not in ("f", "lang")]
         return _page("ogc/items.html", doc=body, collection=found, pages=page_urls, filters=filters,
-                               offset=query.offset)
+                     offset=query.offset)
     _in_crs(body["features"], out_crs)
     return _with_crs(_json(body, GEOJSON), out_crs)
 
