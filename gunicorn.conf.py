@@ -11,7 +11,9 @@ import time
 
 # Threaded workers: a request that waits (an export's child process, a database lock, a slow client)
 # holds one thread, not the whole worker, and a kept-alive connection costs no worker either.
-worker_class = "gthread"
+# (scouting.web.gunicorn_worker.Worker is gunicorn's gthread worker that answers a request line too long for gunicorn
+# with the app's own 414 page: see limit_request_line below.)
+worker_class = "scouting.web.gunicorn_worker.Worker"
 workers = int(os.environ.get("WORKERS", "2"))
 threads = int(os.environ.get("THREADS", "4"))
 
@@ -79,5 +81,8 @@ access_log_format = '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s"
 
 # Request lines up to 8190 bytes (gunicorn's largest; its default is 4094): the app's own limit on a URL,
 # scouting.web.MAX_URL_LENGTH, is just below it, so a URL that is too long gets the app's page in the reader's
-# language.  A drawn area of the API's 500 corners (area=polyline:...) fits with room to spare.
+# language.  A drawn area of the API's 500 corners (area=polyline:...) fits with room to spare.  A longer line is
+# refused by gunicorn before the app sees it; the worker above answers it with the app's 414 page all the same.
+# Not 0 (no limit): gunicorn's Python parser would then hold, and re-copy on every read, a line of any length, up to
+# WORKERS x THREADS of them at once; with the limit, memory per request stays bounded and the worker drops the rest.
 limit_request_line = 8190

@@ -8,6 +8,8 @@ from __future__ import annotations
 from flask import Flask, Response, g, has_request_context, request
 from flask_babel import Babel, gettext
 
+from . import vocab
+
 LANGUAGES = {"zh_CN": "中文", "en": "English"}
 DEFAULT_LANGUAGE = "zh_CN"
 COOKIE = "lang"
@@ -49,12 +51,25 @@ def init_app(app: Flask) -> None:
     @app.context_processor
     def _html_lang() -> dict[str, str]:
         # <html lang> of the pages that follow the reader's language: screen readers and fonts pick by it.
-        return {"html_lang": html_lang(current_language()), "lang_tag": html_lang}
+        return {"html_lang": html_lang(current_language()), "lang_tag": html_lang, "term_label": term_label}
 
 
 def html_lang(language: str) -> str:
     """The BCP 47 tag of one of LANGUAGES, for <html lang>."""
     return "zh-CN" if language == "zh_CN" else "en"
+
+
+# The vocabularies a page may name a term of, by the names templates use.
+_VOCABULARIES = {"genre": vocab.GENRES, "terrain": vocab.TERRAIN, "facility": vocab.FACILITIES,
+                 "season": vocab.SEASONS, "position_method": vocab.POSITION_METHODS}
+
+
+def term_label(vocabulary: str, slug: str) -> str:
+    """A vocabulary term's label in the request's language (a page never shows the slug); an unknown slug as is."""
+    term = _VOCABULARIES[vocabulary].get(slug)
+    if term is None:
+        return slug
+    return term.zh if current_language() == "zh_CN" else term.en
 
 
 def current_language() -> str:

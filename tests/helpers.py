@@ -1,6 +1,7 @@
 """Helpers the tests share, one of each: API tokens as headers, signing in through the form, the CSRF token of a
-page, a free loopback port, bounded waits, and a server (gunicorn as `make run` starts it, or any app command) run
-as a real process and waited for until /healthz answers.  Fixtures live in conftest.py; these are plain functions."""
+page, the text a person reads on a page and its one language, a free loopback port, bounded waits, and a server
+(gunicorn as `make run` starts it, or any app command) run as a real process and waited for until /healthz answers.
+Fixtures live in conftest.py; these are plain functions."""
 from __future__ import annotations
 
 import io
@@ -13,6 +14,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -164,3 +166,86 @@ def small_jpeg(colour: tuple[int, int, int] = (40, 110, 170)) -> bytes:
     buffer = io.BytesIO()
     Image.new("RGB", (400, 300), colour).save(buffer, "JPEG")
     return buffer.getvalue()
+
+
+# ---------------------------------------------------------------- one language per page
+
+# What a person reads besides text: these attributes are shown (tooltips, placeholders) or read aloud.
+READ_ATTRIBUTES = ("title", "alt", "placeholder", "aria-label")
+HIDDEN_ELEMENTS = {"script", "style", "template", "noscript"}
+VOID_ELEMENTS = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
+CJK = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]")
+LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z0-9_]*(?:[-'][A-Za-z]+)*")
+# ASCII punctuation touching a Chinese character: Chinese text takes its full-width forms (，：；（）！？).
+ASCII_PUNCTUATION_IN_CHINESE = re.compile(r"[\u4e00-\u9fff][,:;!?(]|[,:;!?)][\u4e00-\u9fff]")
+INTERNAL_CODE = re.compile(r"\b[a-z]+(?:_[a-z0-9]+)+\b")  # snake_case: field names and vocabulary codes
+# Latin words a Chinese page may show: names of formats, standards and systems, written the same in Chinese.
+LATIN_IN_CHINESE = frozenset({
+    "OGC", "API", "GeoJSON", "JSON", "HTML", "KML", "GPX", "CSV", "GeoPackage", "GPKG", "ZIP", "WGS", "GCJ",
+    "CQL", "CQL2", "OpenAPI", "URL", "QR", "ID", "CRS", "EPSG", "CRS84", "PNG", "JPEG", "WebP", "HEIC", "EXIF", "GPS",
+    "KMZ", "Shapefile", "UTC", "MB", "BD", "OpenStreetMap", "Esri", "OpenTopoMap", "Features", "km", "m"})
+
+
+class _ReadText(HTMLParser):
+    """The text of a page a person reads, in document order; elements marked with another `lang` (the
+    language switch's "English" on a Chinese page) are left out, as are scripts and styles."""
+
+    def __init__(self, page_lang: str):
+        super().__init__(convert_charrefs=True)
+        self.page_lang, self.parts, self.stack = page_lang, [], []
+
+    def _skipping(self) -> bool:
+        return any(self.stack)
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        other = attrs.get("lang") and not attrs["lang"].lower().startswith(self.page_lang)
+        skip = tag in HIDDEN_ELEMENTS or bool(other) or "hidden" in attrs
+        if not skip and not self._skipping():
+            self.parts.extend(attrs[name] for name in READ_ATTRIBUTES if attrs.get(name))
+            if tag == "input" and attrs.get("type") in ("submit", "button") and attrs.get("value"):
+                self.parts.append(attrs["value"])
+        if tag not in VOID_ELEMENTS and tag != "html":
+            self.stack.append(skip)
+
+    def handle_endtag(self, tag):
+        if tag not in VOID_ELEMENTS and tag != "html" and self.stack:
+            self.stack.pop()
+
+    def handle_data(self, data):
+        if not self._skipping() and data.strip():
+            self.parts.append(data.strip())
+
+
+def page_language(html: str) -> str:
+    """"zh" or "en": the page's own <html lang>."""
+    found = re.search(r"<html[^>]*\blang=\"([^\"]+)\"", html)
+    assert found, "the page has no <html lang>"
+    return "zh" if found.group(1).lower().startswith("zh") else "en"
+
+
+def visible_text(html: str) -> str:
+    """What a person reads on the page (text, title, tooltips, placeholders), one piece a line."""
+    parser = _ReadText(page_language(html))
+    parser.feed(html)
+    return "\n".join(parser.parts)
+
+
+def assert_one_language(html: str, lang: str, allowed: frozenset[str] | set[str] = frozenset()) -> str:
+    """Assert that the page is wholly in `lang` ("zh" or "en"): its <html lang> says so; an English page shows no
+    Chinese character; a Chinese page no Latin word (but for LATIN_IN_CHINESE and `allowed`, e.g. a site's own
+    English name) and no ASCII punctuation beside Chinese text; neither shows a snake_case internal code.
+    Returns the visible text (for further checks)."""
+    assert page_language(html) == lang, f"<html lang> is not {lang}"
+    text = visible_text(html)
+    codes = sorted(set(INTERNAL_CODE.findall(text)))
+    assert not codes, f"internal codes shown on the {lang} page: {codes}\n{text}"
+    if lang == "en":
+        chinese = CJK.findall(text)
+        assert not chinese, f"Chinese on the English page: {''.join(chinese)}\n{text}"
+    else:
+        latin = sorted({w for w in LATIN_WORD.findall(text) if w not in LATIN_IN_CHINESE and w not in allowed})
+        assert not latin, f"Latin words on the Chinese page: {latin}\n{text}"
+        punctuation = ASCII_PUNCTUATION_IN_CHINESE.findall(text)
+        assert not punctuation, f"ASCII punctuation in Chinese text: {punctuation}\n{text}"
+    return text

@@ -436,3 +436,23 @@ def test_mimetypes_and_extensions():
         exported = export([], fmt, TITLE)
         assert exported.extension == fmt and exported.mimetype
         b"".join(exported.chunks)
+
+
+# Each format's Content-Type as sent, whole: a charset once where the type is text (CSV) or XML (KML, GPX).
+CONTENT_TYPES = {"geojson": "application/geo+json", "kml": "application/vnd.google-earth.kml+xml; charset=utf-8",
+                 "gpx": "application/gpx+xml; charset=utf-8", "gpkg": "application/geopackage+sqlite3",
+                 "csv": "text/csv; charset=utf-8"}
+
+
+@pytest.mark.parametrize("fmt", EXPORT_FORMATS)
+def test_every_export_sends_its_content_type_once(client, fmt):
+    assert set(CONTENT_TYPES) == set(EXPORT_FORMATS), "every format is checked"
+    filtered = client.get(f"/api/sites/export?format={fmt}&genre=nature")
+    assert filtered.status_code == 200
+    assert filtered.headers["Content-Type"] == CONTENT_TYPES[fmt], f"the filter's {fmt} export"
+    site_ids = [f["id"] for f in client.get("/api/sites?limit=2").get_json()["features"]]
+    token = client.post("/api/packs", json={"name": "类型 types", "site_ids": site_ids}).get_json()["id"]
+    packed = client.get(f"/api/packs/{token}/export?format={fmt}")
+    assert packed.status_code == 200
+    assert packed.headers["Content-Type"] == CONTENT_TYPES[fmt], f"the pack's {fmt} export"
+    assert packed.headers["Content-Type"].count("charset") <= 1

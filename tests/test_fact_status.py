@@ -91,7 +91,9 @@ def test_verified_absent_never_matches_and_verified_only_filters(two_sites):
     ogc = client.get("/ogc/collections/sites/items?f=json&facility=parking&facility_status=verified").get_json()
     assert [f["id"] for f in ogc["features"]] == [a]
     html = client.get(f"/ogc/collections/sites/items/{a}?f=html").get_data(as_text=True)
-    assert "停车场（已核实，2026-11-02 实地）" in html and "Parking (verified, 2026-11-02 site visit)" in html
+    assert "停车场（已核实，2026-11-02 实地）" in html, "the Chinese page in Chinese"
+    html = client.get(f"/ogc/collections/sites/items/{a}?f=html&lang=en").get_data(as_text=True)
+    assert "Parking (verified, 2026-11-02 site visit)" in html, "the English page in English"
     bad = client.get("/api/sites?facility_status=maybe")
     assert bad.status_code == 400 and bad.get_json()["invalid-params"][0]["name"] == "facility_status"
 

@@ -447,7 +447,7 @@ def test_site_form_refuses_unknown_terms_missing_csrf_and_bad_versions(planner, 
         resp = planner.post(f"/sites/{site_id}/edit", data=GOOD_FORM | {"version": version, "csrf_token": edit_token})
         assert resp.status_code == 400 and "此页面已过期：请刷新后重新编辑。" in resp.get_data(as_text=True), version
     resp = planner.post(f"/sites/{site_id}/delete", data={"version": "abc", "csrf_token": edit_token})
-    assert resp.status_code == 400 and "version" in resp.get_data(as_text=True)
+    assert resp.status_code == 400 and "请返回，重新加载页面后再试" in resp.get_data(as_text=True)
     assert planner.get("/sites/" + "9" * 30 + "/edit").status_code == 404
 
 

@@ -71,7 +71,7 @@ def test_history_page_restores_with_csrf(planner_app):
     done = client.post(url, data={"revision": first, "version": version, "csrf_token": token})
     assert done.status_code == 302
     assert client.get(f"/api/sites/{site['id']}").get_json()["properties"]["name_en"] == site["properties"]["name_en"]
-    assert "restore" in client.get(url).get_data(as_text=True)
+    assert "第 3 版 · 还原" in client.get(url).get_data(as_text=True), "the restore is a revision of its own"
 
 
 def test_hostile_name_is_text_in_a_real_browser(planner_app, chromium):

@@ -11,7 +11,8 @@ import orjson
 from ..audit import event_json
 from .export import _csv_cell
 
-AUDIT_FORMATS = {"csv": ("text/csv; charset=utf-8", "csv"), "jsonl": ("application/jsonl; charset=utf-8", "jsonl")}
+# text/csv without a charset: Response(mimetype=...) adds "; charset=utf-8" to text/* itself.
+AUDIT_FORMATS = {"csv": ("text/csv", "csv"), "jsonl": ("application/jsonl; charset=utf-8", "jsonl")}
 COLUMNS = ("id", "at", "actor", "actor_id", "credential", "channel", "action", "object_type", "object_id", "summary",
            "remote_addr", "user_agent")
 

@@ -35,12 +35,14 @@ from .geojson import site_feature
 
 EXPORT_FORMATS = ("geojson", "kml", "gpx", "gpkg", "csv")
 CHUNK_BYTES = 64 * 1024  # one streamed piece: big enough to keep per-chunk overhead small
+# Media types without a charset: Flask's Response(mimetype=...) adds "; charset=utf-8" to text/* and +xml types
+# itself (a charset here would be sent twice).
 MIMETYPES = {
     "geojson": "application/geo+json",
     "kml": "application/vnd.google-earth.kml+xml",
     "gpx": "application/gpx+xml",
     "gpkg": "application/geopackage+sqlite3",
-    "csv": "text/csv; charset=utf-8",
+    "csv": "text/csv",
 }
 
 

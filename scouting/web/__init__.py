@@ -10,7 +10,7 @@ from ..db import is_unreachable
 from ..errors import InvalidParameter, PreconditionFailed, ScoutingError
 from ..formats.geojson import site_feature
 from ..plain_text import MAX_ID
-from .responses import error_response, wants_json
+from .responses import error_response
 
 
 class IdConverter(IntegerConverter):
@@ -82,7 +82,10 @@ def register_blueprints(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http_error(err: HTTPException):
-        return error_response(err.code or 500, err.name, err.description or err.name, {})
+        response = app.make_response(error_response(err.code or 500, err.name, err.description or err.name, {}))
+        if "Allow" in dict(err.get_headers()):  # a 405 says which methods the address takes (RFC 9110)
+            response.headers["Allow"] = dict(err.get_headers())["Allow"]
+        return response
 
     @app.errorhandler(Exception)
     def _unexpected(err: Exception):
@@ -98,7 +101,8 @@ def register_blueprints(app: Flask) -> None:
 
 # The longest URL (path and query) the app serves.  gunicorn.conf.py's limit_request_line is a little above it (the
 # method and protocol fill the rest of the request line), so a longer URL gets our own page in the reader's language,
-# not gunicorn's bare "Request-URI Too Long".  A drawn area of the API's 500 corners, encoded as a polyline, with
+# not gunicorn's bare "Request-URI Too Long"; one too long for gunicorn to read gets that page too, through
+# gunicorn_worker.  A drawn area of the API's 500 corners, encoded as a polyline, with
 # every other filter set, stays well under it.
 MAX_URL_LENGTH = 8000
 
@@ -109,14 +113,15 @@ def _refuse_long_urls(app: Flask) -> None:
     @app.before_request
     def _url_length():
         environ = request.environ
-        if len(environ.get("PATH_INFO", "")) + len(environ.get("QUERY_STRING", "")) + 1 <= MAX_URL_LENGTH:
+        too_long_for_gunicorn = environ.get("scouting.url_too_long")  # gunicorn_worker.URL_TOO_LONG
+        if (not too_long_for_gunicorn
+                and len(environ.get("PATH_INFO", "")) + len(environ.get("QUERY_STRING", "")) + 1 <= MAX_URL_LENGTH):
             return None
-        if wants_json():
-            return error_response(414, "URI too long", f"The URL is longer than {MAX_URL_LENGTH} characters; "
-                                  "send fewer or shorter parameters (area=polyline:... is the compact form of area).", {})
-        return error_response(414, _("This link is too long"), _(
-            "The map's address has grown longer than the server accepts, most likely because of a drawn area "
-            "with very many corners. Go back and draw the area with fewer corners, or clear some filters."), {})
+        return error_response(414, "URI too long", f"The URL is longer than {MAX_URL_LENGTH} characters; "
+                              "send fewer or shorter parameters (area=polyline:... is the compact form of area).", {},
+                              page=_("The map's address has grown longer than the server accepts, most likely "
+                                     "because of a drawn area with very many corners. Go back and draw the area "
+                                     "with fewer corners, or clear some filters."))
 
 
 def sweep_folders(app: Flask, older_than: float):
@@ -162,13 +167,10 @@ def _database_unavailable(err: Exception):
     from flask_babel import gettext as _
 
     current_app.logger.warning("database unreachable: %s", getattr(err, "orig", err))
-    if wants_json():
-        response = error_response(503, "Database unavailable", "The database is not answering just now; "
-                                   "try again in a minute.", {})
-    else:
-        response = error_response(503, _("Database unavailable"), _(
-            "The map's database is not answering just now. Nothing you saved is lost; "
-            "please try again in a minute."), {})
+    response = error_response(503, "Database unavailable", "The database is not answering just now; "
+                              "try again in a minute.", {}, page=_(
+                                  "The map's database is not answering just now. Nothing you saved is lost; "
+                                  "please try again in a minute."))
     if isinstance(response, tuple):
         response = current_app.make_response(response)
     response.headers["Retry-After"] = "30"

@@ -53,6 +53,7 @@ def init_app(app: Flask) -> None:
 @planner_required
 def events():
     args = request.args.to_dict()
+    args.pop("lang", None)  # the site's language switch, not a filter
     page = audit.parse_page(args.pop("page", None))
     flt = audit.parse_filter(args)
     session = get_session()

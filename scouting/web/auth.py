@@ -98,6 +98,7 @@ def init_app(app) -> None:
     def _rate_limited(err: RateLimitExceeded):
         detail = _("Too many requests from your address (at most %(limit)s). Please wait a little and try again.",
                    limit=err.description)
+        # The page leaves out the limit: flask-limiter words it in English ("5 per 1 minute").
         return error_response(429, _("Too many requests"), detail, {})
 
 

@@ -17,6 +17,7 @@ from urllib.parse import urlencode
 
 import orjson
 from flask import Blueprint, Response, render_template, request
+from flask_babel import gettext as _
 
 from .. import bases, search, vocab
 from ..cql import LANGUAGES, MAX_FILTER, QUERYABLES, parse_filter
@@ -24,6 +25,8 @@ from ..crs import CRS84, SUPPORTED, bbox_to_crs84, from_crs84, parse_crs
 from ..db import spatial_dialect
 from ..errors import InvalidParameter, NotFound
 from ..formats.geojson import base_feature, feature_collection, site_feature
+from ..i18n import LANGUAGES as PAGE_LANGUAGES
+from ..i18n import current_language, term_label
 from ..models import Site, ThemedBase
 from ..request_args import search_args
 from ..search import DEFAULT_LIMIT, FACILITY_STATUSES, MAX_LIMIT, MAX_RADIUS_KM, MAX_TEXT, find_sites, get_site, parse_site_query
@@ -104,6 +107,8 @@ def _format() -> str:
 
 
 def _check_parameters(allowed: tuple[str, ...]) -> None:
+    if wants_html():
+        allowed = (*allowed, "lang")  # the site's language switch (?lang=en); JSON has no language
     unknown = sorted(k for k in request.args if k not in allowed)
     if unknown:
         raise InvalidParameter(unknown[0], f"unknown parameter; valid parameters here are {', '.join(allowed)}")
@@ -145,6 +150,45 @@ def _collection_or_404(collection_id: str) -> Collection:
     return collection
 
 
+# --------------------------------------------------------------------------- HTML pages
+
+# The item filters whose values are vocabulary slugs.
+VOCABULARY_FILTERS = {"genre": "genre", "genres": "genre", "terrain": "terrain", "facility": "facility",
+                      "facilities": "facility"}
+
+
+def _filter_names() -> dict[str, str]:
+    """The items page's parameters as a person reads them (the URL keeps the names)."""
+    return {"genre": _("Genre"), "genres": _("Genre"), "terrain": _("Terrain"), "facility": _("Facilities"),
+            "facilities": _("Facilities"), "facility_status": _("Facility status"), "base": _("Base"),
+            "q": _("Search"), "bbox": _("Map box"), "area": _("Drawn area"), "near": _("Near a point"),
+            "radius_km": _("Radius (km)"), "elev_min": _("Lowest elevation (m)"),
+            "elev_max": _("Highest elevation (m)"), "limit": _("Per page"), "offset": _("Skipped"),
+            "crs": _("Coordinate system"), "bbox-crs": _("Coordinate system of the map box"),
+            "filter": _("Filter expression"), "filter-lang": _("Filter language"),
+            "filter-crs": _("Coordinate system of the filter")}
+
+
+def _page(template: str, **context) -> str:
+    """An OGC HTML page wholly in the reader's language (zh-CN unless chosen otherwise, as on the rest of the
+    site): vocabulary slugs shown by their labels, the way to the same page in the other language."""
+    language = current_language()
+    zh = language == "zh_CN"
+    other = next(code for code in PAGE_LANGUAGES if code != language)
+
+    def distance(metres: float) -> str:
+        if metres < 1000:
+            return _("about %(n)s m", n=f"{metres:g}")
+        return _("about %(n)s km", n=f"{metres / 1000:.1f}".removesuffix(".0"))
+
+    switch = [(k, v) for k, v in request.args.items(multi=True) if k != "lang"] + [("lang", other)]
+    return render_template(template, zh=zh, label=term_label, distance=distance, filter_names=_filter_names(),
+                           paren=("（", "）") if zh else (" (", ")"), comma="，" if zh else ", ",
+                           vocabulary_filters=VOCABULARY_FILTERS, other_language=other,
+                           other_language_name=PAGE_LANGUAGES[other],
+                           other_language_url=request.path + "?" + urlencode(switch), **context)
+
+
 # --------------------------------------------------------------------------- landing, conformance, API
 
 @ogc.get("/ogc", strict_slashes=False)
@@ -163,7 +207,7 @@ def landing():
         ],
     }
     if fmt == "html":
-        return render_template("ogc/landing.html", doc=body, collections=COLLECTIONS.values())
+        return _page("ogc/landing.html", doc=body, collections=COLLECTIONS.values())
     return _json(body)
 
 
@@ -173,7 +217,7 @@ def conformance():
     fmt = _format()
     body = {"conformsTo": CONFORMANCE, "links": _self_links(fmt, "ogc.conformance")}
     if fmt == "html":
-        return render_template("ogc/conformance.html", doc=body)
+        return _page("ogc/conformance.html", doc=body)
     return _json(body)
 
 
@@ -183,7 +227,7 @@ def openapi():
     fmt = _format()
     doc = openapi_document(bases.base_slugs(get_session()))
     if fmt == "html":
-        return render_template("ogc/api.html", doc=doc, json_url=_url("ogc.openapi", "json"))
+        return _page("ogc/api.html", doc=doc, json_url=_url("ogc.openapi", "json"))
     return _json(doc, OPENAPI)
 
 
@@ -226,7 +270,7 @@ def collections():
         "collections": [_collection_doc(c, fmt, self_endpoint=False) for c in COLLECTIONS.values()],
     }
     if fmt == "html":
-        return render_template("ogc/collections.html", doc=body)
+        return _page("ogc/collections.html", doc=body)
     return _json(body)
 
 
@@ -237,7 +281,7 @@ def collection(collection_id: str):
     fmt = _format()
     body = _collection_doc(found, fmt, self_endpoint=True)
     if fmt == "html":
-        return render_template("ogc/collection.html", doc=body)
+        return _page("ogc/collection.html", doc=body)
     return _json(body)
 
 
@@ -247,7 +291,7 @@ def _paging_args(collection: Collection) -> dict[str, str]:
     """The request's parameters, checked and translated to the JSON API's: 6-number bboxes lose their
     heights, and a limit over the maximum is clamped to it (OGC API – Features /req/core/fc-limit-response-1)."""
     _check_parameters(collection.parameters)
-    args = {k: v for k, v in search_args(request.args).items() if k != "f"}  # repeated lists: their union
+    args = {k: v for k, v in search_args(request.args).items() if k not in ("f", "lang")}  # lists: their union
     bbox = args.get("bbox")
     if bbox and bbox.count(",") == 5:
         parts = bbox.split(",")
@@ -362,9 +406,9 @@ def items(collection_id: str):
         args = request.args.to_dict()
         page_urls = {rel: _url("ogc.items", "html", args | {"offset": str(offset)}, collection_id=found.id)
                      for rel, offset in pages.items()}
-        filters = [(k, v) for k, v in request.args.items() if k != "f"]
-        return render_template("ogc/items.html", doc=body, collection=found, pages=page_urls, filters=filters,
-                               offset=query.offset)
+        filters = [(k, v) for k, v in request.args.items(multi=True) if k not in ("f", "lang")]
+        return _page("ogc/items.html", doc=body, collection=found, pages=page_urls, filters=filters,
+                     offset=query.offset)
     _in_crs(body["features"], out_crs)
     return _with_crs(_json(body, GEOJSON), out_crs)
 
@@ -384,7 +428,7 @@ def item(collection_id: str, feature_id: str):
         _link("collection", JSON, _url("ogc.collection", "json", collection_id=found.id), found.title),
     ]
     if fmt == "html":
-        return render_template("ogc/item.html", doc=feature, collection=found)
+        return _page("ogc/item.html", doc=feature, collection=found)
     _in_crs([feature], out_crs)
     return _with_crs(_json(feature, GEOJSON), out_crs)
 
@@ -427,7 +471,8 @@ def queryables(collection_id: str):
     doc = queryables_schema(found, bases.base_slugs(get_session()))
     if fmt == "html":
         links = _self_links(fmt, "ogc.queryables", SCHEMA_JSON, collection_id=found.id)
-        return render_template("ogc/queryables.html", doc={**doc, "links": links}, collection=found)
+        return _page("ogc/queryables.html", doc={**doc, "links": links}, collection=found,
+                     queryables=list(QUERYABLES[found.id].values()))
     return _json(doc, SCHEMA_JSON)
 
 

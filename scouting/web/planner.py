@@ -57,7 +57,8 @@ def history(site_id: int):
     revisions = sites.site_history(session, site_id)
     hit = sites.site_or_404(session, site_id, include_deleted=True)
     label = "zh" if current_language() == "zh_CN" else "en"
-    return render_template("history.html", site=hit.site, revisions=revisions, form=form,
+    base_names = {slug: getattr(base, f"name_{label}") for slug, base in bases.bases_by_slug(session).items()}
+    return render_template("history.html", site=hit.site, revisions=revisions, form=form, base_names=base_names,
                            facilities_text=lambda value: facts.stored_text(value, label))
 
 

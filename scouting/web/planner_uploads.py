@@ -11,6 +11,7 @@ only its owner may commit, at most once; uploads not committed within a day are 
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField
@@ -56,7 +57,7 @@ def add_photo(site_id: int):
     sites.site_or_404(session, site_id)
     try:
         data = _uploaded_file()
-        photo, _ = photos.add_photo(session, photo_store(), site_id, data, request.form.get("caption"),
+        photo, _added = photos.add_photo(session, photo_store(), site_id, data, request.form.get("caption"),
                                     current_user.username, _max_pixels())
     except (InvalidParameter, UnsupportedMediaType) as err:
         return _site_page(site_id, err.status, photo_error=err.detail)
@@ -101,14 +102,15 @@ def new_from_photo():
 # --------------------------------------------------------------------------- import
 
 class ImportForm(FlaskForm):
-    datum = SelectField(choices=[("wgs84", "WGS-84 (GPS, 天地图)"), ("gcj02", "GCJ-02 (高德 Amap)"),
-                                 ("bd09", "BD-09 (百度 Baidu)")], default="wgs84")
+    datum = SelectField(choices=[], default="wgs84")  # labels in the reader's language: _import_form
     genre_default = SelectField(choices=[], default="")
     confirm_outside = BooleanField()
 
 
 def _import_form() -> ImportForm:
     form = ImportForm()
+    form.datum.choices = [("wgs84", _("WGS-84 (GPS, Tianditu)")), ("gcj02", _("GCJ-02 (Amap)")),
+                          ("bd09", _("BD-09 (Baidu Maps)"))]
     label = "zh" if current_language() == "zh_CN" else "en"
     form.genre_default.choices = [("", "—")] + [(t.slug, getattr(t, label)) for t in vocab.GENRES.values()]
     return form
