@@ -118,7 +118,8 @@ def test_report_widths_count_wide_characters_twice():
 
 # --------------------------------------------------------------------------- the bulk write
 
-def test_a_committed_import_writes_every_site_with_its_tags_revision_and_event(writer, tmp_path: Path):
+def test_a_committed_import_writes_every_site_with_its_tags_revision_and_event(writer, tmp_path: Path, monkeypatch):
+    monkeypatch.setattr(plan, "WRITE_CHUNK", 7)  # 300 rows: 43 chunks, the last one short
     rng = random.Random(7)
     feats = [feature(round(rng.uniform(120.0, 120.15), 6), round(rng.uniform(27.7, 27.8), 6),
                      name_zh=f"批量点{i}", name_en=f"Bulk Place {i}", genres=rng.sample(["nature", "wuxia", "costume"], 2),

@@ -32,6 +32,7 @@ from .report import ImportReport, RowResult
 
 DUPLICATE_RADIUS_M = 50.0
 SAME_POSITION_M = 0.5                  # an update whose point moved less than this keeps the stored point
+WRITE_CHUNK = 5000                     # new sites per executemany (and their tags, revisions, events)
 
 # Defaults for what a file does not say (reported with every import).
 DEFAULT_ACCURACY_M = 50
@@ -231,22 +232,34 @@ def _write(session, rows: list[RowResult], actor: str, filename: str) -> None:
 
 
 def _insert_new_sites(session, creates: list[RowResult], actor: str, base_ids: dict[str, int]) -> None:
-    """New sites, their tags, "create" revisions and audit events, each table in ONE executemany of plain Core
-    INSERTs (database triggers on sites/site_tags fire as for any write).  The ids are read back in one query by
-    slug (unique): a RETURNING that keeps the parameters' order runs row by row on SQLite."""
+    """New sites, their tags, "create" revisions and audit events: plain Core INSERTs, one executemany per table
+    for each chunk of WRITE_CHUNK sites (database triggers on sites/site_tags fire as for any write; the chunks
+    keep the parameter lists of a 100k-row file from all being in memory at once).  The ids are read back in one
+    query per chunk, by slug (unique): a RETURNING that keeps the parameters' order runs row by row on SQLite."""
     if not creates:
         return
-    site_table, tag_table, revision_table = Site.__table__, SiteTag.__table__, SiteRevision.__table__
+    site_table = Site.__table__
     now = datetime.now(UTC)  # one transaction, one time: not a default called per row
     last_id = session.scalar(select(func.max(site_table.c.id))) or 0
-    rows = [sites.new_site_rows(res.record, base_ids) for res in creates]
-    session.execute(insert(site_table), [row | {"created_at": now, "updated_at": now} for row, _ in rows])
-    wanted = {res.record["slug"] for res in creates}
-    new_ids = {slug: site_id for site_id, slug in
-               session.execute(select(site_table.c.id, site_table.c.slug).where(site_table.c.id > last_id))
-               if slug in wanted}
+    for start in range(0, len(creates), WRITE_CHUNK):
+        chunk = creates[start:start + WRITE_CHUNK]
+        rows = [sites.new_site_rows(res.record, base_ids) for res in chunk]
+        for row, _ in rows:
+            row["created_at"] = row["updated_at"] = now
+        session.execute(insert(site_table), [row for row, _ in rows])
+        wanted = {res.record["slug"] for res in chunk}
+        new_ids = {slug: site_id for site_id, slug in
+                   session.execute(select(site_table.c.id, site_table.c.slug).where(site_table.c.id > last_id))
+                   if slug in wanted}
+        last_id = max(new_ids.values())
+        _insert_children(session, chunk, [tags for _, tags in rows], new_ids, actor, now)
+
+
+def _insert_children(session, chunk: list[RowResult], tags_per_site: list[list[dict]], new_ids: dict[str, int],
+                     actor: str, now: datetime) -> None:
+    """The chunk's site_tags rows, "create" revisions and audit events, one executemany per table."""
     tag_rows, revision_rows, audit_rows = [], [], []
-    for res, (_, tags) in zip(creates, rows, strict=True):
+    for res, tags in zip(chunk, tags_per_site, strict=True):
         site_id = res.site_id = new_ids[res.record["slug"]]
         for tag in tags:
             tag["site_id"] = site_id
@@ -256,8 +269,8 @@ def _insert_new_sites(session, creates: list[RowResult], actor: str, base_ids: d
                               "after": res.record})
         audit_rows.append(audit.event_values("site.create", "site", site_id, res.record["slug"], channel="import"))
     if tag_rows:
-        session.execute(insert(tag_table), tag_rows)
-    session.execute(insert(revision_table), revision_rows)
+        session.execute(insert(SiteTag.__table__), tag_rows)
+    session.execute(insert(SiteRevision.__table__), revision_rows)
     session.execute(insert(AuditEvent.__table__), audit_rows)
 
 
