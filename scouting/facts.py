@@ -6,6 +6,7 @@ unverified)"): the API serves these labels, the map, the pack pages and every ex
 """
 from __future__ import annotations
 
+import functools
 import json
 from datetime import date
 from typing import Any
@@ -48,6 +49,22 @@ def clean_facilities(value: Any, default_source: str | None, field: str = "facil
     `default_source`, the record's facts_source) or an object with `facility` and `status`."""
     if value is None:
         return []
+    if isinstance(value, list) and len(value) <= TERM_LIST_CACHE_MAX and all(isinstance(v, str) for v in value):
+        return [dict(entry) for entry in _term_facilities(tuple(value), default_source, field)]
+    return _clean_facilities(value, default_source, field)
+
+
+TERM_LIST_CACHE_MAX = 16
+
+
+@functools.lru_cache(maxsize=4096)
+def _term_facilities(terms: tuple[str, ...], default_source: str | None, field: str) -> tuple[dict[str, Any], ...]:
+    """A plain list of terms, cleaned once per distinct list and source (an import repeats a few hundred); the
+    callers get copies.  Errors are not cached: each bad row gets its own message."""
+    return tuple(_clean_facilities(list(terms), default_source, field))
+
+
+def _clean_facilities(value: Any, default_source: str | None, field: str) -> list[dict[str, Any]]:
     if not isinstance(value, list):
         raise FactError(field, "must be a list of facility terms or {facility, status, ...} objects")
     entries: dict[str, dict[str, Any]] = {}

@@ -6,6 +6,7 @@ forms, the API and imports later) goes through `clean_site_record` and `apply_si
 """
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from datetime import UTC, date, datetime
@@ -151,7 +152,20 @@ def _terms(raw: dict, key: str, vocabulary: dict) -> list[str]:
     value = raw.get(key) or []
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise RecordError(key, "must be a list of terms", "choose")
-    return _checked(checks.terms, value, key, vocabulary)
+    if vocabulary is not _RECORD_VOCABULARIES.get(key) or len(value) > TERM_LIST_CACHE_MAX:
+        return _checked(checks.terms, value, key, vocabulary)
+    return list(_known_terms(key, tuple(value)))
+
+
+_RECORD_VOCABULARIES = {"genres": vocab.GENRES, "terrain": vocab.TERRAIN, "best_seasons": vocab.SEASONS}
+TERM_LIST_CACHE_MAX = 16  # longer lists are checked each time (a cache of them would mostly miss)
+
+
+@functools.lru_cache(maxsize=4096)
+def _known_terms(key: str, values: tuple[str, ...]) -> tuple[str, ...]:
+    """checks.terms once per distinct list: a 100k-row import repeats a few hundred lists.  An unknown term
+    raises, and lru_cache keeps no errors, so every bad row gets its own message."""
+    return tuple(_checked(checks.terms, values, key, _RECORD_VOCABULARIES[key]))
 
 
 def site_record(site: Site, lon: float, lat: float) -> dict[str, Any]:
@@ -205,9 +219,9 @@ def merged(before: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
 
 def tag_rows(rec: dict[str, Any]) -> list[dict[str, Any]]:
     """A cleaned record's site_tags rows (without site_id); a facility row carries its status."""
-    blank = dict.fromkeys(("status", "source", "verified_by", "verified_at", "verified_how"))
-    rows = [{"vocabulary": vocabulary, "term": term, **blank} for field, vocabulary in TAG_FIELDS.items()
-            if field != "facilities" for term in rec[field]]
+    rows = [{"vocabulary": vocabulary, "term": term, "status": None, "source": None, "verified_by": None,
+             "verified_at": None, "verified_how": None}
+            for field, vocabulary in TAG_FIELDS.items() if field != "facilities" for term in rec[field]]
     for entry in rec["facilities"]:
         at = entry["verified_at"]
         rows.append({"vocabulary": "facility", "term": entry["facility"], "status": entry["status"],
@@ -322,7 +336,7 @@ def _revision(site: Site, action: str, actor: str, before: dict | None, after: d
 
 def changed_fields(before: dict | None, after: dict | None) -> list[str]:
     before, after = before or {}, after or {}
-    return sorted(k for k in (after or before) if before.get(k) != after.get(k))
+    return sorted([k for k in (after or before) if before.get(k) != after.get(k)])
 
 
 def site_or_404(session, site_id: int, include_deleted: bool = False) -> SiteHit:

@@ -55,10 +55,9 @@ def map_props(props: Mapping[str, Any], base_lookup: dict[str, str], html: bool)
     mapped: dict[str, Any] = {}
     ignored: set[str] = set()
     for key, value in props.items():
-        k = norm_key(key)
-        target = k if k in _FIELDS or k in ("name", "description") else _KEY_ALIASES.get(k)
+        target, reported = _key_target(key)
         if target is None:
-            if k not in _NOISE and _present(value):
+            if reported and _present(value):
                 ignored.add(str(key))
             continue
         value = plain_value(value)
@@ -70,8 +69,21 @@ def map_props(props: Mapping[str, Any], base_lookup: dict[str, str], html: bool)
     return mapped, ignored
 
 
+@functools.lru_cache(maxsize=4096)  # every row of a file repeats the same few keys
+def _key_target(key: Any) -> tuple[str | None, bool]:
+    """The record field an attribute maps to (None: not one), and whether an ignored one is worth reporting."""
+    k = norm_key(key)
+    target = k if k in _FIELDS or k in ("name", "description") else _KEY_ALIASES.get(k)
+    return target, target is None and k not in _NOISE
+
+
+_PLAIN_TYPES = frozenset((str, int, float, bool, list, dict, type(None)))
+
+
 def plain_value(value: Any) -> Any:
     """numpy scalars and arrays from GDAL as Python values; NaN/NaT from GDAL mean 'no value'."""
+    if type(value) in _PLAIN_TYPES:  # JSON's values: nothing to convert (and no attribute lookup that fails)
+        return value
     if hasattr(value, "tolist"):
         value = value.tolist()
     if isinstance(value, bytes):
@@ -102,6 +114,8 @@ def _convert(target: str, value: Any, base_lookup: dict[str, str], html: bool) -
     if target in _NUMBERS:
         return _number(value)
     if target in _TERMS:
+        if isinstance(value, str) or (isinstance(value, list) and all(isinstance(v, str) for v in value)):
+            return list(_terms(target, tuple(value) if isinstance(value, list) else value))
         return [vocab_term(t, _TERMS[target]) for t in _term_list(value)]
     if target == "facility_status":  # this app's exports: a JSON list of {facility, status, ...}
         value = facts.from_cell(value)
@@ -117,6 +131,11 @@ def _convert(target: str, value: Any, base_lookup: dict[str, str], html: bool) -
     if target == "position_method":
         return vocab_term(str(value).strip(), vocab.POSITION_METHODS)
     return value
+
+
+@functools.lru_cache(maxsize=4096)  # a file repeats a few hundred term lists
+def _terms(target: str, value: str | tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(vocab_term(t, _TERMS[target]) for t in _term_list(list(value) if isinstance(value, tuple) else value))
 
 
 def _number(value: Any) -> Any:

@@ -8,12 +8,14 @@ transaction and only when no row is invalid.  Duplicates are never written.
 from __future__ import annotations
 
 import hashlib
+import re
 import tempfile
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
-from shapely import prepare
-from shapely.geometry import Point
+import numpy as np
+import shapely
 from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
@@ -30,7 +32,7 @@ from .report import ImportReport, RowResult
 
 DUPLICATE_RADIUS_M = 50.0
 SAME_POSITION_M = 0.5                  # an update whose point moved less than this keeps the stored point
-INSERT_BATCH = 1000                    # new sites per multi-row INSERT
+WRITE_CHUNK = 5000                     # new sites per executemany (and their tags, revisions, events)
 
 # Defaults for what a file does not say (reported with every import).
 DEFAULT_ACCURACY_M = 50
@@ -93,8 +95,8 @@ def _plan(session, source: Source, opts: ImportOptions, defaults: dict, progress
     base_slugs = {b.slug for b in bases}
     base_lookup = {k: b.slug for b in bases for k in (b.slug, b.name_zh, b.name_en.casefold())}
     county = sites._county(session)
-    if county is not None:
-        prepare(county)
+    positions = [_checked_position(row, opts.datum) for row in source.rows]
+    outside = set() if county is None or opts.confirm_outside else _outside(county, positions)
     taken = set(active) | set(deleted)  # slugs a new site may not take
     claimed: dict[str, int] = {}        # slug -> the row of this file that uses it
     ignored: set[str] = set()
@@ -102,12 +104,12 @@ def _plan(session, source: Source, opts: ImportOptions, defaults: dict, progress
     total = len(source.rows)
 
     def inside(rec: dict) -> None:
-        if county is not None and not opts.confirm_outside and not county.contains(Point(rec["lon"], rec["lat"])):
+        if (rec["lon"], rec["lat"]) in outside:
             raise sites.RecordError("geometry", f"{rec['lon']:.6f},{rec['lat']:.6f} lies outside Wencheng County; "
                                                 "if that is right, import again with --confirm-outside "
                                                 "(API: confirm_outside=true)")
 
-    for done, row in enumerate(source.rows, start=1):
+    for done, (row, position) in enumerate(zip(source.rows, positions, strict=True), start=1):
         res = RowResult(row=row.number, line=row.line, layer=row.layer)
         try:
             mapped, unknown = map_props(row.props, base_lookup, source.html_descriptions)
@@ -119,7 +121,9 @@ def _plan(session, source: Source, opts: ImportOptions, defaults: dict, progress
             res.name_zh, res.name_en = names.get("name_zh"), names.get("name_en")
             if row.error:
                 raise sites.RecordError(*row.error)
-            point = _position(row, opts.datum)
+            if isinstance(position, sites.RecordError):
+                raise position
+            point = position
             if point:
                 res.lon, res.lat = point
             slug = mapped.get("slug")
@@ -228,31 +232,53 @@ def _write(session, rows: list[RowResult], actor: str, filename: str) -> None:
 
 
 def _insert_new_sites(session, creates: list[RowResult], actor: str, base_ids: dict[str, int]) -> None:
-    """New sites, their tags and their "create" revisions as multi-row INSERTs, a batch at a time: an object
-    and a flush per row made a 100k-row import take minutes.  The ids come back from RETURNING, in order."""
-    site_table, tag_table, revision_table = Site.__table__, SiteTag.__table__, SiteRevision.__table__
-    insert_sites = insert(site_table).returning(site_table.c.id, sort_by_parameter_order=True)
-    for start in range(0, len(creates), INSERT_BATCH):
-        batch = creates[start:start + INSERT_BATCH]
-        rows = [sites.new_site_rows(res.record, base_ids) for res in batch]
-        ids = session.execute(insert_sites, [row for row, _ in rows]).scalars().all()
-        tag_rows, revision_rows, audit_rows = [], [], []
-        for res, site_id, (_, tags) in zip(batch, ids, rows, strict=True):
-            res.site_id = site_id
-            tag_rows += [{"site_id": site_id, **tag} for tag in tags]
-            revision_rows.append({"site_id": site_id, "version": 1, "action": "create", "actor": actor,
-                                  "changed_fields": sites.changed_fields(None, res.record), "before": None,
-                                  "after": res.record})
-            audit_rows.append(audit.event_values("site.create", "site", site_id, res.record["slug"], channel="import"))
-        if tag_rows:
-            session.execute(insert(tag_table), tag_rows)
-        session.execute(insert(revision_table), revision_rows)
-        session.execute(insert(AuditEvent.__table__), audit_rows)
+    """New sites, their tags, "create" revisions and audit events: plain Core INSERTs, one executemany per table
+    for each chunk of WRITE_CHUNK sites (database triggers on sites/site_tags fire as for any write; the chunks
+    keep the parameter lists of a 100k-row file from all being in memory at once).  The ids are read back in one
+    query per chunk, by slug (unique): a RETURNING that keeps the parameters' order runs row by row on SQLite."""
+    if not creates:
+        return
+    site_table = Site.__table__
+    now = datetime.now(UTC)  # one transaction, one time: not a default called per row
+    last_id = session.scalar(select(func.max(site_table.c.id))) or 0
+    for start in range(0, len(creates), WRITE_CHUNK):
+        chunk = creates[start:start + WRITE_CHUNK]
+        rows = [sites.new_site_rows(res.record, base_ids) for res in chunk]
+        for row, _ in rows:
+            row["created_at"] = row["updated_at"] = now
+        session.execute(insert(site_table), [row for row, _ in rows])
+        wanted = {res.record["slug"] for res in chunk}
+        new_ids = {slug: site_id for site_id, slug in
+                   session.execute(select(site_table.c.id, site_table.c.slug).where(site_table.c.id > last_id))
+                   if slug in wanted}
+        last_id = max(new_ids.values())
+        _insert_children(session, chunk, [tags for _, tags in rows], new_ids, actor, now)
+
+
+def _insert_children(session, chunk: list[RowResult], tags_per_site: list[list[dict]], new_ids: dict[str, int],
+                     actor: str, now: datetime) -> None:
+    """The chunk's site_tags rows, "create" revisions and audit events, one executemany per table."""
+    tag_rows, revision_rows, audit_rows = [], [], []
+    for res, tags in zip(chunk, tags_per_site, strict=True):
+        site_id = res.site_id = new_ids[res.record["slug"]]
+        for tag in tags:
+            tag["site_id"] = site_id
+        tag_rows += tags
+        revision_rows.append({"site_id": site_id, "version": 1, "action": "create", "actor": actor, "changed_at": now,
+                              "changed_fields": sites.changed_fields(None, res.record), "before": None,
+                              "after": res.record})
+        audit_rows.append(audit.event_values("site.create", "site", site_id, res.record["slug"], channel="import"))
+    if tag_rows:
+        session.execute(insert(SiteTag.__table__), tag_rows)
+    session.execute(insert(SiteRevision.__table__), revision_rows)
+    session.execute(insert(AuditEvent.__table__), audit_rows)
+
+
+_SLUG_WORD = re.compile(r"[A-Za-z0-9]+")
 
 
 def _new_slug(name_zh: str, name_en: str, taken: set[str]) -> str:
-    words = "".join(c.lower() if c.isascii() and c.isalnum() else "-" for c in name_en or "")
-    base = "-".join(filter(None, words.split("-")))[:56]
+    base = "-".join(_SLUG_WORD.findall(name_en or "")).lower()[:56]
     if not base:
         base = "site-" + hashlib.sha1(name_zh.encode(), usedforsecurity=False).hexdigest()[:8]
     slug, n = base, 2
@@ -284,6 +310,24 @@ def _find_duplicate(by_name: dict, name_zh: str, name_en: str, lon: float, lat: 
             if metres <= DUPLICATE_RADIUS_M and (best is None or metres < best["distance_m"]):
                 best = {k: v for k, v in entry.items() if k not in ("lon", "lat")} | {"distance_m": round(metres, 1)}
     return best
+
+
+def _checked_position(row: SourceRow, datum: str) -> tuple[float, float] | sites.RecordError | None:
+    """The row's point, or the error that the row's turn raises (positions are checked as a column first)."""
+    try:
+        return _position(row, datum)
+    except sites.RecordError as err:
+        return err
+
+
+def _outside(county, positions: list) -> set[tuple[float, float]]:
+    """The points that lie outside the county, found for the whole file in one vectorised call."""
+    points = [p for p in positions if isinstance(p, tuple)]
+    if not points:
+        return set()
+    xy = np.asarray(points, dtype=float)
+    within = shapely.contains_xy(county, xy[:, 0], xy[:, 1])
+    return {points[i] for i in np.flatnonzero(~within)}
 
 
 def _position(row: SourceRow, datum: str) -> tuple[float, float] | None:
