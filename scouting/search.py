@@ -15,7 +15,7 @@ from typing import Any
 
 from shapely.geometry import Polygon
 from shapely.validation import explain_validity
-from sqlalchemy import BigInteger, Select, and_, case, func, literal, or_, select, text
+from sqlalchemy import BigInteger, Integer, Select, and_, bindparam, case, func, literal, or_, select, text
 from sqlalchemy.orm import Session, selectinload
 
 from . import checks, facts, vocab
@@ -347,7 +347,7 @@ def _nearest_candidates(session: Session, conds: list, q: SiteQuery) -> tuple[li
         kept = rows if bound is None else [row for row in rows if row[1] <= bound]
     if len(kept) > MAX_LISTED_CANDIDATES:
         return conds, len(rows)
-    return [Site.id.in_([site_id for site_id, _ in kept])], len(rows)
+    return [Site.id.in_(_id_list([site_id for site_id, _ in kept]))], len(rows)
 
 
 def _radius_box(lon: float, lat: float, radius_m: float) -> tuple[float, float, float, float]:
@@ -373,8 +373,19 @@ def count_sites(session: Session, q: SiteQuery) -> int:
     return session.scalar(select(func.count()).select_from(Site).where(*conds))
 
 
-def find_sites(session: Session, q: SiteQuery, matched: int | None = None) -> SiteResults:
-    """A page of a query's sites; `matched` is the query's count when the caller knows it already."""
+@dataclass(frozen=True)
+class SiteRef:
+    """Where a result sits on its page: the site's id, its point and, around a point, its distance."""
+    id: int
+    lon: float
+    lat: float
+    distance_m: float | None
+
+
+def find_site_refs(session: Session, q: SiteQuery, matched: int | None = None) -> tuple[int, list[SiteRef]]:
+    """The number matched and a page of a query's results as ids and points, in the page's order: the narrow
+    half of find_sites (the columns a page shows are read by id, see site_hits), so a caller that keeps features
+    (scouting/site_pages.py) reads wide rows only for the sites it does not have."""
     dialect = spatial_dialect(session)
     conds = site_conditions(q, dialect, _base_id(session, q))
 
@@ -383,7 +394,7 @@ def find_sites(session: Session, q: SiteQuery, matched: int | None = None) -> Si
         conds, matched = _nearest_candidates(session, conds, q)
     elif matched is None:
         matched = session.scalar(select(func.count()).select_from(Site).where(*conds))
-    columns = [*_ROW_COLUMNS, func.ST_X(Site.geom), func.ST_Y(Site.geom)]
+    columns = [Site.id, func.ST_X(Site.geom), func.ST_Y(Site.geom)]
     # Stable order: nearest first around a point, else by id (the order sites were added).
     order = [Site.id]
     if distance is not None:
@@ -392,7 +403,29 @@ def find_sites(session: Session, q: SiteQuery, matched: int | None = None) -> Si
         columns.append(distance_m)
         order = [distance_m, Site.id]
     stmt = select(*columns).where(*conds).order_by(*order).limit(q.limit).offset(q.offset)
-    return SiteResults(q, matched, _row_hits(session, session.execute(stmt).all(), distance is not None))
+    refs = [SiteRef(row[0], row[1], row[2], row[3] if distance is not None else None) for row in session.execute(stmt)]
+    return matched, refs
+
+
+def find_sites(session: Session, q: SiteQuery, matched: int | None = None) -> SiteResults:
+    """A page of a query's sites; `matched` is the query's count when the caller knows it already."""
+    matched, refs = find_site_refs(session, q, matched)
+    return SiteResults(q, matched, site_hits(session, refs))
+
+
+def _id_list(ids: list[int]):
+    """A list of ids as one expanding parameter: SQLAlchemy then skips checking each element (hot-path lists
+    hold hundreds)."""
+    return bindparam("ids", ids, expanding=True, type_=Integer)
+
+
+def site_hits(session: Session, refs: list[SiteRef]) -> list[SiteHit]:
+    """The sites of `refs` as SiteHits, in the same order: their columns read by id in one query."""
+    if not refs:
+        return []
+    rows = session.execute(select(*_ROW_COLUMNS).where(Site.id.in_(_id_list([ref.id for ref in refs])))).all()
+    by_id = {site.id: site for site in _row_sites(session, rows)}
+    return [SiteHit(by_id[ref.id], ref.lon, ref.lat, ref.distance_m) for ref in refs]
 
 
 # Results are read, never written: plain rows of every column but the geometry (the point comes as ST_X/ST_Y).
@@ -402,17 +435,23 @@ _WIDTH = len(_ROW_COLUMNS)
 
 def _row_hits(session: Session, rows, with_distance: bool = False) -> list[SiteHit]:
     """SiteHits of plain rows (_ROW_COLUMNS, lon, lat[, distance]), with their terms and bases in two queries."""
+    sites = _row_sites(session, rows)
+    return [SiteHit(site, row[_WIDTH], row[_WIDTH + 1], row[_WIDTH + 2] if with_distance else None)
+            for site, row in zip(sites, rows, strict=True)]
+
+
+def _row_sites(session: Session, rows) -> list[SiteRow]:
+    """SiteRows of plain rows starting with _ROW_COLUMNS, with their terms and bases in two queries."""
     keys = [column.key for column in _ROW_COLUMNS]
     base_ids = {row[keys.index("base_id")] for row in rows} - {None}
     bases = {} if not base_ids else {b.id: BaseRef(*b) for b in session.execute(
         select(ThemedBase.id, ThemedBase.slug, ThemedBase.name_zh, ThemedBase.name_en).where(ThemedBase.id.in_(base_ids)))}
-    hits = []
+    sites = []
     for row in rows:
         columns = dict(zip(keys, row[:_WIDTH], strict=True))
-        site = SiteRow(columns, bases.get(columns["base_id"]))
-        hits.append(SiteHit(site, row[_WIDTH], row[_WIDTH + 1], row[_WIDTH + 2] if with_distance else None))
-    _attach_terms(session, [hit.site for hit in hits])
-    return hits
+        sites.append(SiteRow(columns, bases.get(columns["base_id"])))
+    _attach_terms(session, sites)
+    return sites
 
 
 def _attach_terms(session: Session, sites: list[Site | SiteRow]) -> None:

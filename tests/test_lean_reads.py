@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from scouting import search
+from scouting import search, vocab
+from scouting.models import Site, SiteTag
 from scouting.formats.export import ExportItem, export
 from scouting.formats.geojson import site_feature
 
@@ -35,6 +36,8 @@ def check_lists(app, queries):
         body = client.get(f"/api/sites?{query}").get_json()
         features = body["features"]
         assert features == orm_features(app, features), query
+        again = client.get(f"/api/sites?{query}").get_json()
+        assert again == body, f"{query}: the second answer, from the kept features (site_pages), is the same"
         ogc = client.get(f"/ogc/collections/sites/items?f=json&{query}").get_json()["features"]
         assert [f["properties"] for f in ogc] == [f["properties"] for f in features], f"OGC {query}"
         compared += len(features)
@@ -68,3 +71,27 @@ def synthetic(backend, tmp_path):
 def test_synthetic_lists_and_exports_are_the_orm_s(synthetic):
     check_lists(synthetic, SYNTH_QUERIES)
     check_exports(synthetic)
+
+
+def test_kept_features_follow_every_write(app):
+    """site_pages keeps built features per data version: a write to a site, its tags or its base is seen by
+    the next list at once, and a radius answer's distances are its own, not a kept one's."""
+    client = app.test_client()
+    first = client.get("/api/sites?limit=1000").get_json()["features"]
+    site_id, genres = next((f["id"], f["properties"]["genres"]) for f in first if f["properties"]["base"])
+    added = next(slug for slug in vocab.GENRES if slug not in genres)
+    with app.extensions["scouting"]["sessionmaker"]() as session:
+        site = session.get(Site, site_id)
+        site.name_en = "Renamed For The Test"
+        site.base.name_en = "Base Renamed For The Test"
+        session.add(SiteTag(site_id=site_id, vocabulary="genre", term=added))
+        session.commit()
+    after = {f["id"]: f["properties"] for f in client.get("/api/sites?limit=1000").get_json()["features"]}
+    assert after[site_id]["name_en"] == "Renamed For The Test", "a renamed site"
+    assert after[site_id]["base_name_en"] == "Base Renamed For The Test", "a renamed base"
+    assert added in after[site_id]["genres"], "a tag added"
+    near = [client.get(f"/api/sites?near={lon},27.8&radius_km=60").get_json()["features"] for lon in (119.9, 120.2)]
+    distances = [{f["id"]: f["properties"]["distance_m"] for f in features} for features in near]
+    shared = set(distances[0]) & set(distances[1])
+    assert shared and any(distances[0][i] != distances[1][i] for i in shared), "each answer's own distances"
+    assert "distance_m" not in after[site_id], "a kept feature carries no distance of an earlier answer"

@@ -11,7 +11,8 @@ from ..details import parse_day, site_details
 from ..errors import DatabaseUnavailable, InvalidParameter, PreconditionRequired, UnsupportedMediaType
 from ..formats.geojson import base_feature, boundary_feature, feature_collection, site_feature
 from ..request_args import search_args
-from ..search import ResultCache, database_health, find_sites, parse_cluster_query, parse_site_query
+from ..search import ResultCache, database_health, parse_cluster_query, parse_site_query
+from ..site_pages import SitePages
 from .auth import api_user, whoami
 from .security import public_request_url
 from .session import get_session
@@ -31,15 +32,14 @@ def geojson_response(body) -> Response:
 def list_sites():
     query = parse_site_query(search_args(request.args))
     session = get_session()
-    results = find_sites(session, query, matched=_cache().count_sites(session, query))
-    features = [site_feature(hit) for hit in results.hits]
+    matched, features = _pages().page(session, query)
     links = [{"rel": "self", "type": "application/geo+json", "href": public_request_url()}]
-    if query.offset + len(features) < results.number_matched:
+    if query.offset + len(features) < matched:
         links.append(_page_link("next", query.offset + query.limit))
     if query.offset > 0:
         links.append(_page_link("prev", max(0, query.offset - query.limit)))
     return geojson_response(feature_collection(
-        features, numberMatched=results.number_matched, numberReturned=len(features), links=links))
+        features, numberMatched=matched, numberReturned=len(features), links=links))
 
 
 def _page_link(rel: str, offset: int) -> dict:
@@ -66,6 +66,10 @@ def _revalidate(response: Response) -> Response:
 
 def _cache() -> ResultCache:
     return current_app.extensions["scouting"].setdefault("result_cache", ResultCache())
+
+
+def _pages() -> SitePages:
+    return current_app.extensions["scouting"].setdefault("site_pages", SitePages(_cache()))
 
 
 @api.get("/api/sites/facets")

@@ -3,7 +3,7 @@ reference (`crs`, `bbox-crs`: CRS84, EPSG:4326, EPSG:4490 CGCS2000, EPSG:3857; s
 (queryables, `filter` in CQL2 text or JSON; see scouting.cql).
 
 Two collections: `sites` and `bases`.  The sites' items are the JSON API's query, not a second one:
-OGC parameters are checked here, then handed to `search.parse_site_query` and `search.find_sites`.
+OGC parameters are checked here, then handed to `search.parse_site_query` and `site_pages` (search.find_site_refs).
 JSON (GeoJSON for features) is the default; HTML comes with `f=html` or a browser's Accept header.
 
 Deviations, on purpose: `limit` above 1000 is clamped to 1000 (as the standard asks); there is no
@@ -29,8 +29,9 @@ from ..i18n import LANGUAGES as PAGE_LANGUAGES
 from ..i18n import current_language, term_label
 from ..models import Site, ThemedBase
 from ..request_args import search_args
-from ..search import DEFAULT_LIMIT, FACILITY_STATUSES, MAX_LIMIT, MAX_RADIUS_KM, MAX_TEXT, find_sites, get_site, parse_site_query
+from ..search import DEFAULT_LIMIT, FACILITY_STATUSES, MAX_LIMIT, MAX_RADIUS_KM, MAX_TEXT, get_site, parse_site_query
 from .api import _cache as result_cache
+from .api import _pages as site_pages
 from .responses import GEOJSON, HTML, JSON, wants_html
 from .security import absolute_url
 from .session import get_session
@@ -396,8 +397,7 @@ def items(collection_id: str):
     if found.id == "sites":
         session = get_session()
         # The count is the JSON API's cached one: paging through a result (as GDAL and QGIS do) counts it once.
-        results = find_sites(session, query, matched=result_cache().count_sites(session, query))
-        matched, features = results.number_matched, [site_feature(hit) for hit in results.hits]
+        matched, features = site_pages().page(session, query)
     else:
         matched, features = _find_bases(query)
     pages = _page_offsets(matched, len(features), query.offset, query.limit)
