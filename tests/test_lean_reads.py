@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from scouting import search, vocab
-from scouting.models import Site, SiteTag
 from scouting.formats.export import ExportItem, export
 from scouting.formats.geojson import site_feature
+from scouting.models import Site, SiteTag
 
 QUERIES = ["", "genre=nature", "facility=parking&bbox=119.5,27.4,120.5,28.2", "near=120.05,27.8&radius_km=20",
            "q=village", "elev_min=200&limit=7&offset=3", "terrain=forest,river&facility_status=verified&facility=parking"]
