@@ -175,6 +175,6 @@ def test_spatial_filters_use_the_spatial_index(app, backend):
             else:
                 params = tuple(compiled.params[name] for name in compiled.positiontup)
                 rows = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + str(compiled), params)
-                index = "SpatialIndex"
+                index = "idx_sites_geom VIRTUAL TABLE INDEX"  # the R*Tree itself, read by its box
             plan = "\n".join(str(r[-1]) for r in rows)
             assert index in plan, plan
