@@ -180,10 +180,10 @@ class Server:
                 self.proc.wait()
 
 
-def start_server(name: str, argv: list[str], env: dict, port: int, health_path: str) -> Server:
+def start_server(name: str, argv: list[str], env: dict, port: int, health_path: str, cwd: Path = ROOT) -> Server:
     log_path = OUT / f"{name}.log"
     log_file = log_path.open("w")
-    proc = subprocess.Popen(argv, env=env, stdout=log_file, stderr=subprocess.STDOUT, cwd=ROOT,
+    proc = subprocess.Popen(argv, env=env, stdout=log_file, stderr=subprocess.STDOUT, cwd=cwd,
                             start_new_session=True)
     server = Server(name, port, proc, log_path)
     deadline = time.time() + 60
@@ -200,6 +200,7 @@ def start_server(name: str, argv: list[str], env: dict, port: int, health_path: 
     raise RuntimeError(f"{name} did not answer within 60 s: see {log_path}")
 
 
+THREADS = int(os.environ.get("THREADS", 4))  # per worker, both sides (gthread)
 # gunicorn's default 30 s would stop a sync worker streaming a 100k-site export on a busy machine: both get 300.
 GUNICORN_TIMEOUT_S = 300
 
@@ -207,8 +208,9 @@ GUNICORN_TIMEOUT_S = 300
 def start_ours(url: str, workers: int) -> Server:
     port = free_port()
     env = os.environ | {"SCOUTING_DATABASE_URL": url, "SCOUTING_SECRET_KEY": "bench"}
-    argv = [str(VENV_BIN / "gunicorn"), "--workers", str(workers), "--timeout", str(GUNICORN_TIMEOUT_S), "--bind",
-            f"127.0.0.1:{port}", "app:app"]
+    # Our production configuration (gunicorn.conf.py: gthread workers, THREADS threads each, as `make run`).
+    argv = [str(VENV_BIN / "gunicorn"), "--config", str(ROOT / "gunicorn.conf.py"), "--workers", str(workers),
+            "--threads", str(THREADS), "--timeout", str(GUNICORN_TIMEOUT_S), "--bind", f"127.0.0.1:{port}", "app:app"]
     return start_server("ours", argv, env, port, "/healthz")
 
 
@@ -222,9 +224,10 @@ def start_peer(url: str, workers: int, tag: str) -> Server:
                         "SPATIALITE_LIBRARY_PATH": "mod_spatialite"}
     subprocess.run([str(PEER_BIN / "pygeoapi"), "openapi", "generate", str(cfg), "--output-file", str(openapi)],
                    env=env, check=True, capture_output=True)
-    argv = [str(PEER_BIN / "gunicorn"), "--workers", str(workers), "--timeout", str(GUNICORN_TIMEOUT_S), "--bind",
-            f"127.0.0.1:{port}", "pygeoapi.flask_app:APP"]
-    return start_server("pygeoapi", argv, env, port, "/collections/sites?f=json")
+    # The same worker model as ours, and started outside our checkout so gunicorn does not read our gunicorn.conf.py.
+    argv = [str(PEER_BIN / "gunicorn"), "--worker-class", "gthread", "--workers", str(workers), "--threads",
+            str(THREADS), "--timeout", str(GUNICORN_TIMEOUT_S), "--bind", f"127.0.0.1:{port}", "pygeoapi.flask_app:APP"]
+    return start_server("pygeoapi", argv, env, port, "/collections/sites?f=json", cwd=OUT)
 
 
 # --------------------------------------------------------------------------- measuring
@@ -589,7 +592,7 @@ def report(args, mode_name: str, mode: dict, builds: dict, http: list[HttpResult
     if SKIPPED:
         lines += ["", "Not in this run: " + "; ".join(SKIPPED) + "."]
     lines += ["", "## HTTP queries: ours vs pygeoapi", "",
-              f"Both under gunicorn with {args.workers} sync workers, both up at once; wrk (1 thread, "
+              f"Both under gunicorn with {args.workers} gthread workers of {THREADS} threads, both up at once; wrk (1 thread, "
               f"{mode['connections']} connections) runs {mode['rounds']} rounds of {mode['round_s']} s per side, "
               "alternating ours and pygeoapi, after a 2 s warm-up each; req/s = all requests over all rounds' time, "
               "latency (ms) = the median round's percentile.", "",
