@@ -253,9 +253,11 @@ export function createLayers(ctx) {
     box.appendChild(el("h3", null, p.number + ". " + text.primaryName(p)));
     box.appendChild(el("p", "scout-popup-secondary", text.secondaryName(p)));
     box.appendChild(el("p", null, genreLabels(p.genres, " / ")));
-    box.appendChild(el("p", null, (p.towns || []).join("、")));
-    box.appendChild(el("p", "scout-popup-accuracy", M.accuracy + ": " + text.accuracyText(p)));
-    const show = el("button", "scout-link-button", M.base + ": " + text.primaryName(p));
+    box.appendChild(el("p", "scout-popup-towns", text.towns(p)));
+    const accuracy = el("p", "scout-popup-accuracy", text.labelled(M.accuracy, text.accuracyText(p, ctx.vocab())));
+    accuracy.title = text.termLabel(ctx.vocab(), "position_method", p.position_method) || "";
+    box.appendChild(accuracy);
+    const show = el("button", "scout-link-button", text.labelled(M.base, text.primaryName(p)));
     show.type = "button";
     show.addEventListener("click", () => {
       ctx.actions.setFilters({ base: p.slug });
@@ -284,7 +286,7 @@ export function createLayers(ctx) {
         className: "scout-site-icon", iconSize: [22, 22], iconAnchor: [11, 11] }), title: M.suggestion }),
       onEachFeature: (f, layer) => {
         const box = el("div");
-        box.appendChild(el("strong", null, M.suggestion + (f.properties.name ? ": " + f.properties.name : "")));
+        box.appendChild(el("strong", null, f.properties.name ? text.labelled(M.suggestion, f.properties.name) : M.suggestion));
         box.appendChild(el("p", null, f.properties.message));
         const a = el("a", null, M.review);
         a.href = f.properties.review_url;
@@ -308,7 +310,7 @@ export function createLayers(ctx) {
         const badge = el("span", "scout-legend-badge", p.number);
         badge.style.background = colour(p.genres[0]);
         li.appendChild(badge);
-        li.appendChild(el("span", null, genreLabels(p.genres, " / ") + " · " + (p.towns || []).join("、")));
+        li.appendChild(el("span", null, genreLabels(p.genres, " / ") + " · " + text.towns(p)));
         list.appendChild(li);
       });
       box.appendChild(list);
