@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 
 import { fanOffsets } from "../../static/js/map/fan.js";
-import { panIntoView, uncoveredPart } from "../../static/js/map/sight.js";
+import { controlPadding, panIntoView, uncoveredPart } from "../../static/js/map/sight.js";
 
 test("bases on one point are spread round it, far enough apart to click each", () => {
   const points = [{ x: 100, y: 100 }, { x: 100, y: 100 }, { x: 300, y: 100 }, { x: 100, y: 101 }];
@@ -49,4 +49,18 @@ test("rings that would land on a neighbour become one wider ring: no two flags o
       assert.ok(apart, `flags ${a} and ${b} do not overlap`);
     }
   }
+});
+
+test("a fitted view keeps clear of the controls: a column pushes its side, a bar its edge", () => {
+  const rect = (left, top, right, bottom) => ({ left, top, right, bottom, width: right - left, height: bottom - top });
+  const map = rect(0, 105, 390, 844);  // a phone's map below the header
+  const padding = controlPadding(map, {
+    "top-left": rect(0, 105, 44, 253),  // zoom and "more tools": a column
+    "top-right": rect(332, 105, 390, 163),  // the layers button: as wide as tall, the side is nearer
+    "bottom-left": rect(0, 756, 79, 844),  // legend: its 79 px across vs 88 px up
+    "bottom-right": rect(68, 822, 390, 844),  // attribution: a bar along the bottom
+  }, 10);
+  assert.deepEqual(padding, { paddingTopLeft: [87, 10], paddingBottomRight: [66, 30] });
+  assert.deepEqual(controlPadding(map, { "top-left": null, "bottom-right": rect(0, 0, 0, 0) }, 24),
+    { paddingTopLeft: [24, 24], paddingBottomRight: [24, 24] }, "no controls: the margin alone");
 });

@@ -7,6 +7,7 @@ import { el } from "./dom.js";
 import { fanOffsets } from "./fan.js";
 import { format, round6 } from "./format.js";
 import { POLYLINE_PREFIX, decodePolyline, encodePolyline } from "./polyline.js";
+import { mapControlPadding } from "./sight.js";
 
 const NO_COLOUR = "#555";
 const OUTLINE_STYLE = { color: "#c0392b", weight: 2, dashArray: "6 4", fillOpacity: 0.02 };
@@ -217,7 +218,10 @@ export function createLayers(ctx) {
   // ---- outline, bases, suggestions, legend
   function drawOutline(fc) {
     const layer = L.geoJSON(fc, { style: OUTLINE_STYLE, interactive: false }).addTo(map);
-    if (!state.view && layer.getBounds().isValid()) map.fitBounds(layer.getBounds(), { padding: [24, 24] });
+    // At once: an animated first fit would still be under way when the results are fitted, and would undo that.
+    if (!state.view && layer.getBounds().isValid()) {
+      map.fitBounds(layer.getBounds(), { ...mapControlPadding(map, 24), animate: false });
+    }
   }
 
   // A flag standing on its point, so the sites clustered at the same point stay visible below it.  Fanned out
