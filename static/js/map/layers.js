@@ -4,7 +4,7 @@
  * WenchengCRS are the page's classic scripts.
  */
 import { el } from "./dom.js";
-import { fanOffsets } from "./fan.js";
+import { clearOfSites, fanOffsets } from "./fan.js";
 import { format, round6 } from "./format.js";
 import { POLYLINE_PREFIX, decodePolyline, encodePolyline } from "./polyline.js";
 import { mapControlPadding } from "./sight.js";
@@ -143,6 +143,7 @@ export function createLayers(ctx) {
   function drawSites(features) {
     const markers = {};
     siteCluster.addLayers(features.map((f) => (markers[f.id] = siteMarker(f))));
+    fanBases();
     return markers;
   }
 
@@ -243,11 +244,30 @@ export function createLayers(ctx) {
       iconAnchor: [BASE_W / 2 - dx, BASE_H - dy], popupAnchor: [0, -30] });
   }
 
-  // Bases closer than a flag's width on screen are spread round their shared point, at every zoom.
-  function fanBases(basesLayer) {
+  // Where on screen the sites' markers and bubbles stand now (their middles).
+  function siteSpots() {
+    const shown = new Set();
+    siteCluster.eachLayer((marker) => {
+      const visible = siteCluster.getVisibleParent(marker);
+      if (visible) shown.add(visible);
+    });
+    serverClusters.eachLayer((bubble) => shown.add(bubble));
+    return [...shown].map((layer) => map.latLngToLayerPoint(layer.getLatLng()));
+  }
+
+  // Bases closer than a flag's width on screen are spread round their shared point, at every zoom, and no badge
+  // stands on a site's marker (else that site could not be clicked).  The badge's middle is 19 px above the foot.
+  let basesLayer = null;
+  const BADGE = { x: 2, y: -19, half: 19 };
+  function fanBases() {
+    if (!basesLayer) return;
     const markers = basesLayer.getLayers();
     const points = markers.map((m) => map.latLngToLayerPoint(m.getLatLng()));
-    fanOffsets(points, BASE_W + 8, (BASE_W + 8) * 1.45).forEach(({ dx, dy }, i) => {
+    const near = BASE_W + 8;
+    const offsets = clearOfSites(points, fanOffsets(points, near, near * 1.45), siteSpots(), BADGE, near);
+    offsets.forEach(({ dx, dy }, i) => {
+      if (markers[i].fanned === dx + "," + dy) return;  // unchanged: keep the element (a hover, a focus)
+      markers[i].fanned = dx + "," + dy;
       markers[i].setIcon(baseIcon(markers[i].feature.properties, dx, dy));
     });
   }
@@ -272,13 +292,15 @@ export function createLayers(ctx) {
   }
 
   function drawBases(fc) {
-    const basesLayer = L.geoJSON(fc, {
+    basesLayer = L.geoJSON(fc, {
       pointToLayer: (f, latlng) => L.marker(latlng, { icon: baseIcon(f.properties), title: text.primaryName(f.properties),
         keyboard: true, zIndexOffset: 1000 }),
       onEachFeature: (f, layer) => layer.bindPopup(basePopup(f.properties)),
     }).addTo(map);
-    fanBases(basesLayer);
-    map.on("zoomend", () => fanBases(basesLayer));
+    fanBases();
+    // Again once the clusterer's own animation has ended: until then the old markers still stand where they were.
+    map.on("zoomend", fanBases);
+    siteCluster.on("animationend", fanBases);
     status.basesDrawn = fc.features.length;
     addLegend(fc.features, basesLayer);
   }
