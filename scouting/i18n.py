@@ -169,4 +169,17 @@ def js_messages() -> dict[str, str]:
                             "filters apply.", filters="{filters}"),
         "listSeparator": _(", "),
         "moreTools": _("More map tools"),
+        # Joining words and labels with the language's own punctuation (zh: "：", "，", "（…）").
+        "labelled": _("%(label)s: %(value)s", label="{label}", value="{value}"),
+        "withCount": _("%(label)s (%(n)s)", label="{label}", n="{n}"),
+        "accuracyWithin": _("±%(distance)s", distance="{distance}"),
+        "accuracyApproximate": _("approximate, %(accuracy)s", accuracy="{accuracy}"),
+        "accuracyMethod": _("%(accuracy)s (%(method)s)", accuracy="{accuracy}", method="{method}"),
+        "fromSeatLine": _("%(distance)s, %(compass)s (%(bearing)s°)", distance="{distance}", compass="{compass}",
+                          bearing="{bearing}"),
+        "coordWgs84": _("WGS-84 (lat, lon)"),
+        "coordGcj02": _("GCJ-02 (lat, lon)"),
+        "amapName": _("Amap"),
+        # A text the record has only in the other language is shown marked as such, never passed off as this one.
+        "untranslated": _("No English version yet; the Chinese text:"),
     }

@@ -13,6 +13,12 @@ class Term:
     slug: str
     zh: str
     en: str
+    # A label short enough to stand inside a sentence, e.g. "±8 km (township seat)"; the label above defines it.
+    short_en: str = ""
+
+    def short(self, lang: str) -> str:
+        """The inline label in `lang` ("zh" or "en"): the short one where the full label is a definition."""
+        return self.zh if lang == "zh" else (self.short_en or self.en)
 
 
 def _terms(*rows: tuple[str, str, str]) -> dict[str, Term]:
@@ -82,13 +88,13 @@ SEASONS = _terms(
 )
 
 # How a stored position was obtained, from best to worst.  Shown to users next to the accuracy.
-POSITION_METHODS = _terms(
-    ("surveyed", "实地测量", "Surveyed on site (GNSS)"),
-    ("gps", "手机定位", "Phone GPS (accuracy as reported)"),
-    ("geocoded", "地图地理编码", "Geocoded point of interest"),
-    ("township_seat", "乡镇驻地", "Township seat (site lies in this township)"),
-    ("estimate", "估计位置", "Estimate"),
-)
+POSITION_METHODS = {t.slug: t for t in (
+    Term("surveyed", "实地测量", "Surveyed on site (GNSS)", "surveyed on site"),
+    Term("gps", "手机定位", "Phone GPS (accuracy as reported)", "phone GPS"),
+    Term("geocoded", "地图地理编码", "Geocoded point of interest", "geocoded"),
+    Term("township_seat", "乡镇驻地", "Township seat (site lies in this township)", "township seat"),
+    Term("estimate", "估计位置", "Estimate", "estimate"),
+)}
 
 # Positions measured at the site itself: not approximate unless their accuracy says so.
 ON_SITE_METHODS = ("surveyed", "gps")
@@ -106,12 +112,16 @@ def as_json() -> dict:
     def listing(vocab: dict[str, Term]) -> list[dict]:
         return [{"slug": t.slug, "zh": t.zh, "en": t.en} for t in vocab.values()]
 
+    def with_short(vocab: dict[str, Term]) -> list[dict]:
+        return [{"slug": t.slug, "zh": t.zh, "en": t.en, "short_zh": t.short("zh"), "short_en": t.short("en")}
+                for t in vocab.values()]
+
     return {
         "genres": listing(GENRES),
         "terrain": listing(TERRAIN),
         "facilities": listing(FACILITIES),
         "seasons": listing(SEASONS),
-        "position_methods": listing(POSITION_METHODS),
+        "position_methods": with_short(POSITION_METHODS),
         "facility_icons": FACILITY_ICONS,
         "genre_colours": GENRE_COLOURS,
     }
@@ -179,3 +189,29 @@ def site_masks(tags) -> dict[str, int]:
             if status == "verified_present":
                 masks["facility_verified_mask"] |= bit
     return masks
+
+
+# The English name of each place a themed base is centred on (bases.towns holds the Chinese names, as the 2017
+# report gives them).  Pinyin and qualifiers as in geodata/SOURCES.md §7; a test keeps every seed base's towns here.
+TOWNS = {
+    "南田": "Nantian",
+    "梧溪": "Wuxi (Wencheng)",
+    "周山": "Zhoushan (Wencheng)",
+    "李山": "Lishan",
+    "让川": "Rangchuan",
+    "大峃镇": "Daxue Town",
+    "天鹅堡": "Tian'ebao",
+    "玉壶": "Yuhu",
+    "月老山": "Yuelao Mountain",
+    "培头": "Peitou",
+    "珊溪": "Shanxi (Wencheng)",
+    "百丈漈": "Baizhangji",
+    "安福寺": "Anfu Temple",
+    "百丈漈水电站": "Baizhangji Hydropower Station",
+}
+
+
+def towns_en(towns: list[str]) -> list[str]:
+    """The English names of a base's towns; a town not in TOWNS keeps its Chinese name (a test forbids that for
+    the seed data)."""
+    return [TOWNS.get(town, town) for town in towns]

@@ -385,3 +385,23 @@ def test_the_staff_note_marks_are_caught():
     for note in ("places.csv row '大峃镇'", "github Sanotsu/regional-coordinates-of-China @576d934", "N27E119.hgt"):
         assert STAFF_NOTE_MARKS.search(note), note
     assert not STAFF_NOTE_MARKS.search("Baidu Maps place coordinates (Daxu town seat); travel websites (unverified)")
+
+
+def test_every_base_town_has_an_english_name_spelt_by_the_conventions(base_features):
+    """The English map shows a base's towns from vocab.TOWNS: every seed town must be there, spelt as names are."""
+    towns = {t for f in base_features for t in f["properties"]["towns"]}
+    assert towns <= set(vocab.TOWNS), f"towns without an English name: {sorted(towns - set(vocab.TOWNS))}"
+    misspelt = {zh: misspelt_pinyin(zh, en) for zh, en in vocab.TOWNS.items()}
+    assert not {zh: w for zh, w in misspelt.items() if w}, "town names follow GB/T 16159"
+    ambiguous = [en for en in vocab.TOWNS.values()
+                 if any(re.search(rf"\b{n}\b", en) for n in AMBIGUOUS_EN) and "(Wencheng)" not in en]
+    assert not ambiguous, "a town that reads as a better-known place is qualified"
+    assert all(not re.search(r"[\u4e00-\u9fff]", en) for en in vocab.TOWNS.values()), "English names hold no Chinese"
+
+
+def test_the_bases_api_serves_each_towns_english_name(client):
+    bases = client.get("/api/bases").get_json()["features"]
+    by_number = {f["properties"]["number"]: f["properties"] for f in bases}
+    assert by_number[2]["towns"] == ["梧溪", "周山"]
+    assert by_number[2]["towns_en"] == ["Wuxi (Wencheng)", "Zhoushan (Wencheng)"], "towns_en in the towns' order"
+    assert all(len(p["towns_en"]) == len(p["towns"]) for p in by_number.values())

@@ -144,7 +144,7 @@ def test_detail_panel_from_list_and_map(session, client):
     assert shown[0] == f"{lat:.6f}, {lon:.6f}"
     assert shown[1] == f"{glat:.6f}, {glon:.6f}"
     assert page.locator("#scout-detail tr[data-event=sunrise]").count() == 1
-    assert "±" in page.inner_text(".scout-facts")
+    assert "误差约" in page.inner_text(".scout-facts"), "the accuracy is worded in Chinese"
     page.click("#scout-detail-close")
     assert not page.is_visible("#scout-detail")
     assert "site" not in parse_qs(urlsplit(page.url).query)

@@ -69,7 +69,8 @@ def base_feature(base: ThemedBase, lon: float, lat: float, site_count: int) -> d
         "properties": {
             "slug": base.slug, "number": base.number, "name_zh": base.name_zh, "name_en": base.name_en,
             "genres": list(base.genres), "genre_labels": _labels(list(base.genres), vocab.GENRES),
-            "towns": list(base.towns), "description_zh": base.description_zh, "description_en": base.description_en,
+            "towns": list(base.towns), "towns_en": vocab.towns_en(list(base.towns)),
+            "description_zh": base.description_zh, "description_en": base.description_en,
             "coord_source": base.coord_source, "coord_accuracy_m": base.coord_accuracy_m,
             "position_method": base.position_method, "facts_source": base.facts_source, "verified": base.verified,
             "site_count": site_count,

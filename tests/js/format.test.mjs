@@ -4,7 +4,16 @@ import { test } from "node:test";
 
 import { format, formatDistance, makeText, round6, vocabularyIndex } from "../../static/js/map/format.js";
 
-const M = { m: "米", km: "公里", approximate: "大致位置" };
+const M = { m: "米", km: "公里", listSeparator: "、", labelled: "{label}：{value}", accuracyWithin: "误差约 {distance}",
+  accuracyApproximate: "近似位置，{accuracy}", accuracyMethod: "{accuracy}（{method}）", untranslated: "暂无中文版本；英文原文：" };
+const EN = { m: "m", km: "km", listSeparator: ", ", labelled: "{label}: {value}", accuracyWithin: "±{distance}",
+  accuracyApproximate: "approximate, {accuracy}", accuracyMethod: "{accuracy} ({method})",
+  untranslated: "No English version yet; the Chinese text:" };
+const POSITION_METHODS = [
+  { slug: "surveyed", zh: "实地测量", en: "Surveyed on site (GNSS)", short_zh: "实地测量", short_en: "surveyed on site" },
+  { slug: "township_seat", zh: "乡镇驻地", en: "Township seat (site lies in this township)", short_zh: "乡镇驻地",
+    short_en: "township seat" }];
+const VOCAB = vocabularyIndex({ position_methods: POSITION_METHODS });
 
 test("templates are filled by name", () => {
   assert.equal(format("{shown} / {n}", { shown: 100, n: 2345 }), "100 / 2345");
@@ -33,15 +42,44 @@ test("a Chinese page shows the Chinese name first, an English page the English o
   assert.equal(en.secondaryName(site), "百丈漈");
 });
 
-test("a text missing in the page's language falls back to the other one", () => {
-  assert.equal(makeText(true, M).localText(site, "description"), "A waterfall");
-  assert.equal(makeText(true, M).localText(site, "access_notes"), "");
+test("a text missing in the page's language is the other one's, marked with a note in the page's language", () => {
+  assert.deepEqual(makeText(false, EN).localText(site, "description"), { text: "A waterfall", lang: null });
+  assert.deepEqual(makeText(true, M).localText(site, "description"),
+    { text: "A waterfall", lang: "en", note: "暂无中文版本；英文原文：" });
+  assert.deepEqual(makeText(false, EN).localText({ access_notes_zh: "步行十分钟" }, "access_notes"),
+    { text: "步行十分钟", lang: "zh-CN", note: "No English version yet; the Chinese text:" });
+  assert.equal(makeText(true, M).localText(site, "access_notes"), null);
 });
 
-test("accuracy names the method and says when a position is approximate", () => {
-  const zh = makeText(true, M);
-  assert.equal(zh.accuracyText(site), "±30 米 (实地测量)");
-  assert.equal(zh.accuracyText({ ...site, approximate: true, position_method_zh: null }), "大致位置, ±30 米");
+test("accuracy: the language's punctuation, the method's short label, 'approximate' when it is", () => {
+  const zh = makeText(true, M), en = makeText(false, EN);
+  const seat = { ...site, coord_accuracy_m: 8000, approximate: true, position_method: "township_seat" };
+  assert.equal(zh.accuracyText(seat, VOCAB), "近似位置，误差约 8.0 公里（乡镇驻地）");
+  assert.equal(en.accuracyText(seat, VOCAB), "approximate, ±8.0 km (township seat)");
+  assert.equal(zh.accuracyText({ ...site, position_method: "surveyed" }, VOCAB), "误差约 30 米（实地测量）");
+  assert.equal(en.accuracyText({ coord_accuracy_m: 30 }, VOCAB), "±30 m", "no method: no parentheses");
+  assert.doesNotMatch(zh.accuracyText(seat, VOCAB), /[,:()]/, "no ASCII punctuation in Chinese");
+  assert.doesNotMatch(en.accuracyText(seat, VOCAB), /\(.*\(/, "no parentheses inside parentheses in English");
+});
+
+test("labels, lists and towns in the page's language", () => {
+  const zh = makeText(true, M), en = makeText(false, EN);
+  assert.equal(zh.labelled("许可", "需申请"), "许可：需申请");
+  assert.equal(en.labelled("Permits", "apply"), "Permits: apply");
+  assert.equal(zh.list(["春", "夏"]), "春、夏");
+  assert.equal(en.list(["Spring", "Summer"]), "Spring, Summer");
+  const base = { towns: ["梧溪", "周山"], towns_en: ["Wuxi (Wencheng)", "Zhoushan (Wencheng)"] };
+  assert.equal(zh.towns(base), "梧溪、周山");
+  assert.equal(en.towns(base), "Wuxi (Wencheng), Zhoushan (Wencheng)");
+  assert.equal(en.towns({ towns: ["南田"] }), "南田", "an older server without towns_en: the names it has");
+});
+
+test("position methods: the short label inline, the full one as their definition", () => {
+  assert.equal(makeText(false, EN).methodLabel(VOCAB, "township_seat"), "township seat");
+  assert.equal(makeText(true, M).methodLabel(VOCAB, "township_seat"), "乡镇驻地");
+  assert.equal(makeText(false, EN).termLabel(VOCAB, "position_method", "township_seat"),
+    "Township seat (site lies in this township)");
+  assert.equal(makeText(false, EN).methodLabel(null, "township_seat"), "", "none before the vocabulary arrives");
 });
 
 test("vocabulary terms: labels in the page's language, the slug until the vocabulary is there", () => {

@@ -2,8 +2,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { fanOffsets } from "../../static/js/map/fan.js";
-import { panIntoView, uncoveredPart } from "../../static/js/map/sight.js";
+import { clearOfSites, fanOffsets } from "../../static/js/map/fan.js";
+import { controlPadding, panIntoView, uncoveredPart } from "../../static/js/map/sight.js";
 
 test("bases on one point are spread round it, far enough apart to click each", () => {
   const points = [{ x: 100, y: 100 }, { x: 100, y: 100 }, { x: 300, y: 100 }, { x: 100, y: 101 }];
@@ -49,4 +49,34 @@ test("rings that would land on a neighbour become one wider ring: no two flags o
       assert.ok(apart, `flags ${a} and ${b} do not overlap`);
     }
   }
+});
+
+test("a fitted view keeps clear of the controls: a column pushes its side, a bar its edge", () => {
+  const rect = (left, top, right, bottom) => ({ left, top, right, bottom, width: right - left, height: bottom - top });
+  const map = rect(0, 105, 390, 844);  // a phone's map below the header
+  const padding = controlPadding(map, {
+    "top-left": rect(0, 105, 44, 253),  // zoom and "more tools": a column
+    "top-right": rect(332, 105, 390, 163),  // the layers button: as wide as tall, the side is nearer
+    "bottom-left": rect(0, 756, 79, 844),  // legend: its 79 px across vs 88 px up
+    "bottom-right": rect(68, 822, 390, 844),  // attribution: a bar along the bottom
+  }, 10);
+  assert.deepEqual(padding, { paddingTopLeft: [87, 10], paddingBottomRight: [66, 30] });
+  assert.deepEqual(controlPadding(map, { "top-left": null, "bottom-right": rect(0, 0, 0, 0) }, 24),
+    { paddingTopLeft: [24, 24], paddingBottomRight: [24, 24] }, "no controls: the margin alone");
+});
+
+test("a base's badge standing on a site's marker moves off it, onto no other badge", () => {
+  const badge = { x: 2, y: -19, half: 19 }, near = 34;
+  const points = [{ x: 100, y: 100 }, { x: 300, y: 100 }, { x: 100, y: 60 }];
+  const offsets = [{ dx: 0, dy: 0 }, { dx: 0, dy: 0 }, { dx: 40, dy: 0 }];
+  const sites = [{ x: 102, y: 85 }, { x: 500, y: 500 }];  // the first under base 0's badge
+  const moved = clearOfSites(points, offsets, sites, badge, near);
+  assert.deepEqual(moved[1], offsets[1], "a badge over no site stays");
+  assert.deepEqual(moved[2], offsets[2]);
+  const foot = { x: points[0].x + moved[0].dx, y: points[0].y + moved[0].dy };
+  const middle = { x: foot.x + badge.x, y: foot.y + badge.y };
+  assert.ok(Math.abs(middle.x - 102) >= 19 || Math.abs(middle.y - 85) >= 19, `the badge (${middle.x}, ${middle.y}) is off the site`);
+  const other = { x: points[2].x + 40, y: points[2].y };
+  assert.ok(Math.abs(foot.x - other.x) >= near || Math.abs(foot.y - other.y) >= near, "and off the other badge");
+  assert.deepEqual(clearOfSites(points, offsets, [], badge, near), offsets, "no sites: nothing moves");
 });

@@ -3,7 +3,7 @@
  */
 import { getJSON } from "./api.js";
 import { byId, el } from "./dom.js";
-import { formatDistance } from "./format.js";
+import { format, formatDistance } from "./format.js";
 
 // "27.792200, 120.087800": six decimals, as copied.  Pure.
 export function coordText(lat, lng) {
@@ -93,10 +93,13 @@ export function createDetail(ctx) {
     return s;
   }
 
-  function definition(list, term, value) {
+  // title: a longer explanation, shown on hover.
+  function definition(list, term, value, title) {
     if (value === null || value === undefined || value === "") return;
     list.appendChild(el("dt", null, term));
-    list.appendChild(el("dd", null, value));
+    const dd = el("dd", null, value);
+    if (title) dd.title = title;
+    list.appendChild(dd);
   }
 
   function packButton(f) {
@@ -173,8 +176,10 @@ export function createDetail(ctx) {
     const list = el("dl", "scout-facts");
     // The server words it: at an estimated point it says the elevation is the site's, not the point's.
     definition(list, M.elevationM, text.pick(p, "elevation_label"));
-    definition(list, M.seasons, (p.best_seasons || []).map((s) => text.termLabel(ctx.vocab(), "season", s)).join("、"));
-    definition(list, M.accuracy, text.accuracyText(p));
+    definition(list, M.seasons, text.list((p.best_seasons || []).map((s) => text.termLabel(ctx.vocab(), "season", s))));
+    // The method's short label inline, its full definition on hover.
+    definition(list, M.accuracy, text.accuracyText(p, ctx.vocab()), text.termLabel(ctx.vocab(), "position_method",
+      p.position_method));
     if (!p.verified) definition(list, "⚠", M.unverified);
     return list;
   }
@@ -197,8 +202,8 @@ export function createDetail(ctx) {
     const p = d.feature.properties;
     if (!(p.permit_notes || p.contact_notes || d.history_url)) return null;
     const staff = section(M.staffOnly);
-    if (p.permit_notes) staff.appendChild(el("p", "scout-permit", M.permits + ": " + p.permit_notes));
-    if (p.contact_notes) staff.appendChild(el("p", "scout-contact", M.contacts + ": " + p.contact_notes));
+    if (p.permit_notes) staff.appendChild(el("p", "scout-permit", text.labelled(M.permits, p.permit_notes)));
+    if (p.contact_notes) staff.appendChild(el("p", "scout-contact", text.labelled(M.contacts, p.contact_notes)));
     [[d.edit_url, M.edit, "scout-edit"], [d.history_url, M.history, "scout-history"],
      [d.field_url, M.verifyOnSite, "scout-verify-on-site"]].forEach(([href, title, className]) => {
       if (!href) return;
@@ -210,20 +215,25 @@ export function createDetail(ctx) {
     return staff;
   }
 
-  function textSection(title, value) {
-    if (!value) return null;
+  // A text in the page's language; one the record has only in the other language comes after a note saying so,
+  // marked with its language.  local: text.localText()'s answer.
+  function textSection(title, local) {
+    if (!local) return null;
     const s = section(title);
-    s.appendChild(el("p", null, value));
+    if (local.note) s.appendChild(el("p", "scout-muted scout-untranslated", local.note));
+    const body = el("p", null, local.text);
+    if (local.lang) body.lang = local.lang;
+    s.appendChild(body);
     return s;
   }
 
   function positionSection(d) {
     const pos = section(M.position);
-    pos.appendChild(copyRow("WGS-84 (lat, lon)", d.coordinates.wgs84[1], d.coordinates.wgs84[0]));
-    pos.appendChild(copyRow("GCJ-02 (lat, lon)", d.coordinates.gcj02[1], d.coordinates.gcj02[0]));
+    pos.appendChild(copyRow(M.coordWgs84, d.coordinates.wgs84[1], d.coordinates.wgs84[0]));
+    pos.appendChild(copyRow(M.coordGcj02, d.coordinates.gcj02[1], d.coordinates.gcj02[0]));
     const nav = el("p", "scout-navigate");
-    nav.appendChild(el("span", null, M.navigate + ": "));
-    [["amap", M.amap], ["baidu", M.baidu]].forEach(([key, title]) => {
+    nav.appendChild(el("span", null, text.labelled(M.navigate, "")));
+    [["amap", M.amapName], ["baidu", M.baidu]].forEach(([key, title]) => {
       const a = el("a", "scout-nav-" + key, title);
       a.href = d.navigation[key];
       a.target = "_blank";
@@ -233,8 +243,8 @@ export function createDetail(ctx) {
     });
     pos.appendChild(nav);
     const seat = d.from_county_seat;
-    pos.appendChild(el("p", "scout-from-seat", M.fromSeat + ": " + formatDistance(seat.distance_m, M) + ", " +
-      text.pick(seat, "compass") + " (" + Math.round(seat.bearing_deg) + "°)"));
+    pos.appendChild(el("p", "scout-from-seat", text.labelled(M.fromSeat, format(M.fromSeatLine, {
+      distance: formatDistance(seat.distance_m, M), compass: text.pick(seat, "compass"), bearing: Math.round(seat.bearing_deg) }))));
     return pos;
   }
 

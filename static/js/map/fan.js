@@ -1,6 +1,7 @@
 /* Fanning out markers that stand on (or nearly on) one point, so each can be seen, hovered and clicked:
  * the bases' flags are moved round a ring about their shared point, each with a thin leader line back to its
- * true point.  (Sites do the same through the marker clusterer's spiderfy.)  Pure.
+ * true point; a badge that would stand on a site's marker is moved off it.  (Sites fan out through the marker
+ * clusterer's spiderfy.)  Pure.
  */
 
 // points: [{x, y}] in screen pixels.  Markers whose points are less than `near` pixels apart across and down
@@ -53,4 +54,30 @@ function ringOffsets(points, parent, root, near, spacing) {
     });
   });
   return offsets;
+}
+
+// A base's badge over a site's marker would hide it: the badge is moved off it.  points/offsets as fanOffsets
+// gives them; sites: [{x, y}], the middles of the site markers and bubbles on screen; badge: where the badge's
+// middle lies from the flag's foot ({x, y}) and how far it reaches from there (half, pixels).  A badge over a
+// site moves round its place, nearest first, to where it covers no site and no other badge (`near`, as in
+// fanOffsets); one with nowhere to go stays.  Returns offsets in the same order.
+export function clearOfSites(points, offsets, sites, badge, near) {
+  const placed = points.map((p, i) => ({ x: p.x + offsets[i].dx, y: p.y + offsets[i].dy }));
+  const coversSite = (q) => sites.some((s) => Math.abs(s.x - (q.x + badge.x)) < badge.half &&
+    Math.abs(s.y - (q.y + badge.y)) < badge.half);
+  const overlapsBase = (q, i) => placed.some((r, j) => j !== i && Math.abs(r.x - q.x) < near && Math.abs(r.y - q.y) < near);
+  return offsets.map((offset, i) => {
+    if (!coversSite(placed[i])) return offset;
+    for (const radius of [near, 2 * near, 3 * near]) {
+      for (let k = 0; k < 12; k += 1) {
+        const angle = Math.PI + (2 * Math.PI * k) / 12;
+        const q = { x: placed[i].x + radius * Math.cos(angle), y: placed[i].y + radius * Math.sin(angle) };
+        if (!coversSite(q) && !overlapsBase(q, i)) {
+          placed[i] = q;
+          return { dx: Math.round(q.x - points[i].x), dy: Math.round(q.y - points[i].y) };
+        }
+      }
+    }
+    return offset;
+  });
 }

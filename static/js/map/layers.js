@@ -4,9 +4,10 @@
  * WenchengCRS are the page's classic scripts.
  */
 import { el } from "./dom.js";
-import { fanOffsets } from "./fan.js";
+import { clearOfSites, fanOffsets } from "./fan.js";
 import { format, round6 } from "./format.js";
 import { POLYLINE_PREFIX, decodePolyline, encodePolyline } from "./polyline.js";
+import { mapControlPadding } from "./sight.js";
 
 const NO_COLOUR = "#555";
 const OUTLINE_STYLE = { color: "#c0392b", weight: 2, dashArray: "6 4", fillOpacity: 0.02 };
@@ -142,6 +143,7 @@ export function createLayers(ctx) {
   function drawSites(features) {
     const markers = {};
     siteCluster.addLayers(features.map((f) => (markers[f.id] = siteMarker(f))));
+    fanBases();
     return markers;
   }
 
@@ -217,7 +219,10 @@ export function createLayers(ctx) {
   // ---- outline, bases, suggestions, legend
   function drawOutline(fc) {
     const layer = L.geoJSON(fc, { style: OUTLINE_STYLE, interactive: false }).addTo(map);
-    if (!state.view && layer.getBounds().isValid()) map.fitBounds(layer.getBounds(), { padding: [24, 24] });
+    // At once: an animated first fit would still be under way when the results are fitted, and would undo that.
+    if (!state.view && layer.getBounds().isValid()) {
+      map.fitBounds(layer.getBounds(), { ...mapControlPadding(map, 24), animate: false });
+    }
   }
 
   // A flag standing on its point, so the sites clustered at the same point stay visible below it.  Fanned out
@@ -239,11 +244,30 @@ export function createLayers(ctx) {
       iconAnchor: [BASE_W / 2 - dx, BASE_H - dy], popupAnchor: [0, -30] });
   }
 
-  // Bases closer than a flag's width on screen are spread round their shared point, at every zoom.
-  function fanBases(basesLayer) {
+  // Where on screen the sites' markers and bubbles stand now (their middles).
+  function siteSpots() {
+    const shown = new Set();
+    siteCluster.eachLayer((marker) => {
+      const visible = siteCluster.getVisibleParent(marker);
+      if (visible) shown.add(visible);
+    });
+    serverClusters.eachLayer((bubble) => shown.add(bubble));
+    return [...shown].map((layer) => map.latLngToLayerPoint(layer.getLatLng()));
+  }
+
+  // Bases closer than a flag's width on screen are spread round their shared point, at every zoom, and no badge
+  // stands on a site's marker (else that site could not be clicked).  The badge's middle is 19 px above the foot.
+  let basesLayer = null;
+  const BADGE = { x: 2, y: -19, half: 19 };
+  function fanBases() {
+    if (!basesLayer) return;
     const markers = basesLayer.getLayers();
     const points = markers.map((m) => map.latLngToLayerPoint(m.getLatLng()));
-    fanOffsets(points, BASE_W + 8, (BASE_W + 8) * 1.45).forEach(({ dx, dy }, i) => {
+    const near = BASE_W + 8;
+    const offsets = clearOfSites(points, fanOffsets(points, near, near * 1.45), siteSpots(), BADGE, near);
+    offsets.forEach(({ dx, dy }, i) => {
+      if (markers[i].fanned === dx + "," + dy) return;  // unchanged: keep the element (a hover, a focus)
+      markers[i].fanned = dx + "," + dy;
       markers[i].setIcon(baseIcon(markers[i].feature.properties, dx, dy));
     });
   }
@@ -253,9 +277,11 @@ export function createLayers(ctx) {
     box.appendChild(el("h3", null, p.number + ". " + text.primaryName(p)));
     box.appendChild(el("p", "scout-popup-secondary", text.secondaryName(p)));
     box.appendChild(el("p", null, genreLabels(p.genres, " / ")));
-    box.appendChild(el("p", null, (p.towns || []).join("、")));
-    box.appendChild(el("p", "scout-popup-accuracy", M.accuracy + ": " + text.accuracyText(p)));
-    const show = el("button", "scout-link-button", M.base + ": " + text.primaryName(p));
+    box.appendChild(el("p", "scout-popup-towns", text.towns(p)));
+    const accuracy = el("p", "scout-popup-accuracy", text.labelled(M.accuracy, text.accuracyText(p, ctx.vocab())));
+    accuracy.title = text.termLabel(ctx.vocab(), "position_method", p.position_method) || "";
+    box.appendChild(accuracy);
+    const show = el("button", "scout-link-button", text.labelled(M.base, text.primaryName(p)));
     show.type = "button";
     show.addEventListener("click", () => {
       ctx.actions.setFilters({ base: p.slug });
@@ -266,13 +292,15 @@ export function createLayers(ctx) {
   }
 
   function drawBases(fc) {
-    const basesLayer = L.geoJSON(fc, {
+    basesLayer = L.geoJSON(fc, {
       pointToLayer: (f, latlng) => L.marker(latlng, { icon: baseIcon(f.properties), title: text.primaryName(f.properties),
         keyboard: true, zIndexOffset: 1000 }),
       onEachFeature: (f, layer) => layer.bindPopup(basePopup(f.properties)),
     }).addTo(map);
-    fanBases(basesLayer);
-    map.on("zoomend", () => fanBases(basesLayer));
+    fanBases();
+    // Again once the clusterer's own animation has ended: until then the old markers still stand where they were.
+    map.on("zoomend", fanBases);
+    siteCluster.on("animationend", fanBases);
     status.basesDrawn = fc.features.length;
     addLegend(fc.features, basesLayer);
   }
@@ -284,7 +312,7 @@ export function createLayers(ctx) {
         className: "scout-site-icon", iconSize: [22, 22], iconAnchor: [11, 11] }), title: M.suggestion }),
       onEachFeature: (f, layer) => {
         const box = el("div");
-        box.appendChild(el("strong", null, M.suggestion + (f.properties.name ? ": " + f.properties.name : "")));
+        box.appendChild(el("strong", null, f.properties.name ? text.labelled(M.suggestion, f.properties.name) : M.suggestion));
         box.appendChild(el("p", null, f.properties.message));
         const a = el("a", null, M.review);
         a.href = f.properties.review_url;
@@ -308,7 +336,7 @@ export function createLayers(ctx) {
         const badge = el("span", "scout-legend-badge", p.number);
         badge.style.background = colour(p.genres[0]);
         li.appendChild(badge);
-        li.appendChild(el("span", null, genreLabels(p.genres, " / ") + " · " + (p.towns || []).join("、")));
+        li.appendChild(el("span", null, genreLabels(p.genres, " / ") + " · " + text.towns(p)));
         list.appendChild(li);
       });
       box.appendChild(list);

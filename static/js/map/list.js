@@ -105,7 +105,8 @@ export function createList(ctx) {
 
   function baseOption(slug, count) {
     const base = ctx.bases[slug];
-    return base.number + ". " + text.primaryName(base) + (count === undefined ? "" : " (" + count + ")");
+    const name = base.number + ". " + text.primaryName(base);
+    return count === undefined ? name : format(M.withCount, { label: name, n: count });
   }
 
   function addBaseOptions(features) {

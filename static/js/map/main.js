@@ -19,7 +19,7 @@ import { createLayers } from "./layers.js";
 import { createList } from "./list.js";
 import { createPackPanel } from "./pack.js";
 import { createResults } from "./results.js";
-import { panIntoView, trackUserMoves, uncoveredPart } from "./sight.js";
+import { mapControlPadding, panIntoView, trackUserMoves, uncoveredPart } from "./sight.js";
 import { filterOfParam, filterParams, readState, writeUrl } from "./state.js";
 
 const SMALL_SCREEN = "(max-width: 760px)";
@@ -91,7 +91,7 @@ export function mount(map, settings) {
   function fitResults(features) {
     const bounds = L.latLngBounds(features.map((f) => [f.geometry.coordinates[1], f.geometry.coordinates[0]]));
     if (userMoved || !bounds.isValid()) return;
-    map.fitBounds(bounds, { padding: [40, 40], maxZoom: 15, animate: false });
+    map.fitBounds(bounds, { ...mapControlPadding(map, 40), maxZoom: 15, animate: false });
   }
 
   // ---- phone: the selected site stays in the part of the map the detail drawer leaves free.
@@ -154,9 +154,11 @@ export function mount(map, settings) {
   if (state.layer) layers.useBasemap(state.layer);
   results.prefetchFirstView();
 
+  // A link that arrives with filters fits the map to its results, as a filter change does; a link that names
+  // a view too keeps that view (userMoved).
   Promise.all([vocabReady, basesReady, outline]).then(() => {
     filters.formFromState();
-    return results.refresh();
+    return results.refresh({ fit: Object.keys(state.filters).length > 0 });
   }).then(() => {
     if (state.site) detail.openSite(state.site, { from: "url" });
   }).catch((err) => {

@@ -1,6 +1,6 @@
 /* Keeping things in sight: where the map should pan so a point lies in the part of the map that nothing
- * covers (on a phone the detail drawer covers the lower part), and whether the user has moved the map.  Pure
- * except trackUserMoves.
+ * covers (on a phone the detail drawer covers the lower part), how far a fitted view keeps clear of the map's
+ * controls, and whether the user has moved the map.  Pure except mapControlPadding and trackUserMoves.
  */
 
 // The pixels to pan the map by (Leaflet's map.panBy) so `point` ({x, y}, in the map container) lies in the
@@ -21,6 +21,37 @@ export function uncoveredPart(mapRect, coverRect) {
     visible.bottom = Math.max(0, coverRect.top - mapRect.top);
   }
   return visible;
+}
+
+// Padding for Leaflet's fitBounds so that what it fits lies clear of the map's controls: each corner's controls
+// (rects relative to the viewport, null when empty) push in the side they cover least, by their extent and 8 px:
+// a tall column of buttons pushes the left or right edge, a wide short bar the top or bottom.  At least `margin`
+// on every side.
+// Returns {paddingTopLeft: [x, y], paddingBottomRight: [x, y]}.
+const CONTROL_GAP = 8;
+export function controlPadding(mapRect, corners, margin) {
+  const pad = { left: margin, top: margin, right: margin, bottom: margin };
+  Object.entries(corners).forEach(([corner, rect]) => {
+    if (!rect || rect.width === 0 || rect.height === 0) return;
+    const [vertical, horizontal] = corner.split("-");  // "top-left" -> "top", "left"
+    const across = vertical === "top" ? rect.bottom - mapRect.top : mapRect.bottom - rect.top;
+    const along = horizontal === "left" ? rect.right - mapRect.left : mapRect.right - rect.left;
+    if (along <= across) pad[horizontal] = Math.max(pad[horizontal], along + CONTROL_GAP);
+    else pad[vertical] = Math.max(pad[vertical], across + CONTROL_GAP);
+  });
+  return { paddingTopLeft: [Math.round(pad.left), Math.round(pad.top)],
+    paddingBottomRight: [Math.round(pad.right), Math.round(pad.bottom)] };
+}
+
+// The padding that keeps a fitted view clear of this map's controls (controlPadding, measured now).
+export function mapControlPadding(map, margin) {
+  const box = map.getContainer();
+  const corners = {};
+  ["top-left", "top-right", "bottom-left", "bottom-right"].forEach((corner) => {
+    const node = box.querySelector(".leaflet-" + corner.replace("-", ".leaflet-"));
+    corners[corner] = node && node.children.length ? node.getBoundingClientRect() : null;
+  });
+  return controlPadding(box.getBoundingClientRect(), corners, margin);
 }
 
 // Calls onMove the first time the user moves the map by hand (drag, wheel, double click, keyboard, zoom
