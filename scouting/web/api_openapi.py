@@ -255,7 +255,9 @@ def api_document(base_slugs: list[str]) -> dict:
         "rel": {"type": "string"}, "href": {"type": "string"}, "type": {"type": "string"}}}
     counts = {"type": "object", "additionalProperties": {"type": "integer", "minimum": 0}}
     term = {"type": "object", "required": ["slug", "zh", "en"], "properties": {
-        "slug": {"type": "string"}, "zh": {"type": "string"}, "en": {"type": "string"}}}
+        "slug": {"type": "string"}, "zh": {"type": "string"}, "en": {"type": "string"},
+        # Position methods: the short label used inline (the long one defines it).
+        "short_zh": {"type": "string"}, "short_en": {"type": "string"}}}
     problem = {"type": "object", "required": ["type", "title", "status", "detail"], "properties": {
         "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
         "detail": {"type": "string"},
