@@ -73,10 +73,10 @@ def test_synthetic_lists_and_exports_are_the_orm_s(synthetic):
     check_exports(synthetic)
 
 
-def test_kept_features_follow_every_write(app):
+def test_kept_features_follow_every_write(writer):
     """site_pages keeps built features per data version: a write to a site, its tags or its base is seen by
     the next list at once, and a radius answer's distances are its own, not a kept one's."""
-    client = app.test_client()
+    client, app = writer, writer.application
     first = client.get("/api/sites?limit=1000").get_json()["features"]
     site_id, genres = next((f["id"], f["properties"]["genres"]) for f in first if f["properties"]["base"])
     added = next(slug for slug in vocab.GENRES if slug not in genres)

@@ -28,6 +28,16 @@ def site_ids(client):
     return [f["id"] for f in client.get("/api/sites?genre=nature&limit=4").get_json()["features"]]
 
 
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits():
+    """Packs are created at most 30 a minute per address: the session's app is shared with every module, and a
+    fast run creates more than that from one address."""
+    from scouting.web.auth import limiter
+
+    limiter.reset()
+
+
+
 def create(client, site_ids, **extra):
     body = {"name": "瀑布 scenes", "site_ids": site_ids, "notes": {str(site_ids[0]): "dawn, front-lit"}} | extra
     resp = client.post("/api/packs", json=body)

@@ -96,9 +96,10 @@ def init_app(app) -> None:
 
     @app.errorhandler(RateLimitExceeded)
     def _rate_limited(err: RateLimitExceeded):
-        detail = _("Too many requests from your address (at most %(limit)s). Please wait a little and try again.",
-                   limit=err.description)
-        # The page leaves out the limit: flask-limiter words it in English ("5 per 1 minute").
+        # flask-limiter words the limit in English ("5 per 1 minute"): it is said again in the reader's language.
+        item = err.limit.limit
+        detail = _("Too many requests from your address (at most %(amount)s in %(seconds)s seconds). Please wait a "
+                   "little and try again.", amount=item.amount, seconds=item.get_expiry())
         return error_response(429, _("Too many requests"), detail, {})
 
 

@@ -188,7 +188,7 @@ export function createDetail(ctx) {
   function sources(p) {
     const source = el("details", "scout-source");
     source.appendChild(el("summary", null, M.source));
-    source.appendChild(el("p", "scout-provenance", text.localText(p, "provenance")));
+    source.appendChild(el("p", "scout-provenance", text.pick(p, "provenance")));
     if ("permit_notes" in p) {
       source.appendChild(el("h4", "scout-source-notes", M.sourceNotes));
       source.appendChild(el("p", "scout-coord-source", p.coord_source));
