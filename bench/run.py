@@ -166,9 +166,11 @@ class Server:
     def worker_pids(self) -> list[int]:
         children = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children")
         try:
-            return [int(p) for p in children.read_text().split()]
+            pids = [int(p) for p in children.read_text().split()]
         except OSError:
             return []
+        # gunicorn.conf.py may start a private redis-server beside the workers: it is a child too.
+        return [pid for pid in pids if b"redis-server" not in _cmdline(pid)]
 
     def stop(self) -> None:
         if self.proc.poll() is None:
@@ -178,6 +180,13 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
 
 
 def start_server(name: str, argv: list[str], env: dict, port: int, health_path: str, cwd: Path = ROOT) -> Server:
