@@ -10,8 +10,10 @@ from pyproj import Geod
 from sqlalchemy import func, select, text
 
 from scouting import search
-from scouting.db import spatial_dialect
+from scouting.db import make_engine, spatial_dialect
 from scouting.models import Site
+
+from .conftest import drop_database, new_database_url
 
 GEOD = Geod(ellps="WGS84")
 
@@ -81,9 +83,14 @@ def test_sites_on_the_circle_s_edge_are_decided_exactly(synthetic):
         assert session.scalar(select(func.count()).select_from(Site)) == 3000
 
 
-def test_postgis_sessions_start_no_parallel_workers(synthetic, backend):
-    """Worker start-up costs more than our index-driven queries (scouting.db.make_engine)."""
-    if backend != "postgis":
-        pytest.skip("a PostgreSQL setting")
-    with synthetic.extensions["scouting"]["sessionmaker"]() as session:
-        assert session.execute(text("SHOW max_parallel_workers_per_gather")).scalar() == "0"
+def test_postgis_sessions_start_no_parallel_workers(tmp_path):
+    """Worker start-up costs more than our index-driven queries (scouting.db.make_engine).  A PostgreSQL setting:
+    run on a PostGIS database only, not once per backend."""
+    url = new_database_url("postgis", tmp_path)
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            assert conn.execute(text("SHOW max_parallel_workers_per_gather")).scalar() == "0"
+    finally:
+        engine.dispose()
+        drop_database(url)
