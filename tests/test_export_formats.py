@@ -24,7 +24,7 @@ import pytest
 
 from scouting import vocab
 from scouting.errors import InvalidParameter
-from scouting.formats.export import CSV_COLUMNS, EXPORT_FORMATS, ExportItem, _cdata, export
+from scouting.formats.export import CSV_COLUMNS, EXPORT_FORMATS, ExportItem, _cdata, accuracy_text, export
 from scouting.formats.gpkg import GPKG_COLUMNS
 from scouting.geo import wgs84_to_gcj02
 from scouting.models import Site, SiteTag
@@ -456,3 +456,21 @@ def test_every_export_sends_its_content_type_once(client, fmt):
     assert packed.status_code == 200
     assert packed.headers["Content-Type"] == CONTENT_TYPES[fmt], f"the pack's {fmt} export"
     assert packed.headers["Content-Type"].count("charset") <= 1
+
+
+# --------------------------------------------------------------------------- labels
+
+@pytest.mark.parametrize("method", list(vocab.POSITION_METHODS))
+def test_accuracy_text_uses_the_vocabularys_short_labels(method):
+    term = vocab.POSITION_METHODS[method]
+    zh, en = accuracy_text(Site(position_method=method, coord_accuracy_m=8000))
+    assert zh.endswith(f"（{term.short('zh')}）"), f"zh names {method} by its label: {zh!r}"
+    assert en.endswith(f" ({term.short('en')})"), f"en names {method} by its short label: {en!r}"
+
+
+def test_accuracy_text_keeps_the_labels_capitals():
+    # "Phone GPS (accuracy as reported)" once became "phone gps": the short label is written, not derived.
+    zh, en = accuracy_text(Site(position_method="gps", coord_accuracy_m=12))
+    assert en == "±12 m (phone GPS)" and zh == "±12 m（手机定位）"
+    zh, en = accuracy_text(Site(position_method="township_seat", coord_accuracy_m=8000))
+    assert en == "approximate, ±8 km (township seat)" and zh == "约 ±8 km（乡镇驻地）"

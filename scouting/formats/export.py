@@ -138,8 +138,8 @@ def accuracy_text(site: Site) -> tuple[str, str]:
     zh = ("约 " if _approximate(site) else "") + _distance(site.coord_accuracy_m)
     en = ("approximate, " if _approximate(site) else "") + _distance(site.coord_accuracy_m)
     if method:
-        zh += f"（{method.zh}）"
-        en += f" ({method.en.split(' (')[0].lower()})"
+        zh += f"（{method.short('zh')}）"
+        en += f" ({method.short('en')})"
     return zh, en
 
 
