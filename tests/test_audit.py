@@ -10,11 +10,11 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from scouting import accounts, audit
+from scouting import accounts, audit, audit_text
 from scouting.models import AuditEvent, Site, Suggestion, User
 
 from .helpers import STAFF_PASSWORD as PASSWORD
-from .helpers import auth, csrf, sign_in
+from .helpers import assert_one_language, auth, csrf, sign_in
 from .test_photos import geotagged_jpeg
 from .test_planner_uploads import geojson, post_file
 from .test_site_writes import new_feature
@@ -432,10 +432,11 @@ def test_page_filters_pages_and_links(staff):
         for i in range(60):
             audit.record(session, "test.bulk", "thing", i, f"bulk {i}")
         session.commit()
-    first = ping.get("/audit?action=test.bulk").get_data(as_text=True)
+    # (An unknown action's summary is English: shown on the English page only.)
+    first = ping.get("/audit?action=test.bulk&lang=en").get_data(as_text=True)
     assert first.count("data-event=") == 50 and "bulk 59" in first and "bulk 9<" not in first
     assert 'href="/audit?page=2&amp;action=test.bulk"' in first
-    second = ping.get("/audit?action=test.bulk&page=2").get_data(as_text=True)
+    second = ping.get("/audit?action=test.bulk&page=2&lang=en").get_data(as_text=True)
     assert second.count("data-event=") == 10 and "bulk 0<" in second
     # Days are UTC days, both ends included; times are shown in UTC.
     from datetime import UTC, datetime
@@ -572,3 +573,64 @@ def test_concurrent_writes_each_name_their_own_actor_and_losers_leave_nothing(wr
     assert sorted(codes) == [200] + [412] * 5
     (update,) = events(app)[before:]
     assert (update.action, update.object_id, update.actor) == ("site.update", str(sid), "ping")
+
+
+def test_page_reads_in_one_language_for_every_kind_of_event(staff):
+    """After one write through every route (and a bad sign-in), each page of the log reads wholly in the page's
+    language: actions, channels, object kinds and credentials by their labels, summaries worded again from the
+    stored English line (field names as the site form's labels), no codes.  Usernames, file names and the
+    sites' own names are data, shown as they are."""
+    for scenario in SCENARIOS:
+        scenario(staff)
+    ping, total = staff["ping"], event_count(staff["app"])
+    kinds = {e.action for e in events(staff["app"])}
+    assert {"site.update", "site.restore", "photo.upload", "pack.update", "import.commit", "user.role",
+            "login.failure", "token.create", "suggestion.reject", "geodata.load"} <= kinds, kinds
+    data_words = {"ping", "boss", "dir", "zhao", "rows", "page", "geojson", "PNG", "JPEG"}
+    for lang, code in (("zh", "zh_CN"), ("en", "en")):
+        shown = []
+        for page in range(1, -(-total // audit.PAGE_SIZE) + 1):
+            html = ping.get(f"/audit?page={page}&lang={code}").get_data(as_text=True)
+            shown.append(assert_one_language(html, lang, allowed=data_words))
+        text = "\n".join(shown)
+        for code_word in ("site.update", "login.failure", "name_en", "verified_present", "token:", "edit-token"):
+            assert code_word not in text, f"{lang}: {code_word!r} shown"
+        if lang == "zh":
+            assert "修改外景地" in text and "修改：英文名称" in text and "登录失败" in text and "密码错误" in text
+        else:
+            assert "site changed" in text and "changed: Name (English)" in text and "wrong password" in text
+
+
+def test_summaries_of_every_stored_form_are_worded_in_both_languages():
+    labels = {"name_en": ("英文名称", "Name (English)"), "elevation_m": ("海拔（米）", "Elevation (m)")}
+    cases = {
+        ("site.update", "falls; changed: name_en, elevation_m"): ("修改：英文名称、海拔（米）",
+                                                                  "changed: Name (English), Elevation (m)"),
+        ("site.restore", "falls; changed: facilities; facilities: parking reported→verified_present, toilets +reported"):
+            ("修改：facilities；设施：停车场（据报道，待核实 → 已核实）；卫生间（新增：据报道，待核实）",
+             "changed: facilities; facilities: Parking (reported, unverified → verified); Toilets (added: reported, "
+             "unverified)"),
+        ("site.restore", "to revision 3; falls; changed: name_en"): ("还原到第 3 版；修改：英文名称",
+                                                                   "to revision 3; changed: Name (English)"),
+        ("site.create", "falls"): ("", ""),
+        ("user.create", "ping, role planner"): ("ping，角色：策划", "ping, role: planner"),
+        ("user.role", "ping: planner -> admin"): ("ping：策划 → 管理员", "ping: planner → administrator"),
+        ("token.revoke", "of ping, switched off"): ("ping 的令牌", "ping's token"),
+        ("login.failure", "unknown username"): ("用户名不存在", "unknown username"),
+        ("login.failure", "dir: account switched off"): ("dir：账户已停用", "dir: account switched off"),
+        ("pack.create", "3 site(s)"): ("3 处外景地", "3 sites"),
+        ("pack.update", "changed: name, notes"): ("修改：名称、备注", "changed: name, notes"),
+        ("suggestion.create", "correction of site 7"): ("更正外景地 #7", "correction of site #7"),
+        ("photo.upload", "site 4; image/jpeg, 12,345 bytes"): ("外景地 #4；JPEG，12,345 字节", "site #4; JPEG, 12,345 bytes"),
+        ("import.commit", "a.csv: created 2, updated 1, skipped 0 duplicate(s)"):
+            ("a.csv：新建 2，更新 1，跳过重复 0", "a.csv: 2 created, 1 updated, 0 duplicates skipped"),
+        ("geodata.load", "bases: 10 created, 0 updated, 0 unchanged; sites: 35 created, 0 updated, 0 unchanged"):
+            ("主题基地：新建 10，更新 0，未变 0；外景地：新建 35，更新 0，未变 0",
+             "themed bases: 10 created, 0 updated, 0 unchanged; sites: 35 created, 0 updated, 0 unchanged"),
+        ("test.other", "free text"): ("", "free text"),  # an unknown form: English, so on the English page only
+    }
+    for (action, summary), (zh, en) in cases.items():
+        assert audit_text.summary_text(action, summary, "zh", lambda f: labels.get(f, (f,))[0]) == zh, (action, summary)
+        assert audit_text.summary_text(action, summary, "en", lambda f: labels.get(f, (f, f))[1]) == en, (action, summary)
+    assert audit_text.action_label("site.", "zh") == "外景地（全部）"
+    assert audit_text.action_label("test.other", "en") == "other action"

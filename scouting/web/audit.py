@@ -10,12 +10,15 @@ from datetime import UTC, datetime
 
 from flask import Blueprint, Flask, Response, current_app, g, render_template, request, url_for
 from flask_login import current_user
+from sqlalchemy import select
 
-from .. import audit
+from .. import audit, audit_text
 from ..errors import InvalidParameter
 from ..formats.audit_export import AUDIT_FORMATS, audit_export
+from ..i18n import current_language
+from ..models import Site
 from .admin import admin_required
-from .planner import planner_required
+from .planner import planner_required, site_labels
 from .session import get_session
 
 bp = Blueprint("audit", __name__)
@@ -58,8 +61,36 @@ def events():
     flt = audit.parse_filter(args)
     session = get_session()
     found = audit.find_events(session, flt, page)
+    lang = "zh" if current_language() == "zh_CN" else "en"
     return render_template("audit.html", found=found, flt=flt, actors=audit.actors(session),
-                           formats=tuple(AUDIT_FORMATS), is_admin=current_user.role == "admin")
+                           formats=tuple(AUDIT_FORMATS), is_admin=current_user.role == "admin",
+                           rows={e.id: _row(e, lang) for e in found.events}, site_names=_site_names(session, found, lang),
+                           action_choices=_choices(audit_text.ACTIONS, audit_text.FAMILIES, lang),
+                           object_choices=_choices(audit_text.OBJECT_TYPES, {}, lang),
+                           other_action=audit_text.action_label("", lang), other_object=audit_text.object_type_label("", lang))
+
+
+def _row(event, lang: str) -> dict[str, str]:
+    """An event's columns as a person reads them in `lang` (the export keeps the codes, for programs)."""
+    labels = site_labels()
+    return {"action": audit_text.action_label(event.action, lang), "channel": audit_text.channel_label(event.channel, lang),
+            "actor": audit_text.actor_label(event.actor, lang),
+            "credential": audit_text.credential_label(event.credential, lang),
+            "object": audit_text.object_type_label(event.object_type, lang) if event.object_type else "",
+            "summary": audit_text.summary_text(event.action, event.summary, lang, lambda f: labels.get(f, f))}
+
+
+def _site_names(session, found, lang: str) -> dict[str, str]:
+    """The names of the sites the page's events are about, in `lang` (their slugs are codes)."""
+    ids = {int(e.object_id) for e in found.events if e.object_type == "site" and (e.object_id or "").isdigit()}
+    if not ids:
+        return {}
+    rows = session.execute(select(Site.id, Site.name_zh, Site.name_en).where(Site.id.in_(ids)))
+    return {str(i): (zh if lang == "zh" else (en or zh)) for i, zh, en in rows}
+
+
+def _choices(terms, families, lang: str) -> list[tuple[str, str]]:
+    return [(code, term.short(lang)) for code, term in (*families.items(), *terms.items())]
 
 
 @bp.get("/audit/export")
