@@ -134,6 +134,7 @@ def _clean_base(feature: dict, index: int) -> dict[str, Any]:
         "lon": checked["lon"], "lat": checked["lat"], "coord_source": checked["coord_source"],
         "coord_accuracy_m": checked["coord_accuracy_m"], "position_method": checked["position_method"],
         "facts_source": checked["facts_source"], "verified": checked["verified"],
+        "source_public_zh": checked["source_public_zh"], "source_public_en": checked["source_public_en"],
     }
 
 
@@ -155,7 +156,8 @@ def _clean_boundary(feature: dict, index: int) -> dict[str, Any]:
 
 
 BASE_FIELDS = ("number", "name_zh", "name_en", "genres", "towns", "description_zh", "description_en",
-               "coord_source", "coord_accuracy_m", "position_method", "facts_source", "verified")
+               "coord_source", "coord_accuracy_m", "position_method", "facts_source", "verified",
+               "source_public_zh", "source_public_en")
 
 
 def _upsert_bases(session: Session, bases: list[dict], report: LoadReport) -> dict[str, ThemedBase]:

@@ -42,6 +42,8 @@ class ThemedBase(PositionMixin, Base):
     description_zh: Mapped[str | None] = mapped_column(Text)
     description_en: Mapped[str | None] = mapped_column(Text)
     facts_source: Mapped[str | None] = mapped_column(Text)  # where the description's claims come from
+    source_public_zh: Mapped[str | None] = mapped_column(Text)  # the public's short source phrase (0013)
+    source_public_en: Mapped[str | None] = mapped_column(Text)
     verified: Mapped[bool] = mapped_column(Boolean, default=False)
     geom = mapped_column(Geometry("POINT", srid=4326, spatial_index=True, nullable=False), nullable=False)
     area = mapped_column(Geometry("MULTIPOLYGON", srid=4326, spatial_index=False), nullable=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .models import Site
+from .models import Site, ThemedBase
 
 # The position methods as a sentence says them (vocab.POSITION_METHODS' labels are headings).
 METHOD_WORDS = {
@@ -51,8 +51,9 @@ def provenance_text(position_method: str | None, accuracy_m: float | int | None,
     return ", ".join(parts) + f". Source: {source}."
 
 
-def site_provenance(site: Site) -> dict[str, Any]:
-    """`provenance_zh` and `provenance_en` of a site, for its GeoJSON properties."""
+def site_provenance(site: Site | ThemedBase) -> dict[str, Any]:
+    """`provenance_zh` and `provenance_en` of a site (or a themed base: the same position fields and public
+    source phrase), for its GeoJSON properties."""
     return {f"provenance_{lang}": provenance_text(site.position_method, site.coord_accuracy_m, bool(site.verified),
                                                   getattr(site, f"source_public_{lang}"), lang)
             for lang in ("zh", "en")}

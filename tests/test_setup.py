@@ -57,9 +57,12 @@ def test_migrations_up_down_up(backend, tmp_path):
     engine = db.make_engine(url)
     try:
         migrate.upgrade(engine)
-        assert migrate.current_revision(engine) == "0011"
+        assert migrate.current_revision(engine) == "0013"
         assert "session_generation" in {c["name"] for c in inspect(engine).get_columns("users")}
         assert "source_public_zh" in {c["name"] for c in inspect(engine).get_columns("sites")}
+        assert "source_public_en" in {c["name"] for c in inspect(engine).get_columns("themed_bases")}
+        migrate.downgrade(engine, "0011")  # 0013 alone, both ways
+        assert "source_public_en" not in {c["name"] for c in inspect(engine).get_columns("themed_bases")}
         migrate.downgrade(engine, "0010")  # 0011 alone, both ways
         assert "source_public_zh" not in {c["name"] for c in inspect(engine).get_columns("sites")}
         migrate.downgrade(engine, "0007")  # 0009 and 0008 alone, both ways
@@ -70,7 +73,7 @@ def test_migrations_up_down_up(backend, tmp_path):
         assert migrate.current_revision(engine) is None
         assert "sites" not in inspect(engine).get_table_names()
         migrate.upgrade(engine)
-        assert migrate.current_revision(engine) == "0011"
+        assert migrate.current_revision(engine) == "0013"
         # The spatial index exists after the round trip.
         with engine.connect() as conn:
             if backend == "spatialite":

@@ -74,6 +74,8 @@ def base_feature(base: ThemedBase, lon: float, lat: float, site_count: int) -> d
             "coord_source": base.coord_source, "coord_accuracy_m": base.coord_accuracy_m,
             "position_method": base.position_method, "facts_source": base.facts_source, "verified": base.verified,
             "site_count": site_count,
+            # The source as a sentence for the public, as a site's (coord_source and facts_source are notes).
+            **provenance.site_provenance(base),
         },
     }
 
