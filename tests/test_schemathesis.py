@@ -8,12 +8,14 @@ pass having sent none); `make fuzz` sets SCOUTING_FUZZ_EXAMPLES to send many mor
 from __future__ import annotations
 
 import itertools
+import json
 import os
 from collections import Counter
 
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
+from openapi_schema_validator import OAS30Validator
 from openapi_spec_validator import validate
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
@@ -125,3 +127,26 @@ def test_generated_requests_against_both_documents(writer):
 @pytest.mark.parametrize("path", DOCUMENTS.values())
 def test_documents_are_valid_openapi(client, path):
     validate(client.get(path).get_json())
+
+
+def test_bases_answer_is_its_documented_schema_property_for_property(client):
+    """/api/bases against the document's Base: every property served is documented (towns_en, the provenance
+    sentences...), every documented one is served, and the answer validates."""
+    doc = client.get("/api/openapi.json").get_json()
+    schemas = doc["components"]["schemas"]
+    assert doc["paths"]["/api/bases"]["get"]["responses"]["200"]["content"]["application/geo+json"]["schema"] == {
+        "$ref": "#/components/schemas/BaseCollection"}
+    documented = schemas["Base"]["properties"]["properties"]["properties"]
+    assert "towns_en" in documented and documented["towns_en"]["items"] == {"type": "string"}
+    answer = client.get("/api/bases").get_json()
+    assert "$ref" not in json.dumps(schemas["Base"])  # so the collection's one reference is resolved here
+    collection = schemas["BaseCollection"]
+    validator = OAS30Validator({**collection, "properties": {
+        **collection["properties"], "features": {"type": "array", "items": schemas["Base"]}}})
+    validator.validate(answer)
+    for feature in answer["features"]:
+        assert set(feature["properties"]) == set(documented), feature["properties"]["slug"]
+    # The schema can fail: a base without towns_en is refused.
+    broken = {**answer, "features": [{**answer["features"][0], "properties": {
+        k: v for k, v in answer["features"][0]["properties"].items() if k != "towns_en"}}]}
+    assert not validator.is_valid(broken)

@@ -180,7 +180,7 @@ def api_document(base_slugs: list[str]) -> dict:
                              "file": {"type": "string", "format": "binary"}, "caption": {"type": "string"}}}}}},
                      "responses": {"201": _ok("The photo.", "Photo"), **_errors(400, 401, 403, 404, 405, 413, 415, 429)}}},
         "/api/bases": {"get": {"operationId": "listBases", "summary": "The themed bases",
-                               "responses": {"200": _ok("The bases.", "Collection", GEOJSON)}}},
+                               "responses": {"200": _ok("The bases.", "BaseCollection", GEOJSON)}}},
         "/api/boundary": {"get": {"operationId": "boundary", "summary": "The county's outline",
                                   "responses": {"200": _ok("The outline.", "Collection", GEOJSON)}}},
         "/api/vocabulary": {"get": {"operationId": "vocabulary", "summary": "The controlled vocabularies",
@@ -240,6 +240,21 @@ def api_document(base_slugs: list[str]) -> dict:
         "type": {"type": "string", "enum": ["Feature"]}, "id": {"type": "integer"}, "geometry": point,
         "properties": {"type": "object", "required": ["slug", "name_zh", "name_en", "genres", "version"],
                        "properties": site_props}}}
+    # A themed base: its names, genres (with labels), the towns it centres on in both languages, its position's
+    # notes and the public's provenance sentences, and how many sites belong to it.
+    strings = {"type": "array", "items": {"type": "string"}}
+    base_props = {
+        "slug": {"type": "string"}, "number": {"type": "integer", "minimum": 1}, "name_zh": text, "name_en": text,
+        "genres": site_props["genres"], "genre_labels": {"type": "array", "items": {
+            "type": "object", "required": ["slug", "zh", "en"], "properties": {
+                "slug": {"type": "string"}, "zh": {"type": "string"}, "en": {"type": "string"}}}},
+        "towns": strings, "towns_en": strings, "description_zh": text, "description_en": text,
+        "coord_source": text, "coord_accuracy_m": {"type": "integer"}, "position_method": site_props["position_method"],
+        "facts_source": text, "verified": {"type": "boolean"}, "site_count": {"type": "integer", "minimum": 0},
+        "provenance_zh": {"type": "string"}, "provenance_en": {"type": "string"}}
+    base = {"type": "object", "required": ["type", "id", "geometry", "properties"], "properties": {
+        "type": {"type": "string", "enum": ["Feature"]}, "id": {"type": "integer"}, "geometry": point,
+        "properties": {"type": "object", "required": list(base_props), "properties": base_props}}}
     input_props = {key: {"type": "string", "maxLength": limit} for key, limit in sites.TEXT_LIMITS.items()}
     input_props.update({k: site_props[k] for k in (*sites.TAG_FIELDS, "best_seasons", "verified", "position_method")})
     # A plain term is reported (its source: facts_source); an object gives the status (verified: by, at, how).
@@ -312,6 +327,10 @@ def api_document(base_slugs: list[str]) -> dict:
                     "numberMatched": {"type": "integer", "minimum": 0},
                     "numberReturned": {"type": "integer", "minimum": 0},
                     "links": {"type": "array", "items": _ref("schemas", "Link")}}},
+                "Base": base,
+                "BaseCollection": {"type": "object", "required": ["type", "features"], "properties": {
+                    "type": {"type": "string", "enum": ["FeatureCollection"]},
+                    "features": {"type": "array", "items": _ref("schemas", "Base")}}},
                 "Collection": {"type": "object", "required": ["type", "features"], "properties": {
                     "type": {"type": "string", "enum": ["FeatureCollection"]},
                     "features": {"type": "array", "items": {"type": "object", "required": ["type", "geometry"]}}}},
