@@ -102,7 +102,6 @@ def js_messages() -> dict[str, str]:
         "copy": _("Copy"),
         "copied": _("Copied"),
         "navigate": _("Navigate"),
-        "amap": _("Amap (高德)"),
         "baidu": _("Baidu Maps"),
         "fromSeat": _("From the county seat"),
         "sun": _("Sun"),

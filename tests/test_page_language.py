@@ -292,3 +292,27 @@ def test_the_history_page_names_fields_and_terms_not_codes(admin_client, lang):
     assert "baizhangji-nature" not in text, "the base by its name"
     assert ("百丈漈自然风光外景基地" if lang == "zh" else "Baizhangji Natural-Scenery Exterior Base") in text
     assert ("第 1 版 · 创建" if lang == "zh" else "Version 1 · created") in text
+
+
+# ---------------------------------------------------------------- a shared pack and its print view
+
+PACK_WORDS = {"zh": {"name": "山雾外景", "notes": "清晨雾大，7 点前到。"},
+              "en": {"name": "Mountain Mist recce", "notes": "Thick mist early: be there before 7."}}
+
+
+@pytest.mark.parametrize("lang", LANGS)
+@pytest.mark.parametrize("view", ["", "/print"])
+def test_pack_page_and_print_view_read_in_one_language(client, lang, view):
+    """The crew's own words are in the page's language here, so everything else must be too: the navigation
+    links ("Amap", not "Amap (高德)"), labels, accuracy and provenance sentences, sun times.  The sites' names in
+    the other language are marked with their own lang and so are not counted."""
+    ids = [f["id"] for f in client.get("/api/sites?limit=3").get_json()["features"]]
+    words = PACK_WORDS[lang]
+    token = client.post("/api/packs", json={"name": words["name"], "site_ids": ids,
+                                             "notes": {str(ids[0]): words["notes"]}}).get_json()["id"]
+    resp = page(client, f"/packs/{token}{view}", lang)
+    assert resp.status_code == 200
+    text = assert_one_language(resp.get_data(as_text=True), lang)
+    assert words["name"] in text and words["notes"] in text
+    if not view:
+        assert ("高德地图" if lang == "zh" else "Amap") in text.splitlines()
