@@ -31,19 +31,16 @@
     Promise.all([getJSON(settings.boundary), getJSON(settings.pack)]).then(function (results) {
       var outline = L.geoJSON(results[0], { style: { color: "#c0392b", weight: 2, dashArray: "6 4", fillOpacity: 0.02 },
         interactive: false }).addTo(map);
-      // Sites placed at the same point (e.g. the same township seat) share one marker listing their numbers.
-      var groups = {};
-      results[1].sites.forEach(function (f) {
-        var key = f.geometry.coordinates.join(",");
-        (groups[key] = groups[key] || []).push(f);
-      });
-      Object.keys(groups).forEach(function (key) {
-        var fs = groups[key];
+      // Sites whose numbers would cover each other at this zoom (the same township seat, or a few hundred
+      // metres apart seen from afar) share one marker listing their numbers; regrouped when the zoom changes.
+      var sites = results[1].sites;
+      function marker(fs) {
         var numbers = fs.map(function (f) { return f.properties.pack_position; }).join("·");
         var badge = el("span", "pack-marker", numbers);
         badge.setAttribute("data-site-ids", fs.map(function (f) { return f.id; }).join(","));
         var width = 16 + 8 * numbers.length;
-        var marker = L.marker([fs[0].geometry.coordinates[1], fs[0].geometry.coordinates[0]], {
+        var at = fs[0].geometry.coordinates;
+        var m = L.marker([at[1], at[0]], {
           icon: L.divIcon({ html: badge, className: "pack-marker-icon", iconSize: [width, 24], iconAnchor: [width / 2, 12] }),
           title: fs.map(function (f) { return f.properties.pack_position + ". " + names(f.properties)[0]; }).join(" / ")
         });
@@ -54,15 +51,28 @@
           if (names(p)[1]) popup.appendChild(el("div", null, names(p)[1]));
           if (p.pack_note) popup.appendChild(el("p", null, p.pack_note));
         });
-        marker.bindPopup(popup);
-        markers.addLayer(marker);
-      });
+        m.bindPopup(popup);
+        return m;
+      }
+      function draw() {
+        var groups = [];  // {point, sites}: each site joins the first group whose marker it would overlap
+        sites.forEach(function (f) {
+          var c = f.geometry.coordinates, point = map.latLngToLayerPoint([c[1], c[0]]);
+          var group = groups.filter(function (g) { return g.point.distanceTo(point) < 28; })[0];
+          if (group) group.sites.push(f); else groups.push({ point: point, sites: [f] });
+        });
+        markers.clearLayers();
+        groups.forEach(function (g) { markers.addLayer(marker(g.sites)); });
+      }
       status.sitesDrawn = results[1].sites.length;
       map.invalidateSize();  // the page laid itself out after the map was made
       // Show the sites with some of the county around them (all of it when they share one point).
-      var bounds = markers.getLayers().length ? markers.getBounds().pad(0.3) : outline.getBounds();
+      var bounds = sites.length ? L.geoJSON({ type: "FeatureCollection", features: sites }).getBounds().pad(0.3)
+        : outline.getBounds();
       if (bounds.getNorthEast().distanceTo(bounds.getSouthWest()) < 5000) bounds = outline.getBounds();
       map.fitBounds(bounds, { maxZoom: 13 });
+      draw();
+      map.on("zoomend", draw);
       status.ready = true;
     }).catch(function (err) {
       // Told in the page's language; the technical reason goes to the console.
