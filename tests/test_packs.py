@@ -237,7 +237,7 @@ def test_cli_zip_without_public_url_prints_the_share_path(app, client, runner, t
     result = runner.invoke(args=["export", "--pack", body["id"], "--format", "zip", "-o", str(out)])
     assert result.exit_code == 0, result.output
     printed = _zip_members(out.read_bytes())["print.html"].decode("utf-8")
-    assert '<p class="share-url">/packs/' + body['id'] + '</p>' in printed, "a relative share link, not a made-up host"
+    assert '<p class="share-url" lang="zxx">/packs/' + body['id'] + '</p>' in printed, "a relative share link, not a made-up host"
     assert "localhost" not in printed
     # A QR code of a relative link would lead nowhere: there is none, and the page says why, in its language.
     assert 'id="print-qr"' not in printed and "未显示二维码：本站尚未设置公开网址" in printed
