@@ -65,7 +65,7 @@ system-deps:
 	@scripts/need-packages.sh libsqlite3-mod-spatialite
 
 browser-deps:
-	@scripts/need-packages.sh chromium fonts-noto-cjk fonts-noto-color-emoji
+	@scripts/need-packages.sh chromium chromium-l10n fonts-noto-cjk fonts-noto-color-emoji
 
 # The rate-limit test starts its own redis-server on a free port (shared counts between workers).
 redis-deps:
