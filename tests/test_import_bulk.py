@@ -5,6 +5,7 @@ bulk insert per table with one audit event for the import.  The database tests r
 """
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import random
@@ -302,3 +303,30 @@ def test_a_plain_slug_is_one_the_cleaner_takes_as_it_is(slug):
     except sites.RecordErrors:
         cleaned = False
     assert sites.plain_slug(slug) == cleaned
+
+
+def test_the_cyclic_collector_is_paused_for_an_import_and_resumed_after_it_even_on_failure(writer, tmp_path: Path,
+                                                                                          monkeypatch):
+    path = geojson_file(tmp_path / "gc.geojson", [feature(120.05, 27.76, name_zh="回收点", genres=["nature"])])
+    seen = []
+    real_plan = plan._plan
+
+    def spying(*args, **kwargs):
+        seen.append(gc.isenabled())
+        return real_plan(*args, **kwargs)
+
+    monkeypatch.setattr(plan, "_plan", spying)
+    assert gc.isenabled(), "the test needs the collector on to start with"
+    with writer.application.extensions["scouting"]["sessionmaker"]() as session:
+        assert plan.run_import(session, path, path.name).totals["create"] == 1
+    assert seen == [False], "the collector ran during the import"
+    assert gc.isenabled(), "the collector was not resumed after the import"
+
+    def failing(*args, **kwargs):
+        raise RuntimeError("planned failure")
+
+    monkeypatch.setattr(plan, "_plan", failing)
+    with writer.application.extensions["scouting"]["sessionmaker"]() as session, \
+            pytest.raises(RuntimeError, match="planned failure"):
+        plan.run_import(session, path, path.name)
+    assert gc.isenabled(), "a failed import left the collector paused"
