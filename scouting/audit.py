@@ -98,12 +98,6 @@ def record_row(connection, action: str, object_type: str | None, object_id: Any,
     connection.execute(insert(AuditEvent.__table__).values(**_values(action, object_type, object_id, summary)))
 
 
-def event_values(action: str, object_type: str | None, object_id: Any, summary: str | None = None, *,
-                 channel: str | None = None) -> dict[str, Any]:
-    """An event as a row, for bulk writers that insert many at once (an import's new sites)."""
-    return _values(action, object_type, object_id, summary, channel=channel)
-
-
 def _values(action: str, object_type: str | None, object_id: Any, summary: str | None,
             origin: Origin | None = None, channel: str | None = None) -> dict[str, Any]:
     who = origin or current_origin()

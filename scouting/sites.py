@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import math
+import re
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any
@@ -67,56 +68,124 @@ def _checked(check: Callable[..., Any], value: Any, field: str, *args: Any) -> A
 def clean_site_record(raw: dict[str, Any], base_slugs: set[str]) -> dict[str, Any]:
     """Check every field of an incoming site and return the normalised record; raise RecordErrors naming every
     wrong field (in the order of the checks: the first is what a caller reporting one shows)."""
-    rec: dict[str, Any] = {}
-    errors: list[RecordError] = []
+    result = clean_site_records([raw], base_slugs)[0]
+    if isinstance(result, RecordErrors):
+        raise result
+    return result
 
-    def check(key: str, rule: Callable[..., Any], *args: Any) -> None:
-        try:
-            rec[key] = rule(*args)
-        except RecordError as err:
-            errors.append(err)
-            rec[key] = None
 
-    for key in REQUIRED_TEXT:
-        check(key, _text, raw, key, True)
-    for key in OPTIONAL_TEXT:
-        check(key, _text, raw, key, False)
-    if rec["slug"] and not all(c.isascii() and (c.isalnum() or c == "-") for c in rec["slug"]):
-        errors.append(RecordError("slug", "use ASCII letters, digits and '-' only", "slug_chars"))
+def clean_site_records(raws: list[dict[str, Any]], base_slugs: set[str]) -> list[dict[str, Any] | RecordErrors]:
+    """`clean_site_record` for many records at once, a field (column) at a time: each record's normalised form or
+    its RecordErrors.  A column whose values are all plainly right (checked for the whole column at once) is taken
+    as it is; any other goes value by value through the same rules, so every record gets what it would alone."""
+    recs: list[dict[str, Any]] = [{} for _ in raws]
+    errors: list[list[RecordError]] = [[] for _ in raws]
 
-    check("lon", _number, raw, "lon", -180, 180, True)
-    check("lat", _number, raw, "lat", -90, 90, True)
-    check("elevation_m", _number, raw, "elevation_m", -500, 9000, False)
-    check("area_m2", _number, raw, "area_m2", 0, 1e10, False)
-    check("coord_accuracy_m", _number, raw, "coord_accuracy_m", 0, 1e6, True)
-    check("position_method", _checked, checks.one_of, raw.get("position_method"), "position_method",
-          vocab.POSITION_METHODS)
-    if rec["coord_accuracy_m"] is not None:
-        # A device's reported accuracy is an upper bound: rounded up, never down.
-        accuracy = rec["coord_accuracy_m"]
-        rec["coord_accuracy_m"] = math.ceil(accuracy) if rec["position_method"] == "gps" else int(round(accuracy))
+    def each(key: str, rule: Callable[..., Any], *args: Any) -> None:
+        for rec, errs, raw in zip(recs, errors, raws, strict=True):
+            try:
+                rec[key] = rule(raw, *args)
+            except RecordError as err:
+                errs.append(err)
+                rec[key] = None
 
-    base = raw.get("base")
-    if base is not None and base not in base_slugs:
-        errors.append(RecordError("base", f"unknown base {base!r}; known bases: {', '.join(sorted(base_slugs))}",
-                                  "choose"))
-    rec["base"] = base
+    def take(key: str, values: list[Any]) -> None:
+        for rec, value in zip(recs, values, strict=True):
+            rec[key] = value
+
+    for key in (*REQUIRED_TEXT, *OPTIONAL_TEXT):
+        required = key in REQUIRED_TEXT
+        texts = _plain_texts([raw.get(key) for raw in raws], TEXT_LIMITS[key], required)
+        if texts is None:
+            each(key, _text, key, required)
+        else:
+            take(key, texts)
+    for rec, errs in zip(recs, errors, strict=True):
+        if rec["slug"] and not _SLUG_CHARS.fullmatch(rec["slug"]):
+            errs.append(RecordError("slug", "use ASCII letters, digits and '-' only", "slug_chars"))
+
+    for key, low, high, required in (("lon", -180, 180, True), ("lat", -90, 90, True),
+                                     ("elevation_m", -500, 9000, False), ("area_m2", 0, 1e10, False),
+                                     ("coord_accuracy_m", 0, 1e6, True)):
+        numbers = _plain_numbers([raw.get(key) for raw in raws], low, high, required)
+        if numbers is None:
+            each(key, _number, key, low, high, required)
+        else:
+            take(key, numbers)
+    methods = [raw.get("position_method") for raw in raws]
+    if all(type(m) is str and m in vocab.POSITION_METHODS for m in methods):
+        take("position_method", methods)
+    else:
+        each("position_method", lambda raw: _checked(checks.one_of, raw.get("position_method"), "position_method",
+                                                     vocab.POSITION_METHODS))
+    for rec, errs, raw in zip(recs, errors, raws, strict=True):
+        if rec["coord_accuracy_m"] is not None:
+            # A device's reported accuracy is an upper bound: rounded up, never down.
+            accuracy = rec["coord_accuracy_m"]
+            rec["coord_accuracy_m"] = math.ceil(accuracy) if rec["position_method"] == "gps" else int(round(accuracy))
+        base = raw.get("base")
+        if base is not None and base not in base_slugs:
+            errs.append(RecordError("base", f"unknown base {base!r}; known bases: {', '.join(sorted(base_slugs))}",
+                                    "choose"))
+        rec["base"] = base
 
     for field, vocabulary in TAG_FIELDS.items():
         if field != "facilities":
-            check(field, _terms, raw, field, vocab.TAG_VOCABULARIES[vocabulary])
-    try:  # each a term (reported, with the record's facts_source) or an object with its status
-        rec["facilities"] = facts.clean_facilities(raw.get("facilities"), rec["facts_source"])
-    except facts.FactError as err:
-        errors.append(RecordError(err.field, err.reason, err.key, **err.params))
-    if rec["genres"] == []:
-        errors.append(RecordError("genres", "at least one genre is required", "choose_one"))
-    check("best_seasons", _terms, raw, "best_seasons", vocab.SEASONS)
+            each(field, _terms, field, vocab.TAG_VOCABULARIES[vocabulary])
+    for rec, errs, raw in zip(recs, errors, raws, strict=True):
+        try:  # each a term (reported, with the record's facts_source) or an object with its status
+            rec["facilities"] = facts.clean_facilities(raw.get("facilities"), rec["facts_source"])
+        except facts.FactError as err:
+            errs.append(RecordError(err.field, err.reason, err.key, **err.params))
+        if rec["genres"] == []:
+            errs.append(RecordError("genres", "at least one genre is required", "choose_one"))
+    each("best_seasons", _terms, "best_seasons", vocab.SEASONS)
+    flags = [raw.get("verified", False) for raw in raws]
+    if all(type(flag) is bool for flag in flags):
+        take("verified", flags)
+    else:
+        each("verified", lambda raw: _checked(checks.boolean, raw.get("verified", False), "verified"))
+    return [RecordErrors(errs) if errs else rec for rec, errs in zip(recs, errors, strict=True)]
 
-    check("verified", _checked, checks.boolean, raw.get("verified", False), "verified")
-    if errors:
-        raise RecordErrors(errors)
-    return rec
+
+_SLUG_CHARS = re.compile(r"[A-Za-z0-9-]*")  # ASCII letters and digits are exactly ASCII's isalnum()
+
+
+def plain_slug(value: Any) -> bool:
+    """Whether `clean_site_record` takes this slug as it is (no spaces around it, not too long, the right characters)."""
+    return (type(value) is str and 0 < len(value) <= TEXT_LIMITS["slug"] and value == value.strip()
+            and _SLUG_CHARS.fullmatch(value) is not None)
+
+
+def _plain_texts(values: list[Any], limit: int, required: bool) -> list[str | None] | None:
+    """A text column's values stripped, when every one is plainly right for `_text` (None otherwise): text (or
+    None) that is short enough, storable (one search over the whole column) and, if required, not empty."""
+    if not all(value is None or isinstance(value, str) for value in values):
+        return None
+    texts = [value for value in values if value is not None]
+    if any(len(text) > limit for text in texts) or unstorable_reason("".join(texts)):
+        return None
+    stripped = [value.strip() or None if value is not None else None for value in values]
+    if required and None in stripped:
+        return None
+    return stripped
+
+
+def _plain_numbers(values: list[Any], low: float, high: float, required: bool) -> list[float | None] | None:
+    """A number column's values as `_number` returns them, when every one is plainly right (None otherwise):
+    finite floats or ints (not bools) within [low, high], or missing where that is allowed."""
+    out: list[float | None] = []
+    for value in values:
+        kind = type(value)
+        if kind is float and math.isfinite(value) and low <= value <= high:
+            out.append(value)
+        elif kind is int and low <= value <= high:
+            out.append(float(value))
+        elif value is None and not required:
+            out.append(None)
+        else:
+            return None
+    return out
 
 
 def _text(raw: dict, key: str, required: bool) -> str | None:
@@ -335,7 +404,9 @@ def _revision(site: Site, action: str, actor: str, before: dict | None, after: d
 
 
 def changed_fields(before: dict | None, after: dict | None) -> list[str]:
-    before, after = before or {}, after or {}
+    if not before:  # a new site: the fields it has (an import's 100k creates take this path)
+        return sorted([k for k, v in (after or {}).items() if v is not None])
+    after = after or {}
     return sorted([k for k in (after or before) if before.get(k) != after.get(k)])
 
 

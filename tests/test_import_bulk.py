@@ -1,22 +1,26 @@
 """The bulk import's fast paths say exactly what the row-by-row rules say: the GeoJSON reader's orjson path and its
 standard-library fallback, the term checks done once per distinct list, the county test for the whole file in one
-vectorised call, the generated slugs, the report's column widths, and the sites, tags, revisions and audit events
-written by one executemany per table.  The database tests run on SpatiaLite and PostGIS.
+vectorised call, the generated slugs, the report's column widths, and the sites, tags and revisions written by one
+bulk insert per table with one audit event for the import.  The database tests run on SpatiaLite and PostGIS.
 """
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import random
 import unicodedata
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from shapely import wkt
 from shapely.geometry import Point
 from sqlalchemy import func, select
+from sqlalchemy import text as sql_text
 
-from scouting import bases, facts, sites
+from scouting import bases, facts, search, sites
+from scouting.db import spatial_dialect
 from scouting.imports import plan, report
 from scouting.imports.readers.geojson import read_geojson
 from scouting.models import AuditEvent, Site, SiteRevision, SiteTag
@@ -149,7 +153,180 @@ def test_a_committed_import_writes_every_site_with_its_tags_revision_and_event(w
         tag_count = session.scalar(select(func.count()).select_from(SiteTag).where(SiteTag.site_id.in_(stored)))
         assert tag_count == sum(len(f["properties"]["genres"]) + len(f["properties"]["terrain"])
                                 + len(f["properties"]["facilities"]) for f in feats)
-        events = session.execute(select(AuditEvent.action, AuditEvent.object_id, AuditEvent.summary)
-                                 .where(AuditEvent.action == "site.create", AuditEvent.channel == "import")).all()
-        assert {(e.object_id, e.summary) for e in events} == {(str(i), s.slug) for i, s in stored.items()}
-        assert session.scalar(select(func.count()).select_from(AuditEvent)) == before_events + 301  # + import.commit
+        # One audit event stands for the import and names the new sites' ids; each site's history has its revision.
+        events = session.execute(select(AuditEvent.action, AuditEvent.object_type, AuditEvent.summary)
+                                 .order_by(AuditEvent.id.desc()).limit(1)).all()
+        assert events == [("import.commit", "import",
+                           f"bulk.geojson: created 300 (site ids {min(stored)}-{max(stored)}), updated 0, "
+                           "skipped 0 duplicate(s)")], events
+        assert session.scalar(select(func.count()).select_from(AuditEvent)) == before_events + 1, \
+            "a bulk import writes one audit event, not one per site"
+
+
+def _sqlite_triggers(session) -> dict[str, str]:
+    return dict(session.execute(sql_text("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' "
+                                     "AND tbl_name IN ('sites', 'site_tags')")).all())
+
+
+def test_a_bulk_import_leaves_the_index_masks_and_triggers_as_row_by_row_writes_would(writer, tmp_path: Path,
+                                                                                    monkeypatch):
+    """The R*Tree filled in one statement, the masks set on the rows and the triggers set aside for the insert:
+    afterwards the index is complete, the masks agree with site_tags, the version moved and every trigger is back."""
+    monkeypatch.setattr(plan, "WRITE_CHUNK", 9)
+    rng = random.Random(11)
+    feats = [feature(round(rng.uniform(120.0, 120.15), 6), round(rng.uniform(27.7, 27.8), 6),
+                     name_zh=f"索引点{i}", name_en=f"Indexed Place {i}", genres=rng.sample(["nature", "wuxia"], 1),
+                     terrain=["forest"], facilities=rng.sample(["parking", "toilets", "boats"], 2))
+             for i in range(40)]
+    for feat in feats[::4]:  # a facility verified absent sets no bit, one verified present sets both masks'
+        feat["properties"]["facility_status"] = [
+            {"facility": "toilets", "status": "verified_absent", "verified_by": "ping", "verified_at": "2026-05-01",
+             "verified_how": "visit"},
+            {"facility": "boats", "status": "verified_present", "verified_by": "ping", "verified_at": "2026-05-01",
+             "verified_how": "call"}]
+    path = geojson_file(tmp_path / "indexed.geojson", feats)
+    maker = writer.application.extensions["scouting"]["sessionmaker"]
+    with maker() as session:
+        spatialite = session.get_bind().dialect.name == "sqlite"
+        triggers_before = _sqlite_triggers(session) if spatialite else None
+        version_before = session.scalar(sql_text("SELECT version FROM data_version"))
+        result = plan.run_import(session, path, path.name, commit=True, actor="import:index")
+    assert result.committed and result.totals["create"] == 40, result.message
+    ids = [row.site_id for row in result.rows]
+    with maker() as session:
+        assert session.scalar(sql_text("SELECT version FROM data_version")) != version_before, "data_version not bumped"
+        assert search.tag_mask_problems(session) == [], "the masks disagree with site_tags after a bulk import"
+        dialect = spatial_dialect(session)
+        in_box = session.scalars(select(Site.id).where(dialect.bbox_filter("sites", Site.id, Site.geom,
+                                                                           (120.0, 27.7, 120.15, 27.8)))).all()
+        assert set(ids) <= set(in_box), "new sites missing from the spatial index"
+        if spatialite:
+            assert session.scalar(sql_text("SELECT CheckSpatialIndex('sites', 'geom')")) == 1, "R*Tree inconsistent"
+            assert _sqlite_triggers(session) == triggers_before, "a trigger set aside was not made again as it was"
+            stamp = session.scalar(sql_text("SELECT last_insert FROM geometry_columns_time WHERE f_table_name = 'sites'"))
+            assert stamp and stamp.startswith(str(datetime.now(UTC).year)), stamp
+        # Writes after the import go through the triggers again: a new site is indexed, a new tag sets its bit.
+        site = sites.create_site(session, {"name_zh": "导入后新点", "name_en": "After Import", "lon": 120.02, "lat": 27.75,
+                                           "genres": ["nature"], "coord_source": "test", "coord_accuracy_m": 10,
+                                           "position_method": "gps"}, "test")
+        session.commit()
+        in_box = session.scalars(select(Site.id).where(dialect.bbox_filter("sites", Site.id, Site.geom,
+                                                                           (120.01, 27.74, 120.03, 27.76)))).all()
+        assert site.id in in_box, "a site created after a bulk import is not in the spatial index"
+        if spatialite:
+            assert session.scalar(sql_text("SELECT CheckSpatialIndex('sites', 'geom')")) == 1
+        session.execute(sql_text("INSERT INTO site_tags (site_id, vocabulary, term) VALUES (:id, 'genre', 'costume')"),
+                        {"id": ids[0]})
+        session.commit()
+        assert search.tag_mask_problems(session) == [], "the insert trigger of site_tags is not back"
+
+
+def test_an_imported_site_can_be_deleted_undeleted_and_restored_to_its_import(writer, tmp_path: Path):
+    path = geojson_file(tmp_path / "undo.geojson", [feature(120.05, 27.76, name_zh="可撤销点", name_en="Undoable Place",
+                                                            genres=["nature"], elevation_m=321.5)])
+    maker = writer.application.extensions["scouting"]["sessionmaker"]
+    with maker() as session:
+        result = plan.run_import(session, path, path.name, commit=True, actor="import:undo")
+    site_id = result.rows[0].site_id
+    with maker() as session:
+        created = sites.site_history(session, site_id)
+        assert [(r.version, r.action, r.actor) for r in created] == [(1, "create", "import:undo")]
+        imported = created[0].after
+        sites.update_site(session, site_id, {"name_en": "Renamed Place", "elevation_m": 10}, None, "ping")
+        session.commit()
+        sites.restore_revision(session, site_id, created[0].id, None, "ping")
+        session.commit()
+        hit = sites.site_or_404(session, site_id)
+        assert sites.site_record(hit.site, hit.lon, hit.lat) == imported, "restoring the import's revision"
+        sites.delete_site(session, site_id, None, "ping")
+        session.commit()
+        sites.undelete_site(session, site_id, "ping")
+        session.commit()
+        actions = [r.action for r in sites.site_history(session, site_id)]
+        assert actions == ["undelete", "delete", "restore", "update", "create"], actions
+
+
+# --------------------------------------------------------------------------- records cleaned a column at a time
+
+_GOOD = {"slug": "good-place", "name_zh": "好地方", "name_en": "Good Place", "coord_source": "survey", "lon": 120.05,
+         "lat": 27.76, "coord_accuracy_m": 12.4, "position_method": "gps", "genres": ["nature"], "terrain": ["forest"],
+         "facilities": ["parking"], "best_seasons": ["autumn"], "elevation_m": 300, "verified": False,
+         "description_zh": "  瀑布  "}
+_BAD_VALUES = [
+    ("slug", "bad slug"), ("slug", "  "), ("slug", 12), ("slug", "x" * 65), ("name_zh", None), ("name_en", "a\x01b"),
+    ("name_en", "\ud800"), ("coord_source", ["list"]), ("description_en", "d" * 5001), ("description_en", "   "),
+    ("permit_notes", "ok\tnote"), ("lon", "120"), ("lon", 181), ("lat", float("nan")), ("lat", True),
+    ("elevation_m", float("inf")), ("elevation_m", -501), ("elevation_m", 12), ("area_m2", None), ("area_m2", -1),
+    ("coord_accuracy_m", None), ("coord_accuracy_m", 7), ("position_method", "guess"), ("position_method", None),
+    ("base", "no-such-base"), ("genres", []), ("genres", ["jungle"]), ("genres", "nature"), ("terrain", [1]),
+    ("facilities", ["spa"]), ("facilities", [{"facility": "parking", "status": "verified_present"}]),
+    ("best_seasons", ["monsoon"]), ("verified", "yes"), ("verified", True), ("name_en", "  Spaced  "),
+]
+
+
+def _outcome(result) -> object:
+    if isinstance(result, sites.RecordErrors):
+        return [(e.field, e.reason, e.key) for e in result.errors]
+    return result
+
+
+def test_records_cleaned_a_column_at_a_time_get_what_each_gets_alone():
+    """Each record in a batch gets exactly what clean_site_record gives it alone (the batch's columns mix right
+    and wrong values, so both the whole-column shortcut and the value-by-value rules run)."""
+    rng = random.Random(5)
+    records = []
+    for i in range(400):
+        raw = dict(_GOOD, slug=f"good-place-{i}")
+        for field, value in rng.sample(_BAD_VALUES, rng.choice([0, 0, 1, 2, 3])):
+            raw[field] = value
+        records.append(raw)
+    base_slugs = {"liu-ji-base"}
+    batch = sites.clean_site_records(records, base_slugs)
+    alone = []
+    for raw in records:
+        try:
+            alone.append(sites.clean_site_record(raw, base_slugs))
+        except sites.RecordErrors as err:
+            alone.append(err)
+    assert [_outcome(r) for r in batch] == [_outcome(r) for r in alone]
+    good = sites.clean_site_records([dict(_GOOD)] * 3, base_slugs)
+    assert all(rec == good[0] for rec in good) and good[0]["description_zh"] == "瀑布"
+    assert good[0]["coord_accuracy_m"] == 13, "a GPS accuracy is rounded up"
+    assert sum(isinstance(r, sites.RecordErrors) for r in batch) > 100, "the sample must hold many bad records"
+
+
+@pytest.mark.parametrize("slug", ["ok-slug", "a", "x" * 64, " ok", "ok ", "bad slug", "x" * 65, "", "ünï", 5, None])
+def test_a_plain_slug_is_one_the_cleaner_takes_as_it_is(slug):
+    raw = dict(_GOOD, slug=slug)
+    try:
+        cleaned = sites.clean_site_record(raw, set())["slug"] == slug
+    except sites.RecordErrors:
+        cleaned = False
+    assert sites.plain_slug(slug) == cleaned
+
+
+def test_the_cyclic_collector_is_paused_for_an_import_and_resumed_after_it_even_on_failure(writer, tmp_path: Path,
+                                                                                          monkeypatch):
+    path = geojson_file(tmp_path / "gc.geojson", [feature(120.05, 27.76, name_zh="回收点", genres=["nature"])])
+    seen = []
+    real_plan = plan._plan
+
+    def spying(*args, **kwargs):
+        seen.append(gc.isenabled())
+        return real_plan(*args, **kwargs)
+
+    monkeypatch.setattr(plan, "_plan", spying)
+    assert gc.isenabled(), "the test needs the collector on to start with"
+    with writer.application.extensions["scouting"]["sessionmaker"]() as session:
+        assert plan.run_import(session, path, path.name).totals["create"] == 1
+    assert seen == [False], "the collector ran during the import"
+    assert gc.isenabled(), "the collector was not resumed after the import"
+
+    def failing(*args, **kwargs):
+        raise RuntimeError("planned failure")
+
+    monkeypatch.setattr(plan, "_plan", failing)
+    with writer.application.extensions["scouting"]["sessionmaker"]() as session, \
+            pytest.raises(RuntimeError, match="planned failure"):
+        plan.run_import(session, path, path.name)
+    assert gc.isenabled(), "a failed import left the collector paused"

@@ -7,23 +7,27 @@ transaction and only when no row is invalid.  Duplicates are never written.
 """
 from __future__ import annotations
 
+import gc
 import hashlib
 import re
 import tempfile
+import threading
 from collections.abc import Callable
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 import shapely
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
-from .. import audit, checks, geo, sites
+from .. import audit, checks, geo, sites, vocab
+from ..db import spatial_dialect
 from ..errors import InvalidParameter, PreconditionFailed
 from ..faults import pause_point
-from ..models import AuditEvent, Site, SiteRevision, SiteTag, ThemedBase
+from ..models import Site, SiteRevision, SiteTag, ThemedBase
 from ..search import get_site
 from .mapping import map_props, site_names
 from .options import ImportOptions, ImportTooLarge, MiB, display_name
@@ -52,6 +56,35 @@ def run_import(session, path: str | Path, filename: str, options: ImportOptions 
                              "(SCOUTING_IMPORT_MAX_BYTES)")
     if opts.temp_dir:
         Path(opts.temp_dir).mkdir(mode=0o700, parents=True, exist_ok=True)
+    with _cyclic_gc_paused():
+        return _run(session, path, name, opts, commit, actor, progress)
+
+
+_gc_lock = threading.Lock()
+_gc_state = {"pausers": 0, "resume": False}  # imports running in this process; whether the collector was on
+
+
+@contextmanager
+def _cyclic_gc_paused():
+    """An import makes millions of objects without cycles (rows, records, parameter tuples) that reference counting
+    frees; Python's cyclic collector would walk all of them again each time their number grows by a quarter (a
+    third of a 100,000-row import's time).  It is paused while imports run in the process and resumes after the
+    last one ends (if it was on); the memory an import holds does not depend on it."""
+    with _gc_lock:
+        if _gc_state["pausers"] == 0:
+            _gc_state["resume"] = gc.isenabled()
+            gc.disable()
+        _gc_state["pausers"] += 1
+    try:
+        yield
+    finally:
+        with _gc_lock:
+            _gc_state["pausers"] -= 1
+            if _gc_state["pausers"] == 0 and _gc_state["resume"]:
+                gc.enable()
+
+
+def _run(session, path: Path, name: str, opts: ImportOptions, commit: bool, actor: str, progress) -> ImportReport:
     with tempfile.TemporaryDirectory(prefix="scout-import-", dir=opts.temp_dir) as tmp:
         source = read_source(path, opts, Path(tmp))
     defaults = {"coord_source": f"import: {name}", "coord_accuracy_m": DEFAULT_ACCURACY_M,
@@ -109,10 +142,13 @@ def _plan(session, source: Source, opts: ImportOptions, defaults: dict, progress
                                                 "if that is right, import again with --confirm-outside "
                                                 "(API: confirm_outside=true)")
 
-    for done, (row, position) in enumerate(zip(source.rows, positions, strict=True), start=1):
+    mapped_rows = [map_props(row.props, base_lookup, source.html_descriptions) for row in source.rows]
+    precleaned = _preclean(mapped_rows, positions, defaults, base_slugs, taken)
+
+    for done, (row, position, (mapped, unknown), pre) in enumerate(
+            zip(source.rows, positions, mapped_rows, precleaned, strict=True), start=1):
         res = RowResult(row=row.number, line=row.line, layer=row.layer)
         try:
-            mapped, unknown = map_props(row.props, base_lookup, source.html_descriptions)
             ignored |= unknown
             res.slug = mapped.get("slug")
             if source.generated_descriptions and mapped.get("slug") in active:
@@ -136,7 +172,7 @@ def _plan(session, source: Source, opts: ImportOptions, defaults: dict, progress
                 claimed[slug] = row.number
                 _plan_update(session, res, get_site(session, active[slug]), mapped, point, defaults, base_slugs, inside)
             else:
-                _plan_create(res, mapped, point, defaults, base_slugs, inside, by_name, taken)
+                _plan_create(res, mapped, point, defaults, base_slugs, inside, by_name, taken, pre)
                 if res.action == "create":
                     claimed[res.slug] = row.number
                     taken.add(res.slug)
@@ -151,7 +187,43 @@ def _plan(session, source: Source, opts: ImportOptions, defaults: dict, progress
     return results, ignored
 
 
-def _plan_create(res: RowResult, mapped: dict, point, defaults: dict, base_slugs: set[str], inside, by_name, taken) -> None:
+def _preclean(mapped_rows: list[tuple[dict, set]], positions: list, defaults: dict, base_slugs: set[str],
+              taken: set[str]) -> list[dict | None]:
+    """The records of the rows that look like new sites, cleaned column by column (sites.clean_site_records) before
+    the rows are taken in turn: a row whose record came out right uses it (with its real slug), any other is
+    cleaned on its own in its turn, so what a row is told never depends on this shortcut."""
+    candidates: list[tuple[int, dict]] = []
+    for i, ((mapped, _), point) in enumerate(zip(mapped_rows, positions, strict=True)):
+        if not isinstance(point, tuple) or mapped.get("slug") in taken:
+            continue
+        names = site_names(mapped, copy=True)
+        if names.get("name_zh"):
+            candidates.append((i, _create_raw(mapped, names, point, defaults) | {"slug": _PLACEHOLDER_SLUG}))
+    out: list[dict | None] = [None] * len(mapped_rows)
+    cleaned = sites.clean_site_records([raw for _, raw in candidates], base_slugs)
+    for (i, _), rec in zip(candidates, cleaned, strict=True):
+        if not isinstance(rec, sites.RecordErrors):
+            out[i] = rec
+    return out
+
+
+_PLACEHOLDER_SLUG = "slug"  # a valid slug, replaced by the row's own
+
+
+def _create_raw(mapped: dict, names: dict, point: tuple[float, float], defaults: dict) -> dict:
+    """A new site's raw record from a row: the file's fields, its names and point, the import's defaults."""
+    raw = {k: v for k, v in mapped.items() if k in sites.EDITABLE and v is not None}
+    raw.update(names)
+    raw.update(lon=point[0], lat=point[1])
+    for key in ("coord_source", "coord_accuracy_m", "position_method", "verified"):
+        raw.setdefault(key, defaults[key])
+    if not raw.get("genres") and defaults["genres"]:
+        raw["genres"] = defaults["genres"]
+    return raw
+
+
+def _plan_create(res: RowResult, mapped: dict, point, defaults: dict, base_slugs: set[str], inside, by_name, taken,
+                 precleaned: dict | None = None) -> None:
     if point is None:
         raise sites.RecordError("geometry", "is missing: a new site needs a point (lon/lat)")
     names = site_names(mapped, copy=True)
@@ -163,16 +235,14 @@ def _plan_create(res: RowResult, mapped: dict, point, defaults: dict, base_slugs
         res.action, res.duplicate_of = "duplicate", duplicate
         res.site_id = duplicate.get("id")
         return
-    raw = {k: v for k, v in mapped.items() if k in sites.EDITABLE and v is not None}
-    raw.update(names)
-    raw.update(lon=point[0], lat=point[1])
-    for key in ("coord_source", "coord_accuracy_m", "position_method", "verified"):
-        raw.setdefault(key, defaults[key])
-    if not raw.get("genres") and defaults["genres"]:
-        raw["genres"] = defaults["genres"]
+    raw = _create_raw(mapped, names, point, defaults)
     raw["slug"] = raw.get("slug") or _new_slug(names["name_zh"], names["name_en"], taken)
     res.slug = raw["slug"]
-    rec = sites.clean_site_record(raw, base_slugs)
+    if precleaned is not None and sites.plain_slug(raw["slug"]):
+        rec = precleaned
+        rec["slug"] = raw["slug"]
+    else:
+        rec = sites.clean_site_record(raw, base_slugs)
     inside(rec)
     res.action, res.record = "create", rec
     res.slug, res.lon, res.lat = rec["slug"], rec["lon"], rec["lat"]
@@ -201,11 +271,12 @@ def _plan_update(session, res: RowResult, hit, mapped: dict, point, defaults: di
 
 
 def _write(session, rows: list[RowResult], actor: str, filename: str) -> None:
-    """Every create and update with its revision and audit event, in one transaction; any failure writes nothing."""
+    """Every create and update with its revision, and the import's audit event, in one transaction; any failure
+    writes nothing."""
     bases = sites._bases(session)
     try:
-        _insert_new_sites(session, [res for res in rows if res.action == "create"], actor,
-                          {slug: base.id for slug, base in bases.items()})
+        created = _insert_new_sites(session, [res for res in rows if res.action == "create"], actor,
+                                    {slug: base.id for slug, base in bases.items()})
         for res in rows:
             if res.action == "update":
                 sites.apply_site_record(res.site, res.record, bases)
@@ -216,7 +287,7 @@ def _write(session, rows: list[RowResult], actor: str, filename: str) -> None:
                              channel="import")
         counts = {action: sum(1 for r in rows if r.action == action) for action in ("create", "update", "duplicate")}
         audit.record(session, "import.commit", "import", None,
-                     f"{filename}: created {counts['create']}, updated {counts['update']}, "
+                     f"{filename}: created {counts['create']}{_id_span(created)}, updated {counts['update']}, "
                      f"skipped {counts['duplicate']} duplicate(s)")
         session.flush()
         pause_point("import-before-commit")
@@ -231,47 +302,62 @@ def _write(session, rows: list[RowResult], actor: str, filename: str) -> None:
                                  "nothing was written: run the import again") from None
 
 
-def _insert_new_sites(session, creates: list[RowResult], actor: str, base_ids: dict[str, int]) -> None:
-    """New sites, their tags, "create" revisions and audit events: plain Core INSERTs, one executemany per table
-    for each chunk of WRITE_CHUNK sites (database triggers on sites/site_tags fire as for any write; the chunks
-    keep the parameter lists of a 100k-row file from all being in memory at once).  The ids are read back in one
-    query per chunk, by slug (unique): a RETURNING that keeps the parameters' order runs row by row on SQLite."""
+def _id_span(ids: list[int]) -> str:
+    """The new sites' ids for the audit event, which stands for all of them ("ids 36-100035", or the list)."""
+    if not ids:
+        return ""
+    ids = sorted(ids)
+    if ids[-1] - ids[0] + 1 == len(ids):
+        return f" (site id {ids[0]})" if len(ids) == 1 else f" (site ids {ids[0]}-{ids[-1]})"
+    return f" (site ids {', '.join(map(str, ids))})"
+
+
+def _insert_new_sites(session, creates: list[RowResult], actor: str, base_ids: dict[str, int]) -> list[int]:
+    """New sites, their tags and "create" revisions, written in bulk; returns their ids.
+
+    Each chunk of WRITE_CHUNK sites is one bulk insert per table (COPY on PostGIS, one DB-API executemany on
+    SpatiaLite: no per-row SQLAlchemy work), the site rows carrying their tag masks so SQLite's per-row insert
+    triggers can be set aside (`bulk_load`: data_version is bumped once) and SpatiaLite's R*Tree filled in one
+    statement at the end (`deferred_spatial_index`).  The ids are read back in one query per chunk, by slug
+    (unique): a RETURNING that keeps the parameters' order runs row by row on SQLite.  The audit log gets one
+    event for the import (see _write); each site's history has its "create" revision."""
     if not creates:
-        return
-    site_table = Site.__table__
+        return []
+    site_table, tag_table, revision_table = Site.__table__, SiteTag.__table__, SiteRevision.__table__
     now = datetime.now(UTC)  # one transaction, one time: not a default called per row
-    last_id = session.scalar(select(func.max(site_table.c.id))) or 0
-    for start in range(0, len(creates), WRITE_CHUNK):
-        chunk = creates[start:start + WRITE_CHUNK]
-        rows = [sites.new_site_rows(res.record, base_ids) for res in chunk]
-        for row, _ in rows:
-            row["created_at"] = row["updated_at"] = now
-        session.execute(insert(site_table), [row for row, _ in rows])
-        wanted = {res.record["slug"] for res in chunk}
-        new_ids = {slug: site_id for site_id, slug in
-                   session.execute(select(site_table.c.id, site_table.c.slug).where(site_table.c.id > last_id))
-                   if slug in wanted}
-        last_id = max(new_ids.values())
-        _insert_children(session, chunk, [tags for _, tags in rows], new_ids, actor, now)
-
-
-def _insert_children(session, chunk: list[RowResult], tags_per_site: list[list[dict]], new_ids: dict[str, int],
-                     actor: str, now: datetime) -> None:
-    """The chunk's site_tags rows, "create" revisions and audit events, one executemany per table."""
-    tag_rows, revision_rows, audit_rows = [], [], []
-    for res, tags in zip(chunk, tags_per_site, strict=True):
-        site_id = res.site_id = new_ids[res.record["slug"]]
-        for tag in tags:
-            tag["site_id"] = site_id
-        tag_rows += tags
-        revision_rows.append({"site_id": site_id, "version": 1, "action": "create", "actor": actor, "changed_at": now,
-                              "changed_fields": sites.changed_fields(None, res.record), "before": None,
-                              "after": res.record})
-        audit_rows.append(audit.event_values("site.create", "site", site_id, res.record["slug"], channel="import"))
-    if tag_rows:
-        session.execute(insert(SiteTag.__table__), tag_rows)
-    session.execute(insert(SiteRevision.__table__), revision_rows)
-    session.execute(insert(AuditEvent.__table__), audit_rows)
+    conn = session.connection()
+    dialect = spatial_dialect(session)
+    created: list[int] = []
+    with dialect.bulk_load(conn):  # its first write takes SQLite's write lock: the largest id stays ours
+        last_id = conn.scalar(select(func.max(site_table.c.id))) or 0
+        with dialect.deferred_spatial_index(conn, site_table.name, "geom", last_id):
+            for start in range(0, len(creates), WRITE_CHUNK):
+                chunk = creates[start:start + WRITE_CHUNK]
+                site_rows, tags_per_site = [], []
+                for res in chunk:
+                    row, tags = sites.new_site_rows(res.record, base_ids)
+                    row.update(vocab.site_masks(tags), created_at=now, updated_at=now)
+                    site_rows.append(row)
+                    tags_per_site.append(tags)
+                dialect.bulk_insert(conn, site_table, site_rows)
+                wanted = {res.record["slug"] for res in chunk}
+                new_ids = {slug: site_id for site_id, slug in
+                           conn.execute(select(site_table.c.id, site_table.c.slug).where(site_table.c.id > last_id))
+                           if slug in wanted}
+                last_id = max(new_ids.values())
+                tag_rows, revision_rows = [], []
+                for res, tags in zip(chunk, tags_per_site, strict=True):
+                    site_id = res.site_id = new_ids[res.record["slug"]]
+                    for tag in tags:
+                        tag["site_id"] = site_id
+                    tag_rows += tags
+                    revision_rows.append({"site_id": site_id, "version": 1, "action": "create", "actor": actor,
+                                          "changed_at": now, "changed_fields": sites.changed_fields(None, res.record),
+                                          "before": None, "after": res.record})
+                dialect.bulk_insert(conn, tag_table, tag_rows)
+                dialect.bulk_insert(conn, revision_table, revision_rows)
+                created += new_ids.values()
+    return created
 
 
 _SLUG_WORD = re.compile(r"[A-Za-z0-9]+")
