@@ -416,6 +416,34 @@ def drop_search_trigger_ddl(dialect_name: str) -> list[str]:
     return ddl
 
 
+# --------------------------------------------------------------------------- the point as plain numbers
+
+# sites.lon/lat equal ST_X/ST_Y of the geometry, kept so by triggers whatever writes it (ORM, Core bulk inserts,
+# COPY, a restore): a search reads them from the narrow index ix_sites_point, never the wide row (migration 0012).
+POINT_TRIGGERS = {"sqlite": ("sites_insert_point", "sites_update_point"), "postgresql": ("sites_point",)}
+
+
+def point_trigger_ddl(dialect_name: str) -> list[str]:
+    """SQLite: after a write whose lon/lat differ from the geometry (bulk writers set them, so nothing to do),
+    one UPDATE of the row.  PostgreSQL: a BEFORE row trigger sets them in the row being written."""
+    if dialect_name == "sqlite":
+        differs = "NEW.lon IS NOT ST_X(NEW.geom) OR NEW.lat IS NOT ST_Y(NEW.geom)"
+        fix = "UPDATE sites SET lon = ST_X(NEW.geom), lat = ST_Y(NEW.geom) WHERE id = NEW.id"
+        return [f"CREATE TRIGGER sites_insert_point AFTER INSERT ON sites WHEN {differs} BEGIN {fix}; END",
+                f"CREATE TRIGGER sites_update_point AFTER UPDATE OF geom, lon, lat ON sites WHEN {differs} "
+                f"BEGIN {fix}; END"]
+    return ["CREATE OR REPLACE FUNCTION site_point() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+            "NEW.lon := ST_X(NEW.geom); NEW.lat := ST_Y(NEW.geom); RETURN NEW; END $$",
+            "CREATE TRIGGER sites_point BEFORE INSERT OR UPDATE OF geom, lon, lat ON sites "
+            "FOR EACH ROW EXECUTE FUNCTION site_point()"]
+
+
+def drop_point_trigger_ddl(dialect_name: str) -> list[str]:
+    if dialect_name == "sqlite":
+        return [f"DROP TRIGGER IF EXISTS {name}" for name in POINT_TRIGGERS["sqlite"]]
+    return ["DROP TRIGGER IF EXISTS sites_point ON sites", "DROP FUNCTION IF EXISTS site_point()"]
+
+
 def spatial_dialect(engine_or_session) -> SpatialDialect:
     bind = engine_or_session.get_bind() if isinstance(engine_or_session, Session) else engine_or_session
     return SpatialDialect("postgis" if bind.dialect.name == "postgresql" else "spatialite")

@@ -141,6 +141,8 @@ def generate(count: int, seed: int = 0, first_id: int = 1) -> Iterator[tuple[dic
             "name_en": f"{centre.en} {label.en} #{serial}",
             "base_id": None,
             "geom": f"SRID=4326;POINT({lon:.6f} {lat:.6f})",
+            "lon": float(f"{lon:.6f}"),  # the geometry's numbers, so the point trigger has nothing to do
+            "lat": float(f"{lat:.6f}"),
             "elevation_m": float(rng.randint(low, high)),
             "area_m2": None,
             "best_seasons": sorted(rng.sample(list(vocab.SEASONS), k=rng.randint(1, 4))),
