@@ -292,6 +292,15 @@ class SpatialDialect:
             if statement.split()[2] in names:
                 conn.exec_driver_sql(statement)
 
+    def after_bulk_load(self, engine: Engine, table_names: tuple[str, ...]) -> None:
+        """Statistics for the planner after many new rows; on PostgreSQL also the visibility map, without which
+        a search's index-only scan of ix_sites_point visits the table for every row until autovacuum comes by.
+        Names are ours, never input."""
+        statement = "VACUUM (ANALYZE) {}" if self.name == "postgis" else "ANALYZE {}"
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            for name in table_names:
+                conn.exec_driver_sql(statement.format(name))
+
     def sync_id_sequence(self, conn, table_name: str, id_column: str) -> None:
         """After rows were inserted with explicit ids: PostgreSQL's serial sequence must move past them
         (SQLite's INTEGER PRIMARY KEY simply continues from the largest id).  Names are ours, never input."""

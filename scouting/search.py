@@ -338,10 +338,12 @@ def _nearest_page(session: Session, conds: list, q: SiteQuery) -> tuple[int, lis
     nearest match by the sphere (K = offset + limit), the K-th nearest by the ellipsoid is at most s_K(1+e) away,
     and every site that near is within s_K(1+e)² by the sphere: only those get their exact distance and are sorted
     (then by id).  The same code on both databases, so both give the same ids in the same order."""
-    rows = session.connection().execute(select(Site.id, Site.lon, Site.lat).where(*conds)).all()  # Core: plain rows
+    result = session.connection().execute(select(Site.id, Site.lon, Site.lat).where(*conds))
+    rows = result.cursor.fetchall()  # the driver's plain tuples (numbers need no conversion): no Row objects
+    result.close()
     if not rows:
         return 0, []
-    points = np.array([tuple(row) for row in rows], dtype=np.float64)  # (numpy probes a Row slowly)
+    points = np.array(rows, dtype=np.float64)
     ids, lons, lats = points[:, 0].astype(np.int64), points[:, 1], points[:, 2]
     lon0, lat0 = q.near
     radius_m = q.radius_km * 1000
@@ -807,8 +809,9 @@ class ResultCache:
         self._lock = threading.Lock()
         self.hits = self.misses = 0
 
-    def get(self, session: Session, key: tuple, compute):
-        key = (*key, data_version(session))
+    def get(self, session: Session, key: tuple, compute, version: tuple | None = None):
+        """`version`: the data version when the caller has just read it."""
+        key = (*key, version or data_version(session))
         with self._lock:
             if key in self._entries:
                 self._entries.move_to_end(key)
@@ -822,9 +825,9 @@ class ResultCache:
                 self._entries.popitem(last=False)
         return value
 
-    def count_sites(self, session: Session, q: SiteQuery) -> int:
+    def count_sites(self, session: Session, q: SiteQuery, version: tuple | None = None) -> int:
         q = replace(q, limit=DEFAULT_LIMIT, offset=0)
-        return self.get(session, ("count", q), lambda: count_sites(session, q))
+        return self.get(session, ("count", q), lambda: count_sites(session, q), version)
 
     def facet_summary(self, session: Session, q: SiteQuery) -> dict[str, Any]:
         q = replace(q, limit=DEFAULT_LIMIT, offset=0)

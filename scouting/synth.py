@@ -199,6 +199,7 @@ def synthesize(engine: Engine, count: int, seed: int = 0, batch: int = 5000) -> 
             _flush(conn, sites, tags, site_rows, tag_rows)
         spatial_dialect(engine).sync_id_sequence(conn, sites.name, "id")
         audit.record_row(conn, "synth.load", "site", None, f"{count} synthetic site(s), seed {seed}")
+    spatial_dialect(engine).after_bulk_load(engine, (sites.name, tags.name))
     return count
 
 
