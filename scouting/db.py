@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import math
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -427,23 +428,33 @@ def drop_search_trigger_ddl(dialect_name: str) -> list[str]:
 
 # --------------------------------------------------------------------------- the point as plain numbers
 
-# sites.lon/lat equal ST_X/ST_Y of the geometry, kept so by triggers whatever writes it (ORM, Core bulk inserts,
-# COPY, a restore): a search reads them from the narrow index ix_sites_point, never the wide row (migration 0012).
+# sites.lon/lat equal ST_X/ST_Y of the geometry and sites.lon_strip the 1/LON_STRIPS_PER_DEGREE-degree strip of
+# longitude it lies in, kept so by triggers whatever writes the row (ORM, Core bulk inserts, COPY, a restore): a
+# search reads them from the narrow index ix_sites_point (strip, lat, ...), never the wide row (migration 0012).
+LON_STRIPS_PER_DEGREE = 20
 POINT_TRIGGERS = {"sqlite": ("sites_insert_point", "sites_update_point"), "postgresql": ("sites_point",)}
 
 
+def lon_strip(lon: float) -> int:
+    """The strip of a longitude, as the triggers compute it (the same double arithmetic, so the same integer)."""
+    return math.floor(lon * LON_STRIPS_PER_DEGREE)
+
+
 def point_trigger_ddl(dialect_name: str) -> list[str]:
-    """SQLite: after a write whose lon/lat differ from the geometry (bulk writers set them, so nothing to do),
+    """SQLite: after a write whose lon/lat/strip differ from the geometry (bulk writers set them, so nothing to do),
     one UPDATE of the row.  PostgreSQL: a BEFORE row trigger sets them in the row being written."""
+    n = LON_STRIPS_PER_DEGREE
     if dialect_name == "sqlite":
-        differs = "NEW.lon IS NOT ST_X(NEW.geom) OR NEW.lat IS NOT ST_Y(NEW.geom)"
-        fix = "UPDATE sites SET lon = ST_X(NEW.geom), lat = ST_Y(NEW.geom) WHERE id = NEW.id"
+        strip = f"CAST(floor(ST_X(NEW.geom) * {n}) AS INTEGER)"
+        differs = f"NEW.lon IS NOT ST_X(NEW.geom) OR NEW.lat IS NOT ST_Y(NEW.geom) OR NEW.lon_strip IS NOT {strip}"
+        fix = f"UPDATE sites SET lon = ST_X(NEW.geom), lat = ST_Y(NEW.geom), lon_strip = {strip} WHERE id = NEW.id"
         return [f"CREATE TRIGGER sites_insert_point AFTER INSERT ON sites WHEN {differs} BEGIN {fix}; END",
-                f"CREATE TRIGGER sites_update_point AFTER UPDATE OF geom, lon, lat ON sites WHEN {differs} "
+                f"CREATE TRIGGER sites_update_point AFTER UPDATE OF geom, lon, lat, lon_strip ON sites WHEN {differs} "
                 f"BEGIN {fix}; END"]
     return ["CREATE OR REPLACE FUNCTION site_point() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
-            "NEW.lon := ST_X(NEW.geom); NEW.lat := ST_Y(NEW.geom); RETURN NEW; END $$",
-            "CREATE TRIGGER sites_point BEFORE INSERT OR UPDATE OF geom, lon, lat ON sites "
+            f"NEW.lon := ST_X(NEW.geom); NEW.lat := ST_Y(NEW.geom); NEW.lon_strip := floor(NEW.lon * {n})::integer; "
+            "RETURN NEW; END $$",
+            "CREATE TRIGGER sites_point BEFORE INSERT OR UPDATE OF geom, lon, lat, lon_strip ON sites "
             "FOR EACH ROW EXECUTE FUNCTION site_point()"]
 
 

@@ -173,7 +173,7 @@ def test_spatial_filters_read_the_narrow_point_index(app, backend):
         stmt = select(Site.id, Site.lon, Site.lat).where(*conds).order_by(Site.id + 0)
         if "near" in args:  # what the nearest-first page reads: every filter but the circle (search._nearest_page)
             stmt = select(Site.id, Site.lon, Site.lat).where(*conds[:-1])
-        compiled = stmt.compile(engine)
+        compiled = stmt.compile(engine, compile_kwargs={"render_postcompile": True})  # the strips' list
         with engine.connect() as conn:
             if backend == "postgis":
                 conn.exec_driver_sql("SET enable_seqscan = off")  # 35 rows: the planner would rightly scan

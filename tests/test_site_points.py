@@ -117,3 +117,24 @@ def test_synth_and_a_restored_backup_keep_lon_lat_and_the_check_sees_a_disagreem
     assert len(found) == 1 and "lon/lat" in found[0], found
     failed = runner.invoke(args=["db", "check"])
     assert failed.exit_code != 0 and "between sites' lon/lat and their geometry" in failed.output, failed.output
+
+
+def test_boxes_find_exactly_the_sites_inside_whatever_their_width(client, app):
+    """A box is read strip by strip (search.in_bbox); edges on strip boundaries, boxes of one strip and boxes too
+    wide for strips (the whole index is read) all list exactly the sites whose point is inside."""
+    from scouting.db import LON_STRIPS_PER_DEGREE
+    from scouting.search import MAX_STRIPS
+
+    with app.extensions["scouting"]["sessionmaker"]() as session:
+        points = session.execute(text("SELECT id, ST_X(geom), ST_Y(geom) FROM sites WHERE deleted_at IS NULL")).all()
+    edge = 120 + 1 / LON_STRIPS_PER_DEGREE  # a strip boundary
+    boxes = [(119.5, 27.0, edge, 28.5), (edge, 27.0, 121.0, 28.5), (120.06, 27.7, 120.09, 27.9),
+             (119.0 - MAX_STRIPS / LON_STRIPS_PER_DEGREE, -10.0, 121.0, 60.0), (-180.0, -90.0, 180.0, 90.0)]
+    for box in boxes:
+        minx, miny, maxx, maxy = box
+        expected = sorted(i for i, x, y in points if minx <= x <= maxx and miny <= y <= maxy)
+        body = client.get("/api/sites?limit=1000&bbox=" + ",".join(repr(v) for v in box)).get_json()
+        assert [f["id"] for f in body["features"]] == expected, box
+        assert body["numberMatched"] == len(expected), box
+    assert any(119.5 <= x <= edge for _, x, _ in points) and any(edge <= x <= 121.0 for _, x, _ in points), \
+        "the seed has sites on both sides of the strip boundary"
