@@ -84,7 +84,8 @@ class Site(PositionMixin, Base):
     terrain_mask: Mapped[int] = mapped_column(BigInteger, server_default="0")
     facility_mask: Mapped[int] = mapped_column(BigInteger, server_default="0")  # reported or verified present
     facility_verified_mask: Mapped[int] = mapped_column(BigInteger, server_default="0")
-    # ST_X/ST_Y of geom and its strip of longitude, written by triggers only (scouting/db.py, point_trigger_ddl).
+    # ST_X/ST_Y of geom and its strip of longitude, kept so by triggers (scouting/db.py, point_trigger_ddl): a writer
+    # may leave them unset; whatever it writes, the geometry wins.
     lon: Mapped[float | None] = mapped_column(Float)
     lat: Mapped[float | None] = mapped_column(Float)
     lon_strip: Mapped[int | None] = mapped_column(Integer)
