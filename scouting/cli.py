@@ -74,16 +74,20 @@ def db_current():
 @db_cli.command("check")
 @_fail_readably
 def db_check():
-    """Check that the search's tag bitmasks agree with the sites' tags (they are kept in step by triggers)."""
-    from .search import tag_mask_problems
+    """Check that the search's tag bitmasks agree with the sites' tags, and their lon/lat with their geometry
+    (both are kept in step by triggers)."""
+    from .search import point_problems, tag_mask_problems
 
     with current_app.extensions["scouting"]["sessionmaker"]() as session:
         problems = tag_mask_problems(session)
-    for problem in problems[:50]:
+        points = point_problems(session)
+    for problem in (problems + points)[:50]:
         click.echo(problem)
-    if problems:
-        raise click.ClickException(f"{len(problems)} disagreement(s) between the tag bitmasks and site_tags")
-    click.echo("tag bitmasks agree with site_tags")
+    if problems or points:
+        raise click.ClickException(
+            f"{len(problems)} disagreement(s) between the tag bitmasks and site_tags, "
+            f"{len(points)} between sites' lon/lat and their geometry")
+    click.echo("tag bitmasks agree with site_tags; lon/lat agree with the geometry")
 
 
 @click.command("load-geodata")

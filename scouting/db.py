@@ -6,6 +6,8 @@ where the two databases need different SQL.
 from __future__ import annotations
 
 import importlib
+import json
+import math
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -329,6 +331,15 @@ class SpatialDialect:
         for _, sql in stored:
             conn.exec_driver_sql(sql)
 
+    def after_bulk_load(self, engine: Engine, table_names: tuple[str, ...]) -> None:
+        """Statistics for the planner after many new rows; on PostgreSQL also the visibility map, without which
+        a search's index-only scan of ix_sites_point visits the table for every row until autovacuum comes by.
+        Names are ours, never input."""
+        statement = "VACUUM (ANALYZE) {}" if self.name == "postgis" else "ANALYZE {}"
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            for name in table_names:
+                conn.exec_driver_sql(statement.format(name))
+
     def sync_id_sequence(self, conn, table_name: str, id_column: str) -> None:
         """After rows were inserted with explicit ids: PostgreSQL's serial sequence must move past them
         (SQLite's INTEGER PRIMARY KEY simply continues from the largest id).  Names are ours, never input."""
@@ -465,6 +476,44 @@ def drop_search_trigger_ddl(dialect_name: str) -> list[str]:
             ("bump_data_version", "site_tag_masks_new", "site_tag_masks_old", "site_tag_masks_both",
              "site_tag_masks_truncate")]
     return ddl
+
+
+# --------------------------------------------------------------------------- the point as plain numbers
+
+# sites.lon/lat equal ST_X/ST_Y of the geometry and sites.lon_strip the 1/LON_STRIPS_PER_DEGREE-degree strip of
+# longitude it lies in, kept so by triggers whatever writes the row (ORM, Core bulk inserts, COPY, a restore): a
+# search reads them from the narrow index ix_sites_point (strip, lat, ...), never the wide row (migration 0012).
+LON_STRIPS_PER_DEGREE = 20
+POINT_TRIGGERS = {"sqlite": ("sites_insert_point", "sites_update_point"), "postgresql": ("sites_point",)}
+
+
+def lon_strip(lon: float) -> int:
+    """The strip of a longitude, as the triggers compute it (the same double arithmetic, so the same integer)."""
+    return math.floor(lon * LON_STRIPS_PER_DEGREE)
+
+
+def point_trigger_ddl(dialect_name: str) -> list[str]:
+    """SQLite: after a write whose lon/lat/strip differ from the geometry (bulk writers set them, so nothing to do),
+    one UPDATE of the row.  PostgreSQL: a BEFORE row trigger sets them in the row being written."""
+    n = LON_STRIPS_PER_DEGREE
+    if dialect_name == "sqlite":
+        strip = f"CAST(floor(ST_X(NEW.geom) * {n}) AS INTEGER)"
+        differs = f"NEW.lon IS NOT ST_X(NEW.geom) OR NEW.lat IS NOT ST_Y(NEW.geom) OR NEW.lon_strip IS NOT {strip}"
+        fix = f"UPDATE sites SET lon = ST_X(NEW.geom), lat = ST_Y(NEW.geom), lon_strip = {strip} WHERE id = NEW.id"
+        return [f"CREATE TRIGGER sites_insert_point AFTER INSERT ON sites WHEN {differs} BEGIN {fix}; END",
+                f"CREATE TRIGGER sites_update_point AFTER UPDATE OF geom, lon, lat, lon_strip ON sites WHEN {differs} "
+                f"BEGIN {fix}; END"]
+    return ["CREATE OR REPLACE FUNCTION site_point() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+            f"NEW.lon := ST_X(NEW.geom); NEW.lat := ST_Y(NEW.geom); NEW.lon_strip := floor(NEW.lon * {n})::integer; "
+            "RETURN NEW; END $$",
+            "CREATE TRIGGER sites_point BEFORE INSERT OR UPDATE OF geom, lon, lat, lon_strip ON sites "
+            "FOR EACH ROW EXECUTE FUNCTION site_point()"]
+
+
+def drop_point_trigger_ddl(dialect_name: str) -> list[str]:
+    if dialect_name == "sqlite":
+        return [f"DROP TRIGGER IF EXISTS {name}" for name in POINT_TRIGGERS["sqlite"]]
+    return ["DROP TRIGGER IF EXISTS sites_point ON sites", "DROP FUNCTION IF EXISTS site_point()"]
 
 
 def spatial_dialect(engine_or_session) -> SpatialDialect:

@@ -86,6 +86,11 @@ class Site(PositionMixin, Base):
     terrain_mask: Mapped[int] = mapped_column(BigInteger, server_default="0")
     facility_mask: Mapped[int] = mapped_column(BigInteger, server_default="0")  # reported or verified present
     facility_verified_mask: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    # ST_X/ST_Y of geom and its strip of longitude, kept so by triggers (scouting/db.py, point_trigger_ddl): a writer
+    # may leave them unset; whatever it writes, the geometry wins.
+    lon: Mapped[float | None] = mapped_column(Float)
+    lat: Mapped[float | None] = mapped_column(Float)
+    lon_strip: Mapped[int | None] = mapped_column(Integer)
 
     base: Mapped[ThemedBase | None] = relationship(back_populates="sites")
     tags: Mapped[list[SiteTag]] = relationship(
@@ -94,6 +99,11 @@ class Site(PositionMixin, Base):
 
     # Optimistic locking: every UPDATE checks and bumps the version.
     __mapper_args__ = {"version_id_col": version}
+    # A search's box, filters and page (id, lon, lat) come from this index alone, never the wide row: in each strip
+    # of longitude the box meets, a range of latitudes; the rest is tested in the index entries (search.in_bbox).
+    # id is SQLite's rowid, listed for PostgreSQL.
+    __table_args__ = (Index("ix_sites_point", "lon_strip", "lat", "lon", "deleted_at", "genre_mask", "terrain_mask",
+                            "facility_mask", "facility_verified_mask", "elevation_m", "base_id", "id"),)
 
     # Search results read a whole page's tags in one query into this {vocabulary: [terms]} (search._attach_terms)
     # instead of making an object per tag; once `tags` itself is loaded, it is the answer.

@@ -13,13 +13,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
+import numpy as np
+from pyproj import Geod
 from shapely.geometry import Polygon
 from shapely.validation import explain_validity
 from sqlalchemy import BigInteger, Integer, Select, and_, bindparam, case, func, literal, or_, select, text
 from sqlalchemy.orm import Session, selectinload
 
 from . import checks, facts, vocab
-from .db import SpatialDialect, spatial_dialect
+from .db import LON_STRIPS_PER_DEGREE, SpatialDialect, lon_strip, spatial_dialect
 from .errors import InvalidParameter
 from .models import Site, SiteTag, ThemedBase
 from .plain_text import check_text
@@ -235,12 +237,12 @@ def site_conditions(q: SiteQuery, dialect: SpatialDialect, base_id: int | None) 
         conds.append(in_bbox(dialect, q.bbox))
     if q.area:
         lons, lats = [p[0] for p in q.area], [p[1] for p in q.area]
-        conds.append(dialect.bbox_filter(Site.__tablename__, Site.id, Site.geom, (min(lons), min(lats), max(lons), max(lats))))
+        conds.append(in_bbox(dialect, (min(lons), min(lats), max(lons), max(lats))))
         conds.append(dialect.intersects(Site.geom, area_wkt(q.area)))
     if q.near:
         lon, lat = q.near
         radius_m = q.radius_km * 1000
-        conds.append(dialect.bbox_filter(Site.__tablename__, Site.id, Site.geom, _radius_box(lon, lat, radius_m)))
+        conds.append(in_bbox(dialect, _radius_box(lon, lat, radius_m)))
         conds.append(_within(dialect, lon, lat, radius_m))
     if q.elev_min is not None:
         conds.append(Site.elevation_m >= q.elev_min)
@@ -251,12 +253,20 @@ def site_conditions(q: SiteQuery, dialect: SpatialDialect, base_id: int | None) 
     return conds
 
 
+# Past this many strips of longitude (MAX_STRIPS / LON_STRIPS_PER_DEGREE degrees) a box reads the whole index.
+MAX_STRIPS = 10 * LON_STRIPS_PER_DEGREE
+
+
 def in_bbox(dialect: SpatialDialect, bbox: tuple[float, float, float, float]):
-    """Sites inside a lon/lat box: the spatial index, then the exact test (the index answers in float32 boxes,
-    so points just outside would slip in)."""
+    """Sites inside a lon/lat box, exactly: in ix_sites_point, one range of latitudes per strip of longitude the box
+    meets, whose entries also hold every column the other filters test, so no wide row is read (the spatial index
+    hands over ids, each then looked up in the wide row: four times the cost at 100,000 sites)."""
     minx, miny, maxx, maxy = bbox
-    return and_(dialect.bbox_filter(Site.__tablename__, Site.id, Site.geom, bbox),
-                func.ST_X(Site.geom).between(minx, maxx), func.ST_Y(Site.geom).between(miny, maxy))
+    within = [Site.lat.between(miny, maxy), Site.lon.between(minx, maxx)]
+    strips = list(range(lon_strip(minx), lon_strip(maxx) + 1))
+    if len(strips) <= MAX_STRIPS:
+        within.insert(0, Site.lon_strip.in_(bindparam("strips", strips, expanding=True, unique=True, type_=Integer)))
+    return and_(*within)
 
 
 def _tagged(vocabulary: str, terms: tuple[str, ...], facility_status: str = "any") -> Select:
@@ -304,7 +314,7 @@ def _haversine(lon: float, lat: float):
     """sin²(θ/2) of the central angle θ from (lon, lat) to a site: cheap arithmetic on the point, and growing with
     the spherical distance, so a bound on the distance is a bound on it (no asin, no square root)."""
     lat0, lon0 = math.radians(lat), math.radians(lon)
-    y, x = func.radians(func.ST_Y(Site.geom)), func.radians(func.ST_X(Site.geom))
+    y, x = func.radians(Site.lat), func.radians(Site.lon)
     half_dlat, half_dlon = func.sin((y - lat0) / 2.0), func.sin((x - lon0) / 2.0)
     return half_dlat * half_dlat + math.cos(lat0) * func.cos(y) * half_dlon * half_dlon
 
@@ -324,30 +334,56 @@ def _within(dialect: SpatialDialect, lon: float, lat: float, radius_m: float):
     return case((h <= sure_inside, literal(True)), (h > sure_outside, literal(False)), else_=exact) == literal(True)
 
 
-# Past this many sites that can reach a nearest-first page, they are narrowed in SQL rather than listed by id.
-MAX_LISTED_CANDIDATES = 5000
+GEOD = Geod(ellps="WGS84")  # the ellipsoid of the databases' geodesic distances (the same figure to the nanometre)
 
 
-def _nearest_candidates(session: Session, conds: list, q: SiteQuery) -> tuple[list, int]:
-    """Conditions keeping every site that can be on the page of a nearest-first query, and the number matched.
+def _nearest_page(session: Session, conds: list, q: SiteQuery) -> tuple[int, list[SiteRef]]:
+    """The number matched and the page of a nearest-first query: one narrow read, then arithmetic on arrays.
 
-    One pass over the matches reads each one's spherical term h (cheap arithmetic).  With a_K the spherical
-    distance of the K-th nearest by the sphere (K = offset + limit), the K-th nearest by the ellipsoid is at most
-    a_K(1+e) away, and every site that near is within a_K(1+e)² by the sphere: the exact distance, and the sort by
-    it, are needed only there, so the page is the one the exact order gives."""
-    h = _haversine(*q.near)
-    rows = session.execute(select(Site.id, h).where(*conds)).all()
+    `conds` are every filter but the circle: the sites in the radius box come back as (id, lon, lat) from index
+    entries alone.  The spherical distance s decides membership where it is sure (s <= r/(1+e) inside, s > r(1+e)
+    outside); the exact ellipsoidal distance decides the band between.  With s_K the spherical distance of the K-th
+    nearest match by the sphere (K = offset + limit), the K-th nearest by the ellipsoid is at most s_K(1+e) away,
+    and every site that near is within s_K(1+e)² by the sphere: only those get their exact distance and are sorted
+    (then by id).  The same code on both databases, so both give the same ids in the same order."""
+    result = session.connection().execute(select(Site.id, Site.lon, Site.lat).where(*conds))
+    rows = result.cursor.fetchall()  # the driver's plain tuples (numbers need no conversion): no Row objects
+    result.close()
+    if not rows:
+        return 0, []
+    points = np.array(rows, dtype=np.float64)
+    ids, lons, lats = points[:, 0].astype(np.int64), points[:, 1], points[:, 2]
+    lon0, lat0 = q.near
+    radius_m = q.radius_km * 1000
+    spherical = _spherical_m(lon0, lat0, lons, lats)
+    inside = spherical <= radius_m / (1 + SPHERE_ERROR)
+    band = ~inside & (spherical <= radius_m * (1 + SPHERE_ERROR))
+    if band.any():
+        inside[band] = _geodesic_m(lon0, lat0, lons[band], lats[band]) <= radius_m
+    matched = int(inside.sum())
+    ids, lons, lats, spherical = ids[inside], lons[inside], lats[inside], spherical[inside]
     reach = q.offset + q.limit
-    if len(rows) <= reach:  # the page reaches past the last match: all of them are sorted
-        kept = rows
-    else:
-        h_k = sorted(value for _, value in rows)[reach - 1]
-        a_k = 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(max(0.0, h_k))))
-        bound = _haversine_of(a_k * (1 + SPHERE_ERROR) ** 2 * (1 + 1e-9) + 1e-6)
-        kept = rows if bound is None else [row for row in rows if row[1] <= bound]
-    if len(kept) > MAX_LISTED_CANDIDATES:
-        return conds, len(rows)
-    return [Site.id.in_(_id_list([site_id for site_id, _ in kept]))], len(rows)
+    if matched > reach:
+        s_k = np.sort(spherical)[reach - 1]
+        near_enough = spherical <= s_k * (1 + SPHERE_ERROR) ** 2 * (1 + 1e-9) + 1e-6
+        ids, lons, lats = ids[near_enough], lons[near_enough], lats[near_enough]
+    distances = _geodesic_m(lon0, lat0, lons, lats)
+    page = np.lexsort((ids, distances))[q.offset:reach]
+    return matched, [SiteRef(int(ids[i]), float(lons[i]), float(lats[i]), float(distances[i])) for i in page]
+
+
+def _spherical_m(lon0: float, lat0: float, lons: np.ndarray, lats: np.ndarray) -> np.ndarray:
+    """Haversine distances in metres on the sphere of mean radius (see _haversine)."""
+    y0, y = math.radians(lat0), np.radians(lats)
+    h = np.sin((y - y0) / 2) ** 2 + math.cos(y0) * np.cos(y) * np.sin(np.radians(lons - lon0) / 2) ** 2
+    return 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(h, 0.0, 1.0)))
+
+
+def _geodesic_m(lon0: float, lat0: float, lons: np.ndarray, lats: np.ndarray) -> np.ndarray:
+    """Distances in metres on the WGS-84 ellipsoid (what SpatialDialect.geodesic_distance_m computes in SQL)."""
+    if not len(lons):
+        return np.empty(0)
+    return GEOD.inv(np.full_like(lons, lon0), np.full_like(lats, lat0), lons, lats)[2]
 
 
 def _radius_box(lon: float, lat: float, radius_m: float) -> tuple[float, float, float, float]:
@@ -369,7 +405,8 @@ def _base_id(session: Session, q: SiteQuery) -> int | None:
 
 
 def count_sites(session: Session, q: SiteQuery) -> int:
-    conds = site_conditions(q, spatial_dialect(session), _base_id(session, q))
+    dialect = spatial_dialect(session)
+    conds = site_conditions(q, dialect, _base_id(session, q))
     return session.scalar(select(func.count()).select_from(Site).where(*conds))
 
 
@@ -387,24 +424,20 @@ def find_site_refs(session: Session, q: SiteQuery, matched: int | None = None) -
     half of find_sites (the columns a page shows are read by id, see site_hits), so a caller that keeps features
     (scouting/site_pages.py) reads wide rows only for the sites it does not have."""
     dialect = spatial_dialect(session)
+    if q.near:
+        # Every filter but the circle, whose test and the order are computed from the points (_nearest_page).
+        box = in_bbox(dialect, _radius_box(*q.near, q.radius_km * 1000))
+        around = replace(q, near=None, radius_km=None)
+        return _nearest_page(session, [*site_conditions(around, dialect, _base_id(session, q)), box], q)
     conds = site_conditions(q, dialect, _base_id(session, q))
-
-    distance = dialect.geodesic_distance_m(Site.geom, *q.near) if q.near else None
-    if distance is not None:
-        conds, matched = _nearest_candidates(session, conds, q)
-    elif matched is None:
-        matched = session.scalar(select(func.count()).select_from(Site).where(*conds))
-    columns = [Site.id, func.ST_X(Site.geom), func.ST_Y(Site.geom)]
-    # Stable order: nearest first around a point, else by id (the order sites were added).
-    order = [Site.id]
-    if distance is not None:
-        # Ordered by the label, so the distance is computed once per row for the result and the sort.
-        distance_m = distance.label("distance_m")
-        columns.append(distance_m)
-        order = [distance_m, Site.id]
-    stmt = select(*columns).where(*conds).order_by(*order).limit(q.limit).offset(q.offset)
-    refs = [SiteRef(row[0], row[1], row[2], row[3] if distance is not None else None) for row in session.execute(stmt)]
-    return matched, refs
+    if matched is None:
+        matched = count_sites(session, q)
+    # Stable order: by id (the order sites were added).  In a box, by id + 0: the same order, but a planner seeing
+    # ORDER BY id LIMIT may walk the whole table in id order (SQLite does) rather than read the box's range of
+    # ix_sites_point and sort what passes.
+    order = Site.id + 0 if q.bbox or q.area else Site.id
+    stmt = select(Site.id, Site.lon, Site.lat).where(*conds).order_by(order).limit(q.limit).offset(q.offset)
+    return matched, [SiteRef(*row, None) for row in session.connection().execute(stmt)]
 
 
 def find_sites(session: Session, q: SiteQuery, matched: int | None = None) -> SiteResults:
@@ -675,7 +708,7 @@ def cluster_sites(session: Session, q: SiteQuery, zoom: int) -> ClusterResults:
     dialect = spatial_dialect(session)
     conds = site_conditions(q, dialect, _base_id(session, q))
     cell_deg = cluster_cell_deg(q.bbox, zoom)
-    x, y = func.ST_X(Site.geom), func.ST_Y(Site.geom)
+    x, y = Site.lon, Site.lat
     column_, row = dialect.grid_cell(x, y, cell_deg)
     points = select(Site.id.label("id"), x.label("x"), y.label("y"), column_.label("cx"), row.label("cy")) \
         .where(*conds).subquery()
@@ -754,6 +787,20 @@ def tag_mask_problems(session: Session) -> list[str]:
     return problems
 
 
+def point_problems(session: Session) -> list[str]:
+    """Sites whose lon/lat/lon_strip (what a search reads, see in_bbox) are not their geometry's; empty when all
+    agree.  The strips are recomputed here in Python, independently of the triggers."""
+    x, y = func.ST_X(Site.geom), func.ST_Y(Site.geom)
+    rows = session.execute(select(Site.id, Site.lon, Site.lat, Site.lon_strip, x, y).where(or_(
+        Site.lon.is_(None), Site.lat.is_(None), Site.lon_strip.is_(None), Site.lon != x, Site.lat != y)).order_by(Site.id))
+    problems = [f"site {site_id}: lon/lat are {lon}, {lat}, its geometry says {gx}, {gy}"
+                for site_id, lon, lat, _, gx, gy in rows]
+    for site_id, lon, strip in session.execute(select(Site.id, Site.lon, Site.lon_strip).where(Site.lon.is_not(None))):
+        if strip is not None and strip != lon_strip(lon):
+            problems.append(f"site {site_id}: lon/lat strip is {strip}, its longitude {lon} is in {lon_strip(lon)}")
+    return sorted(problems, key=lambda p: int(p.split()[1].rstrip(":")))
+
+
 def facet_summary(session: Session, q: SiteQuery) -> dict[str, Any]:
     """The body of /api/sites/facets: the number matched, counts per term, and for an empty result
     the count without each active filter."""
@@ -776,8 +823,9 @@ class ResultCache:
         self._lock = threading.Lock()
         self.hits = self.misses = 0
 
-    def get(self, session: Session, key: tuple, compute):
-        key = (*key, data_version(session))
+    def get(self, session: Session, key: tuple, compute, version: tuple | None = None):
+        """`version`: the data version when the caller has just read it."""
+        key = (*key, version or data_version(session))
         with self._lock:
             if key in self._entries:
                 self._entries.move_to_end(key)
@@ -791,9 +839,9 @@ class ResultCache:
                 self._entries.popitem(last=False)
         return value
 
-    def count_sites(self, session: Session, q: SiteQuery) -> int:
+    def count_sites(self, session: Session, q: SiteQuery, version: tuple | None = None) -> int:
         q = replace(q, limit=DEFAULT_LIMIT, offset=0)
-        return self.get(session, ("count", q), lambda: count_sites(session, q))
+        return self.get(session, ("count", q), lambda: count_sites(session, q), version)
 
     def facet_summary(self, session: Session, q: SiteQuery) -> dict[str, Any]:
         q = replace(q, limit=DEFAULT_LIMIT, offset=0)

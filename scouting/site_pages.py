@@ -32,7 +32,9 @@ class SitePages:
     def page(self, session: Session, q: SiteQuery) -> tuple[int, list[dict[str, Any]]]:
         """The number matched and the page's features, as site_feature makes them."""
         version = data_version(session)
-        matched, refs = find_site_refs(session, q, matched=self.results.count_sites(session, q))
+        # Around a point the page's own pass counts the matches (search._nearest_page): no count query.
+        counted = None if q.near else self.results.count_sites(session, q, version)
+        matched, refs = find_site_refs(session, q, matched=counted)
         with self._lock:
             if version != self._version:
                 self._features.clear()

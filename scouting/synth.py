@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Engine, func, select
 
 from . import audit, vocab
-from .db import spatial_dialect
+from .db import lon_strip, spatial_dialect
 from .errors import ScoutingError
 from .models import Site, SiteTag
 
@@ -141,6 +141,9 @@ def generate(count: int, seed: int = 0, first_id: int = 1) -> Iterator[tuple[dic
             "name_en": f"{centre.en} {label.en} #{serial}",
             "base_id": None,
             "geom": f"SRID=4326;POINT({lon:.6f} {lat:.6f})",
+            "lon": float(f"{lon:.6f}"),  # the geometry's numbers, so the point trigger has nothing to do
+            "lat": float(f"{lat:.6f}"),
+            "lon_strip": lon_strip(float(f"{lon:.6f}")),
             "elevation_m": float(rng.randint(low, high)),
             "area_m2": None,
             "best_seasons": sorted(rng.sample(list(vocab.SEASONS), k=rng.randint(1, 4))),
@@ -197,6 +200,7 @@ def synthesize(engine: Engine, count: int, seed: int = 0, batch: int = 5000) -> 
             _flush(conn, sites, tags, site_rows, tag_rows)
         spatial_dialect(engine).sync_id_sequence(conn, sites.name, "id")
         audit.record_row(conn, "synth.load", "site", None, f"{count} synthetic site(s), seed {seed}")
+    spatial_dialect(engine).after_bulk_load(engine, (sites.name, tags.name))
     return count
 
 

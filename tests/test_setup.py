@@ -59,10 +59,17 @@ def test_migrations_up_down_up(backend, tmp_path):
         migrate.upgrade(engine)
         assert migrate.current_revision(engine) == "0013"
         assert "session_generation" in {c["name"] for c in inspect(engine).get_columns("users")}
-        assert "source_public_zh" in {c["name"] for c in inspect(engine).get_columns("sites")}
         assert "source_public_en" in {c["name"] for c in inspect(engine).get_columns("themed_bases")}
-        migrate.downgrade(engine, "0011")  # 0013 alone, both ways
+        migrate.downgrade(engine, "0012")  # 0013 alone, both ways
         assert "source_public_en" not in {c["name"] for c in inspect(engine).get_columns("themed_bases")}
+        assert {"source_public_zh", "lon", "lat", "lon_strip"} <= {c["name"] for c in inspect(engine).get_columns("sites")}
+        assert "ix_sites_point" in {i["name"] for i in inspect(engine).get_indexes("sites")}
+        migrate.downgrade(engine, "0011")  # 0012 alone, both ways: the columns, their index and triggers go
+        assert not {"lon", "lat", "lon_strip"} & {c["name"] for c in inspect(engine).get_columns("sites")}
+        with engine.connect() as conn:
+            triggers = ("SELECT name FROM sqlite_master WHERE type = 'trigger'" if backend == "spatialite" else
+                        "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal")
+            assert not {"sites_insert_point", "sites_update_point", "sites_point"} & set(conn.execute(text(triggers)).scalars())
         migrate.downgrade(engine, "0010")  # 0011 alone, both ways
         assert "source_public_zh" not in {c["name"] for c in inspect(engine).get_columns("sites")}
         migrate.downgrade(engine, "0007")  # 0009 and 0008 alone, both ways

@@ -6,13 +6,13 @@ The columns start empty (the sentence then says the source is not yet written up
 seeded before, `flask --app app load-geodata` writes the seed bases' phrases.
 
 Revision ID: 0013
-Revises: 0011
+Revises: 0012
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0013"
-down_revision = "0011"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
