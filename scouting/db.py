@@ -6,7 +6,6 @@ where the two databases need different SQL.
 from __future__ import annotations
 
 import importlib
-import json
 import math
 from contextlib import contextmanager
 from dataclasses import dataclass
