@@ -19,10 +19,9 @@ import { createLayers } from "./layers.js";
 import { createList } from "./list.js";
 import { createPackPanel } from "./pack.js";
 import { createResults } from "./results.js";
-import { mapControlPadding, panIntoView, trackUserMoves, uncoveredPart } from "./sight.js";
+import { SMALL_SCREEN, mapControlPadding, panIntoView, trackUserMoves, uncoveredPart } from "./sight.js";
 import { filterOfParam, filterParams, readState, writeUrl } from "./state.js";
 
-const SMALL_SCREEN = "(max-width: 760px)";
 
 export function mount(map, settings) {
   const params = filterParams(settings.filters);
