@@ -7,7 +7,7 @@ import { el } from "./dom.js";
 import { clearOfSites, fanOffsets } from "./fan.js";
 import { format, round6 } from "./format.js";
 import { POLYLINE_PREFIX, decodePolyline, encodePolyline } from "./polyline.js";
-import { SMALL_SCREEN, mapControlPadding } from "./sight.js";
+import { SMALL_SCREEN, fitPadding } from "./sight.js";
 
 const NO_COLOUR = "#555";
 const OUTLINE_STYLE = { color: "#c0392b", weight: 2, dashArray: "6 4", fillOpacity: 0.02 };
@@ -222,13 +222,8 @@ export function createLayers(ctx) {
     // At once: an animated first fit would still be under way when the results are fitted, and would undo that.
     const bounds = layer.getBounds();
     if (state.view || !bounds.isValid()) return;
-    // On a phone the county is fitted as large as the screen allows: its controls push whichever edge leaves it
-    // the most room, the margin is narrower, and an open drawer's part is left out.
-    const small = window.matchMedia(SMALL_SCREEN).matches;
-    const nw = map.project(bounds.getNorthWest(), 0), se = map.project(bounds.getSouthEast(), 0);
-    const padding = small ? mapControlPadding(map, 12, { width: se.x - nw.x, height: se.y - nw.y }, document.getElementById("scout-detail"))
-      : mapControlPadding(map, 24);
-    map.fitBounds(bounds, { ...padding, animate: false });
+    // A phone's margin is narrower: the county fills its width.
+    map.fitBounds(bounds, { ...fitPadding(map, bounds, window.matchMedia(SMALL_SCREEN).matches ? 12 : 24), animate: false });
   }
 
   // A flag standing on its point, so the sites clustered at the same point stay visible below it.  Fanned out

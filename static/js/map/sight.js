@@ -1,6 +1,6 @@
 /* Keeping things in sight: where the map should pan so a point lies in the part of the map that nothing
  * covers (on a phone the detail drawer covers the lower part), how far a fitted view keeps clear of the map's
- * controls, and whether the user has moved the map.  Pure except mapControlPadding and trackUserMoves.
+ * controls, and whether the user has moved the map.  Pure except mapControlPadding, fitPadding and trackUserMoves.
  */
 
 // A phone's screen, as the page's style sheet has it.
@@ -80,6 +80,15 @@ export function mapControlPadding(map, margin, shape, cover) {
     if (covered > 0) padding.paddingBottomRight[1] = Math.max(padding.paddingBottomRight[1], Math.round(covered + margin));
   }
   return padding;
+}
+
+// The padding for fitting `bounds` (a Leaflet LatLngBounds) on this map: on a phone as large as the screen
+// allows (each control pushes the edge that leaves the bounds' shape the most room) and above the open drawer
+// (#scout-detail); elsewhere each control pushes the side it covers least.
+export function fitPadding(map, bounds, margin) {
+  if (!window.matchMedia(SMALL_SCREEN).matches) return mapControlPadding(map, margin);
+  const nw = map.project(bounds.getNorthWest(), 0), se = map.project(bounds.getSouthEast(), 0);
+  return mapControlPadding(map, margin, { width: se.x - nw.x, height: se.y - nw.y }, document.getElementById("scout-detail"));
 }
 
 // Calls onMove the first time the user moves the map by hand (drag, wheel, double click, keyboard, zoom
