@@ -154,11 +154,8 @@ def test_every_base_can_be_clicked_at_the_county_view(browser, base_url, client,
     s.close()
 
 
-# Each half of the sites in a test of its own.  Desktop only: at a phone's county view a base's badge is still
-# found over a site's bubble in some runs (fan.js clearOfSites reads bubble positions the clusterer may still be
-# redrawing), a known defect left open in issue #11; a test that may pass or fail proves nothing, so none is run
-# for it.  On the phone every base badge is clicked (above) and the selected site stays above the drawer (below).
-@pytest.mark.parametrize(("lang", "viewport"), [("zh", DESKTOP), ("en", DESKTOP)], ids=["zh-desktop", "en-desktop"])
+# Each half of the sites in a test of its own, on the desktop and on the phone.
+@LANGS_AND_SCREENS
 @pytest.mark.parametrize("half", [0, 1], ids=["odd", "even"])
 def test_every_site_can_be_clicked_at_the_county_view(browser, base_url, client, lang, viewport, half):
     s = session_for(browser, base_url, lang, viewport)

@@ -80,3 +80,20 @@ test("a base's badge standing on a site's marker moves off it, onto no other bad
   assert.ok(Math.abs(foot.x - other.x) >= near || Math.abs(foot.y - other.y) >= near, "and off the other badge");
   assert.deepEqual(clearOfSites(points, offsets, [], badge, near), offsets, "no sites: nothing moves");
 });
+
+test("given the shape to fit, each control pushes the edge that leaves it the most room", () => {
+  const rect = (left, top, right, bottom) => ({ left, top, right, bottom, width: right - left, height: bottom - top });
+  const map = rect(0, 105, 390, 844);  // the phone of the test above
+  const corners = { "top-left": rect(0, 105, 44, 253), "top-right": rect(332, 105, 390, 163),
+    "bottom-left": rect(0, 756, 79, 844), "bottom-right": rect(68, 822, 390, 844) };
+  // A county about as wide as tall: on this tall map it is fitted below the buttons, across the full width.
+  const county = controlPadding(map, corners, 12, { width: 350, height: 330 });
+  assert.deepEqual(county, { paddingTopLeft: [12, 156], paddingBottomRight: [12, 96] });
+  const room = (p, s) => Math.min((390 - p.paddingTopLeft[0] - p.paddingBottomRight[0]) / s.width,
+    (739 - p.paddingTopLeft[1] - p.paddingBottomRight[1]) / s.height);
+  assert.ok(room(county, { width: 350, height: 330 }) >= 1, "the county fits at the zoom it was measured at");
+  assert.ok(room(county, { width: 350, height: 330 }) > room(controlPadding(map, corners, 12), { width: 350, height: 330 }),
+    "more room than with each control pushing the side it covers least");
+  // A tall thin shape keeps the side pushes: there, height is what is short.
+  assert.deepEqual(controlPadding(map, corners, 12, { width: 50, height: 1000 }), controlPadding(map, corners, 12));
+});

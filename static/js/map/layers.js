@@ -7,7 +7,7 @@ import { el } from "./dom.js";
 import { clearOfSites, fanOffsets } from "./fan.js";
 import { format, round6 } from "./format.js";
 import { POLYLINE_PREFIX, decodePolyline, encodePolyline } from "./polyline.js";
-import { mapControlPadding } from "./sight.js";
+import { SMALL_SCREEN, fitPadding } from "./sight.js";
 
 const NO_COLOUR = "#555";
 const OUTLINE_STYLE = { color: "#c0392b", weight: 2, dashArray: "6 4", fillOpacity: 0.02 };
@@ -220,9 +220,10 @@ export function createLayers(ctx) {
   function drawOutline(fc) {
     const layer = L.geoJSON(fc, { style: OUTLINE_STYLE, interactive: false }).addTo(map);
     // At once: an animated first fit would still be under way when the results are fitted, and would undo that.
-    if (!state.view && layer.getBounds().isValid()) {
-      map.fitBounds(layer.getBounds(), { ...mapControlPadding(map, 24), animate: false });
-    }
+    const bounds = layer.getBounds();
+    if (state.view || !bounds.isValid()) return;
+    // A phone's margin is narrower: the county fills its width.
+    map.fitBounds(bounds, { ...fitPadding(map, bounds, window.matchMedia(SMALL_SCREEN).matches ? 12 : 24), animate: false });
   }
 
   // A flag standing on its point, so the sites clustered at the same point stay visible below it.  Fanned out
@@ -244,13 +245,19 @@ export function createLayers(ctx) {
       iconAnchor: [BASE_W / 2 - dx, BASE_H - dy], popupAnchor: [0, -30] });
   }
 
-  // Where on screen the sites' markers and bubbles stand now (their middles).
+  // Where on screen the sites' markers and bubbles stand at the map's zoom (their middles), from the clusterer's
+  // tree rather than from the icons it has drawn: during its glide the old zoom's icons still stand, and it draws
+  // none outside the view.  A marker's parents go one zoom up each; the one for this zoom is what shows.
   function siteSpots() {
+    const zoom = Math.min(Math.round(map.getZoom()), siteCluster._maxZoom);
     const shown = new Set();
     siteCluster.eachLayer((marker) => {
-      const visible = siteCluster.getVisibleParent(marker);
-      if (visible) shown.add(visible);
+      let visible = marker;
+      for (let c = marker.__parent; c && c._zoom >= zoom; c = c.__parent) visible = c;
+      shown.add(visible);
     });
+    // A bubble fanned out (spiderfied): its markers stand round it, at their own places on the legs.
+    if (siteCluster._spiderfied) siteCluster._spiderfied.getAllChildMarkers().forEach((m) => shown.add(m));
     serverClusters.eachLayer((bubble) => shown.add(bubble));
     return [...shown].map((layer) => map.latLngToLayerPoint(layer.getLatLng()));
   }
@@ -264,7 +271,9 @@ export function createLayers(ctx) {
     const markers = basesLayer.getLayers();
     const points = markers.map((m) => map.latLngToLayerPoint(m.getLatLng()));
     const near = BASE_W + 8;
-    const offsets = clearOfSites(points, fanOffsets(points, near, near * 1.45), siteSpots(), BADGE, near);
+    const size = map.getSize(), topLeft = map.containerPointToLayerPoint([0, 0]);
+    const view = { left: topLeft.x, top: topLeft.y, right: topLeft.x + size.x, bottom: topLeft.y + size.y };
+    const offsets = clearOfSites(points, fanOffsets(points, near, near * 1.45), siteSpots(), BADGE, near, view);
     offsets.forEach(({ dx, dy }, i) => {
       if (markers[i].fanned === dx + "," + dy) return;  // unchanged: keep the element (a hover, a focus)
       markers[i].fanned = dx + "," + dy;
@@ -298,9 +307,9 @@ export function createLayers(ctx) {
       onEachFeature: (f, layer) => layer.bindPopup(basePopup(f.properties)),
     }).addTo(map);
     fanBases();
-    // Again once the clusterer's own animation has ended: until then the old markers still stand where they were.
-    map.on("zoomend", fanBases);
-    siteCluster.on("animationend", fanBases);
+    // Again whenever the view or the bubbles change (unchanged badges are left as they are).
+    map.on("zoomend moveend", fanBases);
+    siteCluster.on("animationend spiderfied unspiderfied", fanBases);
     status.basesDrawn = fc.features.length;
     addLegend(fc.features, basesLayer);
   }

@@ -19,10 +19,9 @@ import { createLayers } from "./layers.js";
 import { createList } from "./list.js";
 import { createPackPanel } from "./pack.js";
 import { createResults } from "./results.js";
-import { mapControlPadding, panIntoView, trackUserMoves, uncoveredPart } from "./sight.js";
+import { SMALL_SCREEN, fitPadding, panIntoView, trackUserMoves, uncoveredPart } from "./sight.js";
 import { filterOfParam, filterParams, readState, writeUrl } from "./state.js";
 
-const SMALL_SCREEN = "(max-width: 760px)";
 
 export function mount(map, settings) {
   const params = filterParams(settings.filters);
@@ -91,7 +90,7 @@ export function mount(map, settings) {
   function fitResults(features) {
     const bounds = L.latLngBounds(features.map((f) => [f.geometry.coordinates[1], f.geometry.coordinates[0]]));
     if (userMoved || !bounds.isValid()) return;
-    map.fitBounds(bounds, { ...mapControlPadding(map, 40), maxZoom: 15, animate: false });
+    map.fitBounds(bounds, { ...fitPadding(map, bounds, 40), maxZoom: 15, animate: false });
   }
 
   // ---- phone: the selected site stays in the part of the map the detail drawer leaves free.

@@ -1,7 +1,10 @@
 /* Keeping things in sight: where the map should pan so a point lies in the part of the map that nothing
  * covers (on a phone the detail drawer covers the lower part), how far a fitted view keeps clear of the map's
- * controls, and whether the user has moved the map.  Pure except mapControlPadding and trackUserMoves.
+ * controls, and whether the user has moved the map.  Pure except mapControlPadding, fitPadding and trackUserMoves.
  */
+
+// A phone's screen, as the page's style sheet has it.
+export const SMALL_SCREEN = "(max-width: 760px)";
 
 // The pixels to pan the map by (Leaflet's map.panBy) so `point` ({x, y}, in the map container) lies in the
 // middle of `visible` ({left, top, right, bottom}) when it is not inside it by `margin` already; [0, 0] if it is.
@@ -25,33 +28,67 @@ export function uncoveredPart(mapRect, coverRect) {
 
 // Padding for Leaflet's fitBounds so that what it fits lies clear of the map's controls: each corner's controls
 // (rects relative to the viewport, null when empty) push in the side they cover least, by their extent and 8 px:
-// a tall column of buttons pushes the left or right edge, a wide short bar the top or bottom.  At least `margin`
-// on every side.
+// a tall column of buttons pushes the left or right edge, a wide short bar the top or bottom.  Given the `shape`
+// to fit ({width, height}, its size in pixels at any one zoom), each corner pushes whichever of its two edges
+// leaves the most room for that shape instead (on a tall phone the county fits best below a column of buttons,
+// not beside it).  At least `margin` on every side.
 // Returns {paddingTopLeft: [x, y], paddingBottomRight: [x, y]}.
 const CONTROL_GAP = 8;
-export function controlPadding(mapRect, corners, margin) {
-  const pad = { left: margin, top: margin, right: margin, bottom: margin };
+export function controlPadding(mapRect, corners, margin, shape) {
+  const pushes = [];  // per corner: [its side, by], [its edge, by], the one it covers least first
   Object.entries(corners).forEach(([corner, rect]) => {
     if (!rect || rect.width === 0 || rect.height === 0) return;
     const [vertical, horizontal] = corner.split("-");  // "top-left" -> "top", "left"
     const across = vertical === "top" ? rect.bottom - mapRect.top : mapRect.bottom - rect.top;
     const along = horizontal === "left" ? rect.right - mapRect.left : mapRect.right - rect.left;
-    if (along <= across) pad[horizontal] = Math.max(pad[horizontal], along + CONTROL_GAP);
-    else pad[vertical] = Math.max(pad[vertical], across + CONTROL_GAP);
+    const side = [horizontal, along + CONTROL_GAP], edge = [vertical, across + CONTROL_GAP];
+    pushes.push(along <= across ? [side, edge] : [edge, side]);
   });
+  const paddingOf = (choice) => {
+    const pad = { left: margin, top: margin, right: margin, bottom: margin };
+    pushes.forEach((options, i) => {
+      const [name, by] = options[choice[i]];
+      pad[name] = Math.max(pad[name], by);
+    });
+    return pad;
+  };
+  let pad = paddingOf(pushes.map(() => 0));
+  if (shape && shape.width > 0 && shape.height > 0) {
+    const room = (p) => Math.min((mapRect.width - p.left - p.right) / shape.width, (mapRect.height - p.top - p.bottom) / shape.height);
+    for (let bits = 1; bits < 1 << pushes.length; bits += 1) {
+      const other = paddingOf(pushes.map((_, i) => (bits >> i) & 1));
+      if (room(other) > room(pad)) pad = other;
+    }
+  }
   return { paddingTopLeft: [Math.round(pad.left), Math.round(pad.top)],
     paddingBottomRight: [Math.round(pad.right), Math.round(pad.bottom)] };
 }
 
-// The padding that keeps a fitted view clear of this map's controls (controlPadding, measured now).
-export function mapControlPadding(map, margin) {
+// The padding that keeps a fitted view clear of this map's controls (controlPadding, measured now) and, when
+// given, above `cover` (an element over the map's lower part, as a phone's drawer: uncoveredPart).
+export function mapControlPadding(map, margin, shape, cover) {
   const box = map.getContainer();
   const corners = {};
   ["top-left", "top-right", "bottom-left", "bottom-right"].forEach((corner) => {
     const node = box.querySelector(".leaflet-" + corner.replace("-", ".leaflet-"));
     corners[corner] = node && node.children.length ? node.getBoundingClientRect() : null;
   });
-  return controlPadding(box.getBoundingClientRect(), corners, margin);
+  const mapRect = box.getBoundingClientRect();
+  const padding = controlPadding(mapRect, corners, margin, shape);
+  if (cover && !cover.hidden) {
+    const covered = mapRect.height - uncoveredPart(mapRect, cover.getBoundingClientRect()).bottom;
+    if (covered > 0) padding.paddingBottomRight[1] = Math.max(padding.paddingBottomRight[1], Math.round(covered + margin));
+  }
+  return padding;
+}
+
+// The padding for fitting `bounds` (a Leaflet LatLngBounds) on this map: on a phone as large as the screen
+// allows (each control pushes the edge that leaves the bounds' shape the most room) and above the open drawer
+// (#scout-detail); elsewhere each control pushes the side it covers least.
+export function fitPadding(map, bounds, margin) {
+  if (!window.matchMedia(SMALL_SCREEN).matches) return mapControlPadding(map, margin);
+  const nw = map.project(bounds.getNorthWest(), 0), se = map.project(bounds.getSouthEast(), 0);
+  return mapControlPadding(map, margin, { width: se.x - nw.x, height: se.y - nw.y }, document.getElementById("scout-detail"));
 }
 
 // Calls onMove the first time the user moves the map by hand (drag, wheel, double click, keyboard, zoom
