@@ -233,10 +233,14 @@ def _rule_other(action: str, summary: str, lang: str, label: Callable[[str], str
             text += "；文件未能保存" if zh else "; its files could not be stored"
         return text
     if action == "import.commit":
-        match = re.fullmatch(r"(.+): created (\d+), updated (\d+), skipped (\d+) duplicate\(s\)", summary, re.S)
-        return match and (f"{match.group(1)}：新建 {match.group(2)}，更新 {match.group(3)}，跳过重复 {match.group(4)}"
-                          if zh else f"{match.group(1)}: {match.group(2)} created, {match.group(3)} updated, "
-                                     f"{match.group(4)} duplicates skipped")
+        match = re.fullmatch(r"(.+): created (\d+)(?: \(site ids? ([\d, -]+)\))?, updated (\d+), "
+                             r"skipped (\d+) duplicate\(s\)", summary, re.S)
+        if not match:
+            return None
+        name, created, ids, updated, skipped = match.groups()
+        ids = ids and (f"（编号 {ids.replace(', ', '、')}）" if zh else f" (ids {ids})")
+        return (f"{name}：新建 {created}{ids or ''}，更新 {updated}，跳过重复 {skipped}" if zh
+                else f"{name}: {created} created{ids or ''}, {updated} updated, {skipped} duplicates skipped")
     if action == "geodata.load":
         parts = []
         for part in summary.split("; "):

@@ -330,3 +330,12 @@ def test_the_cyclic_collector_is_paused_for_an_import_and_resumed_after_it_even_
             pytest.raises(RuntimeError, match="planned failure"):
         plan.run_import(session, path, path.name)
     assert gc.isenabled(), "a failed import left the collector paused"
+
+
+def test_the_import_event_names_its_new_sites_as_runs_of_ids():
+    from scouting.imports.plan import _id_span
+
+    assert _id_span([]) == ""
+    assert _id_span([36]) == " (site id 36)"
+    assert _id_span(list(range(36, 100036))) == " (site ids 36-100035)"
+    assert _id_span([12, 7, 9, 10, 11]) == " (site ids 7, 9-12)", "sorted, and consecutive ids as one run"

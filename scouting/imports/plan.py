@@ -303,13 +303,18 @@ def _write(session, rows: list[RowResult], actor: str, filename: str) -> None:
 
 
 def _id_span(ids: list[int]) -> str:
-    """The new sites' ids for the audit event, which stands for all of them ("ids 36-100035", or the list)."""
+    """The new sites' ids for the audit event, which stands for all of them, as runs ("ids 36-100035", "ids 7,
+    9-12"): ids are mostly consecutive, so the line stays short however many sites the file held."""
     if not ids:
         return ""
-    ids = sorted(ids)
-    if ids[-1] - ids[0] + 1 == len(ids):
-        return f" (site id {ids[0]})" if len(ids) == 1 else f" (site ids {ids[0]}-{ids[-1]})"
-    return f" (site ids {', '.join(map(str, ids))})"
+    runs: list[list[int]] = []
+    for site_id in sorted(ids):
+        if runs and site_id == runs[-1][1] + 1:
+            runs[-1][1] = site_id
+        else:
+            runs.append([site_id, site_id])
+    text = ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in runs)
+    return f" (site id {text})" if len(ids) == 1 else f" (site ids {text})"
 
 
 def _insert_new_sites(session, creates: list[RowResult], actor: str, base_ids: dict[str, int]) -> list[int]:
