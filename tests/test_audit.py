@@ -631,7 +631,8 @@ def test_summaries_of_every_stored_form_are_worded_in_both_languages():
         ("import.commit", "a.csv: created 2, updated 1, skipped 0 duplicate(s)"):
             ("a.csv：新建 2，更新 1，跳过重复 0", "a.csv: 2 created, 1 updated, 0 duplicates skipped"),
         ("import.commit", "b.geojson: created 5 (site ids 7, 9-12), updated 0, skipped 1 duplicate(s)"):
-            ("b.geojson：新建 5（编号 7、9-12），更新 0，跳过重复 1", "b.geojson: 5 created (ids 7, 9-12), 0 updated, 1 duplicates skipped"),
+            ("b.geojson：新建 5（编号 7、9-12），更新 0，跳过重复 1",
+             "b.geojson: 5 created (ids 7, 9-12), 0 updated, 1 duplicates skipped"),
         ("geodata.load", "bases: 10 created, 0 updated, 0 unchanged; sites: 35 created, 0 updated, 0 unchanged"):
             ("主题基地：新建 10，更新 0，未变 0；外景地：新建 35，更新 0，未变 0",
              "themed bases: 10 created, 0 updated, 0 unchanged; sites: 35 created, 0 updated, 0 unchanged"),
