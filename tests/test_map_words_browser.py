@@ -91,6 +91,9 @@ def test_the_english_page_shows_no_chinese_in_the_legend_popups_or_panels(browse
         box.querySelectorAll('.scout-popup-secondary').forEach(n => n.remove());
         out.push(box.textContent); }); return out; }""")
     assert len(popups) == 10
+    sentences = {f["properties"]["provenance_en"] for f in client.get("/api/bases").get_json()["features"]}
+    assert {next((s for s in sentences if s in text), None) for text in popups} == sentences, \
+        "each base's popup says where its position comes from, as the sentence for the public"
     for text in popups:
         assert not CJK.search(text), f"no Chinese in a base's English popup: {text!r}"
         assert "((" not in text and not re.search(r"\([^)]*\(", text), f"no parentheses inside parentheses: {text!r}"

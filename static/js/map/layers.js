@@ -287,9 +287,8 @@ export function createLayers(ctx) {
     box.appendChild(el("p", "scout-popup-secondary", text.secondaryName(p)));
     box.appendChild(el("p", null, genreLabels(p.genres, " / ")));
     box.appendChild(el("p", "scout-popup-towns", text.towns(p)));
-    const accuracy = el("p", "scout-popup-accuracy", text.labelled(M.accuracy, text.accuracyText(p, ctx.vocab())));
-    accuracy.title = text.termLabel(ctx.vocab(), "position_method", p.position_method) || "";
-    box.appendChild(accuracy);
+    // Where the badge stands and where that comes from, as one sentence for the public (as a site's details).
+    box.appendChild(el("p", "scout-popup-accuracy", text.pick(p, "provenance")));
     const show = el("button", "scout-link-button", text.labelled(M.base, text.primaryName(p)));
     show.type = "button";
     show.addEventListener("click", () => {
