@@ -8,6 +8,7 @@ from flask.cli import AppGroup, with_appcontext
 from . import audit, migrate, packs
 from .errors import ScoutingError
 from .formats.export import ExportItem, export
+from .imports.report import TABLE_EVERY_ROW_UP_TO
 from .search import iter_sites, parse_site_query
 from .web.packs import print_view
 from .web.photos import photo_store
@@ -205,9 +206,12 @@ def create_token_command(name: str):
 @click.option("--layer", help="Read only this layer (GeoPackage layer, KML folder, shapefile in a zip).")
 @click.option("--genre-default", help="The genre (slug or label) of new sites whose row names none.")
 @click.option("--confirm-outside", is_flag=True, help="Accept new points outside Wencheng County.")
+@click.option("--verbose", "-v", is_flag=True,
+              help="List every row (default: every row of a file of at most "
+                   f"{TABLE_EVERY_ROW_UP_TO} rows, else the updates, duplicates and invalid rows).")
 @with_appcontext
 @_fail_readably
-def import_command(file, datum, commit, actor, layer, genre_default, confirm_outside):
+def import_command(file, datum, commit, actor, layer, genre_default, confirm_outside, verbose):
     """Import sites from FILE: GeoJSON, KML/KMZ, GPX, CSV, GeoPackage or zipped Shapefile (a dry run unless --commit)."""
     import getpass
     import sys
@@ -237,7 +241,7 @@ def import_command(file, datum, commit, actor, layer, genre_default, confirm_out
         finally:
             for bar in bars:
                 bar.__exit__(None, None, None)
-    click.echo(report.table())
+    click.echo(report.table(every_row=True if verbose else None))
     if report.totals["invalid"]:
         raise click.ClickException(f"{report.totals['invalid']} invalid row(s)" + ("; nothing was written" if commit else ""))
 

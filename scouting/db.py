@@ -9,6 +9,7 @@ import importlib
 import math
 from contextlib import contextmanager
 from dataclasses import dataclass
+from operator import itemgetter
 
 import orjson
 
@@ -254,7 +255,8 @@ class SpatialDialect:
             return
         names = list(rows[0])
         columns = [table.c[name] for name in names]
-        values = [tuple(row[name] for name in names) for row in rows]
+        pick = itemgetter(*names)  # one C call per row instead of a generator (a tuple when there are several)
+        values = [pick(row) for row in rows] if len(names) > 1 else [(row[names[0]],) for row in rows]
         processors = [_bulk_processor(col, conn.dialect) for col in columns]
         if any(processors):
             by_column = [list(col) for col in zip(*values, strict=True)]

@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
 from . import audit, bases, checks, facts, geo, vocab
+from .db import lon_strip
 from .errors import InvalidGeodata, InvalidParameter, InvalidParameters, NotFound, PreconditionFailed
 from .models import Site, SiteRevision, SiteTag, ThemedBase
 from .plain_text import is_id, unstorable_reason
@@ -306,7 +307,9 @@ def new_site_rows(rec: dict[str, Any], base_ids: dict[str, int]) -> tuple[dict[s
     row.update(elevation_m=rec["elevation_m"], area_m2=rec["area_m2"], coord_accuracy_m=rec["coord_accuracy_m"],
                position_method=rec["position_method"], best_seasons=rec["best_seasons"], verified=rec["verified"],
                base_id=base_ids[rec["base"]] if rec["base"] else None, version=1,
-               geom=f"SRID=4326;POINT({rec['lon']!r} {rec['lat']!r})")
+               geom=f"SRID=4326;POINT({rec['lon']!r} {rec['lat']!r})",
+               # the geometry's own numbers (repr round-trips), so SQLite's point trigger finds nothing to update
+               lon=rec["lon"], lat=rec["lat"], lon_strip=lon_strip(rec["lon"]))
     return row, tag_rows(rec)
 
 

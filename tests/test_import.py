@@ -25,6 +25,7 @@ from shapely.geometry import LineString, Point
 from sqlalchemy import func, select
 
 from scouting import vocab
+from scouting.imports.report import TABLE_EVERY_ROW_UP_TO
 from scouting.models import Site, SiteRevision
 
 from .helpers import auth
@@ -562,3 +563,44 @@ def test_cli_progress_bar_for_a_large_file(writer, tmp_path):
     assert "checking rows" in result.output
     assert "300 rows: 300 create" in result.output
     assert counts(writer) == (before[0] + 300, before[1] + 300)
+
+
+def test_cli_lists_only_the_rows_that_need_attention_in_a_large_file(writer, tmp_path):
+    """Past TABLE_EVERY_ROW_UP_TO rows the CLI lists the updates, duplicates and invalid rows (a planner's to-do),
+    not every create; --verbose lists every row.  The totals are printed either way."""
+    tianding = next(f for f in writer.get("/api/sites?limit=1000").get_json()["features"]
+                    if f["properties"]["slug"] == "tianding-lake")
+    rows = [feature(120.04 + i // 15 * 0.0015, 27.77 + i % 15 * 0.0015, name_zh=f"大表格{i}", name_en=f"Big table {i}",
+                    genres=["nature"]) for i in range(TABLE_EVERY_ROW_UP_TO + 20)]
+    rows.append(feature(*tianding["geometry"]["coordinates"], slug="tianding-lake", description_en="Listed update"))
+    rows.append(feature(*moved(FALLS["lon"], FALLS["lat"], 0, 30), name=FALLS["name_zh"], genres=["nature"]))
+    path = geojson_file(tmp_path / "big.geojson", rows)
+    runner = writer.application.test_cli_runner()
+    before = counts(writer)
+
+    dry = runner.invoke(args=["import", str(path)])
+    assert dry.exit_code == 0, dry.output[-2000:]
+    listed = [line.split()[1] for line in dry.output.splitlines()[1:] if line[:1].isdigit() and "  " in line]
+    assert listed == ["update", "duplicate"], dry.output[-2000:]
+    assert "Listed update" not in dry.output and "description_en" in dry.output, "the update names what it changes"
+    assert f"{FALLS['slug']}, 30 m away" in dry.output
+    assert f"(2 of {len(rows)} rows listed: those to update, duplicates and invalid ones; --verbose lists every row)" \
+        in dry.output
+    assert f"{len(rows)} rows: {len(rows) - 2} create, 1 update, 0 unchanged, 1 duplicate, 0 invalid" in dry.output
+    assert "大表格0" not in dry.output
+
+    rows.append(feature(120.05, 27.79, name_zh="没有类型", name_en="No genre"))
+    geojson_file(path, rows)
+    failed = runner.invoke(args=["import", str(path), "--commit"])
+    assert failed.exit_code != 0 and "genres: at least one genre is required" in failed.output
+    assert "没有类型 / No genre" in failed.output and "大表格0" not in failed.output
+    assert counts(writer) == before
+
+    del rows[-1]
+    geojson_file(path, rows)
+    done = runner.invoke(args=["import", str(path), "--commit", "--verbose"])
+    assert done.exit_code == 0, done.output[-2000:]
+    listed = [line.split()[1] for line in done.output.splitlines()[1:] if line[:1].isdigit() and "  " in line]
+    assert listed.count("create") == len(rows) - 2 and listed.count("update") == listed.count("duplicate") == 1
+    assert "大表格0 / Big table 0" in done.output and "rows listed" not in done.output
+    assert counts(writer) == (before[0] + len(rows) - 2, before[1] + len(rows) - 1)

@@ -196,6 +196,16 @@ def test_a_bulk_import_leaves_the_index_masks_and_triggers_as_row_by_row_writes_
     with maker() as session:
         assert session.scalar(sql_text("SELECT version FROM data_version")) != version_before, "data_version not bumped"
         assert search.tag_mask_problems(session) == [], "the masks disagree with site_tags after a bulk import"
+        # Genre and terrain rows are inserted without their (empty) status columns: the rows are still exactly the
+        # ones the record stands for, facility statuses included.
+        stored_tags = session.execute(select(SiteTag.site_id, SiteTag.vocabulary, SiteTag.term, SiteTag.status,
+                                             SiteTag.source, SiteTag.verified_by, SiteTag.verified_at,
+                                             SiteTag.verified_how).where(SiteTag.site_id.in_(ids))).all()
+        expected = {(row.site_id, t["vocabulary"], t["term"], t["status"], t["source"], t["verified_by"],
+                     t["verified_at"], t["verified_how"]) for row in result.rows for t in sites.tag_rows(row.record)}
+        assert {tuple(t) for t in stored_tags} == expected, "site_tags rows differ from the records' tag rows"
+        assert {t.status for t in stored_tags if t.vocabulary != "facility"} == {None}
+        assert {"verified_absent", "verified_present"} <= {t.status for t in stored_tags}
         dialect = spatial_dialect(session)
         in_box = session.scalars(select(Site.id).where(dialect.bbox_filter("sites", Site.id, Site.geom,
                                                                            (120.0, 27.7, 120.15, 27.8)))).all()

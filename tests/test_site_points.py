@@ -8,6 +8,7 @@ import re
 from sqlalchemy import text
 
 from scouting import search
+from scouting.db import drop_point_trigger_ddl, lon_strip
 from scouting.geodata import load_geodata
 from scouting.synth import synthesize
 
@@ -138,3 +139,24 @@ def test_boxes_find_exactly_the_sites_inside_whatever_their_width(client, app):
         assert body["numberMatched"] == len(expected), box
     assert any(119.5 <= x <= edge for _, x, _ in points) and any(edge <= x <= 121.0 for _, x, _ in points), \
         "the seed has sites on both sides of the strip boundary"
+
+
+def test_an_import_writes_lon_lat_and_strip_itself(writer, tmp_path):
+    """The bulk import sets lon/lat/lon_strip on each new row, so the point trigger has nothing to correct (on
+    SpatiaLite it would UPDATE every imported row once more): with the triggers gone the rows are still right."""
+    app = writer.application
+    engine = app.extensions["scouting"]["engine"]
+    with engine.begin() as conn:
+        for statement in drop_point_trigger_ddl(engine.dialect.name):
+            conn.exec_driver_sql(statement)
+    path = tmp_path / "points.csv"
+    rows = [(f"无触发点{i}", f"Triggerless {i}", 120.0 + i * 0.0137, 27.75 + i * 0.0071) for i in range(12)]
+    path.write_text("name_zh,name_en,lon,lat,genres\n" + "".join(f"{zh},{en},{lon!r},{lat!r},nature\n"
+                                                               for zh, en, lon, lat in rows), encoding="utf-8")
+    done = app.test_cli_runner().invoke(args=["import", str(path), "--commit", "--confirm-outside"])
+    assert done.exit_code == 0, done.output
+    assert problems(app) == [], "lon/lat/lon_strip as the geometry says, without a trigger"
+    with app.extensions["scouting"]["sessionmaker"]() as session:
+        stored = session.execute(text("SELECT name_en, lon, lat, lon_strip FROM sites WHERE name_en LIKE "
+                                      "'Triggerless %' ORDER BY id")).all()
+    assert [tuple(r) for r in stored] == [(en, lon, lat, lon_strip(lon)) for _, en, lon, lat in rows]

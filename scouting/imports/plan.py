@@ -235,14 +235,13 @@ def _plan_create(res: RowResult, mapped: dict, point, defaults: dict, base_slugs
         res.action, res.duplicate_of = "duplicate", duplicate
         res.site_id = duplicate.get("id")
         return
-    raw = _create_raw(mapped, names, point, defaults)
-    raw["slug"] = raw.get("slug") or _new_slug(names["name_zh"], names["name_en"], taken)
-    res.slug = raw["slug"]
-    if precleaned is not None and sites.plain_slug(raw["slug"]):
-        rec = precleaned
-        rec["slug"] = raw["slug"]
+    slug = mapped.get("slug") or _new_slug(names["name_zh"], names["name_en"], taken)
+    res.slug = slug
+    if precleaned is not None and sites.plain_slug(slug):
+        rec = precleaned  # its raw record was this row's (_preclean), with a placeholder slug
+        rec["slug"] = slug
     else:
-        rec = sites.clean_site_record(raw, base_slugs)
+        rec = sites.clean_site_record(_create_raw(mapped, names, point, defaults) | {"slug": slug}, base_slugs)
     inside(rec)
     res.action, res.record = "create", rec
     res.slug, res.lon, res.lat = rec["slug"], rec["lon"], rec["lat"]
@@ -350,16 +349,20 @@ def _insert_new_sites(session, creates: list[RowResult], actor: str, base_ids: d
                            conn.execute(select(site_table.c.id, site_table.c.slug).where(site_table.c.id > last_id))
                            if slug in wanted}
                 last_id = max(new_ids.values())
-                tag_rows, revision_rows = [], []
+                term_rows, facility_rows, revision_rows = [], [], []
                 for res, tags in zip(chunk, tags_per_site, strict=True):
                     site_id = res.site_id = new_ids[res.record["slug"]]
                     for tag in tags:
-                        tag["site_id"] = site_id
-                    tag_rows += tags
+                        if tag["vocabulary"] == "facility":
+                            tag["site_id"] = site_id
+                            facility_rows.append(tag)
+                        else:  # a genre or terrain row has no status columns: the narrower insert leaves them NULL
+                            term_rows.append({"site_id": site_id, "vocabulary": tag["vocabulary"], "term": tag["term"]})
                     revision_rows.append({"site_id": site_id, "version": 1, "action": "create", "actor": actor,
                                           "changed_at": now, "changed_fields": sites.changed_fields(None, res.record),
                                           "before": None, "after": res.record})
-                dialect.bulk_insert(conn, tag_table, tag_rows)
+                dialect.bulk_insert(conn, tag_table, term_rows)
+                dialect.bulk_insert(conn, tag_table, facility_rows)
                 dialect.bulk_insert(conn, revision_table, revision_rows)
                 created += new_ids.values()
     return created

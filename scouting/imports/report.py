@@ -12,6 +12,10 @@ from typing import Any
 from ..models import Site
 
 ACTIONS = ("create", "update", "unchanged", "duplicate", "invalid")
+# What a planner must look at before (or after) a commit: every other row is a plain create or changes nothing.
+NEEDS_ATTENTION = ("update", "duplicate", "invalid")
+# Up to this many rows the CLI lists every row (a page or two to read); past it only those that need attention.
+TABLE_EVERY_ROW_UP_TO = 100
 
 
 @dataclass
@@ -67,11 +71,16 @@ class ImportReport:
                 "defaults": self.defaults, "ignored_fields": self.ignored_fields, "layers": self.layers,
                 "rows": [row.as_json() for row in self.rows]}
 
-    def table(self) -> str:
-        """The report as a plain-text table (the CLI prints it)."""
+    def table(self, every_row: bool | None = None) -> str:
+        """The report as a plain-text table (the CLI prints it): every row for a small file or when asked, else the
+        rows that need attention (a 100,000-row file's creates would bury its few duplicates and errors), with
+        the totals either way."""
+        if every_row is None:
+            every_row = len(self.rows) <= TABLE_EVERY_ROW_UP_TO
+        shown = self.rows if every_row else [r for r in self.rows if r.action in NEEDS_ATTENTION]
         header = ("row", "action", "slug", "name", "lon", "lat", "detail")
         lines = [header]
-        for r in self.rows:
+        for r in shown:
             names = " / ".join(dict.fromkeys(n for n in (r.name_zh, r.name_en) if n))
             lines.append((str(r.line or r.row), r.action, r.slug or "", _clip(names, 36),
                           "" if r.lon is None else f"{r.lon:.6f}", "" if r.lat is None else f"{r.lat:.6f}",
@@ -80,6 +89,9 @@ class ImportReport:
         text = ["  ".join([*(_pad(cell, w) for cell, w in zip(line[:-1], widths, strict=True)), line[-1]]).rstrip()
                 for line in lines]
         t = self.totals
+        if len(shown) < len(self.rows):
+            text.append(f"({len(shown)} of {t['rows']} rows listed: those to update, duplicates and invalid ones; "
+                        "--verbose lists every row)")
         text.append("")
         text.append(f"{t['rows']} rows: {t['create']} create, {t['update']} update, {t['unchanged']} unchanged, "
                     f"{t['duplicate']} duplicate, {t['invalid']} invalid")
