@@ -11,7 +11,7 @@ from scouting import search
 from scouting.geodata import load_geodata
 from scouting.synth import synthesize
 
-from .helpers import auth, csrf_of, signed_in
+from .helpers import auth, csrf_of, signed_in, site_form
 from .test_site_writes import new_feature
 
 
@@ -85,9 +85,7 @@ def test_form_writes_bump_the_version(writer):
     client = app.test_client()
     signed_in(client, "ping")
     page = client.get("/sites/new").get_data(as_text=True)
-    form = {"csrf_token": csrf_of(page), "name_zh": "表单版本", "name_en": "Form version", "genres": ["nature"],
-            "terrain": ["forest"], "lon": "120.05", "lat": "27.80", "datum": "wgs84", "coord_source": "GNSS",
-            "coord_accuracy_m": "5", "position_method": "surveyed", "base": ""}
+    form = site_form(page, "表单版本", "Form version")
     assert matched(client, q="表单版本") == 0
     before = version(app)
     ok = client.post("/sites/new", data=form)

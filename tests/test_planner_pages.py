@@ -10,7 +10,7 @@ from scouting.geodata import load_geodata
 
 from .browser import PageWatch, serve
 from .helpers import STAFF_PASSWORD as PASSWORD
-from .helpers import bearer, csrf, csrf_of, signed_in
+from .helpers import bearer, csrf, csrf_of, signed_in, site_form
 
 HOSTILE = "<img src=x onerror=alert(1)>"
 
@@ -117,9 +117,7 @@ def test_site_form_create_edit_stale_delete(planner_app):
     assert client.get("/sites/new").status_code == 302
     signed_in(client, "ping")
     page = client.get("/sites/new").get_data(as_text=True)
-    form = {"csrf_token": csrf_of(page), "name_zh": "", "name_en": "Form site", "genres": ["nature"],
-            "terrain": ["forest"], "lon": "120.05", "lat": "27.80", "datum": "wgs84", "coord_source": "GNSS",
-            "coord_accuracy_m": "5", "position_method": "surveyed", "base": ""}
+    form = site_form(page, "", "Form site")
     bad = client.post("/sites/new", data=form)
     assert bad.status_code == 400
     assert 'id="name_zh-error"' in bad.get_data(as_text=True)

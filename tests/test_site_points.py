@@ -12,7 +12,7 @@ from scouting.db import drop_point_trigger_ddl, lon_strip
 from scouting.geodata import load_geodata
 from scouting.synth import synthesize
 
-from .helpers import auth, csrf_of, signed_in
+from .helpers import auth, csrf_of, signed_in, site_form
 from .test_site_writes import new_feature
 
 
@@ -56,9 +56,7 @@ def test_form_create_and_move_keep_lon_lat(writer):
     client = app.test_client()
     signed_in(client, "ping")
     page = client.get("/sites/new").get_data(as_text=True)
-    form = {"csrf_token": csrf_of(page), "name_zh": "表单坐标", "name_en": "Form point", "genres": ["nature"],
-            "terrain": ["forest"], "lon": "120.05", "lat": "27.80", "datum": "wgs84", "coord_source": "GNSS",
-            "coord_accuracy_m": "5", "position_method": "surveyed", "base": ""}
+    form = site_form(page, "表单坐标", "Form point")
     ok = client.post("/sites/new", data=form)
     assert ok.status_code == 302
     sid = int(ok.headers["Location"].split("site=")[1])

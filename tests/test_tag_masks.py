@@ -10,7 +10,7 @@ from sqlalchemy import text
 from scouting import search, vocab
 from scouting.synth import synthesize
 
-from .helpers import auth, csrf_of, signed_in
+from .helpers import auth, signed_in, site_form
 from .test_fact_status import ABSENT_TOILETS, REPORTED_CATERING, VERIFIED_PARKING, patch
 from .test_site_writes import new_feature
 
@@ -74,9 +74,7 @@ def test_masks_follow_every_write_path(writer, tmp_path):
     client = app.test_client()
     signed_in(client, "ping")
     page = client.get("/sites/new").get_data(as_text=True)
-    form = {"csrf_token": csrf_of(page), "name_zh": "掩码表单", "name_en": "Mask form", "genres": ["youth", "red"],
-            "terrain": ["river"], "lon": "120.05", "lat": "27.80", "datum": "wgs84", "coord_source": "GNSS",
-            "coord_accuracy_m": "5", "position_method": "surveyed", "base": ""}
+    form = site_form(page, "掩码表单", "Mask form", genres=["youth", "red"], terrain=["river"])
     ok = client.post("/sites/new", data=form)
     assert ok.status_code == 302
     form_id = int(ok.headers["Location"].split("site=")[1])
