@@ -11,7 +11,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from operator import itemgetter
 
+import numpy as np
 import orjson
+import shapely
 
 # GDAL (inside pyogrio) must be loaded before any SpatiaLite connection: mod_spatialite brings the system
 # SQLite and PROJ into the process, and a GDAL loaded after them binds to those copies and crashes.
@@ -33,6 +35,7 @@ from sqlalchemy import (
     func,
     literal,
     literal_column,
+    select,
     text,
 )
 from sqlalchemy.engine import make_url
@@ -244,6 +247,26 @@ class SpatialDialect:
         # PostGIS's to the nanometre here) at a quarter of the cost per row.
         return func.GeodesicLength(func.MakeLine(geom_col, func.MakePoint(lon, lat, 4326)))
 
+
+    def point_array(self, conn, stmt) -> np.ndarray:
+        """The rows of `stmt`, a select of three numbers (id, lon, lat), as an n x 3 float64 array.
+
+        SpatiaLite's answer comes as one value, a MULTIPOINT M (x lon, y lat, m id) in WKB: Python's sqlite3 lets go
+        of the GIL around every row it steps and must win it back, so with a worker's other threads running, a
+        radius box's ~1,300 rows meant ~1,300 hand-overs and doubled the page's CPU under load (bench/analysis.md).
+        WKB carries the doubles as they are, and ids up to 2^53 are exact in a double.  psycopg receives a result
+        whole: plain rows there."""
+        if self.name == "postgis":
+            result = conn.execute(stmt)
+            rows = result.cursor.fetchall()  # the driver's plain tuples: no Row objects
+            result.close()
+            return np.array(rows, dtype=np.float64).reshape(-1, 3)
+        row_id, lon, lat = stmt.subquery().c
+        wkb = conn.execute(select(func.AsBinary(func.Collect(func.MakePointM(lon, lat, row_id))))).scalar()
+        if wkb is None:
+            return np.empty((0, 3))
+        x, y, m = shapely.get_coordinates(shapely.from_wkb(wkb), include_m=True).T
+        return np.column_stack((m, x, y))
 
     def bulk_insert(self, conn, table, rows: list[dict]) -> None:
         """Many rows at once without per-row SQLAlchemy work: COPY on PostGIS, one statement on SpatiaLite.

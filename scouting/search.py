@@ -346,12 +346,9 @@ def _nearest_page(session: Session, conds: list, q: SiteQuery) -> tuple[int, lis
     nearest match by the sphere (K = offset + limit), the K-th nearest by the ellipsoid is at most s_K(1+e) away,
     and every site that near is within s_K(1+e)² by the sphere: only those get their exact distance and are sorted
     (then by id).  The same code on both databases, so both give the same ids in the same order."""
-    result = session.connection().execute(select(Site.id, Site.lon, Site.lat).where(*conds))
-    rows = result.cursor.fetchall()  # the driver's plain tuples (numbers need no conversion): no Row objects
-    result.close()
-    if not rows:
+    points = spatial_dialect(session).point_array(session.connection(), select(Site.id, Site.lon, Site.lat).where(*conds))
+    if not len(points):
         return 0, []
-    points = np.array(rows, dtype=np.float64)
     ids, lons, lats = points[:, 0].astype(np.int64), points[:, 1], points[:, 2]
     lon0, lat0 = q.near
     radius_m = q.radius_km * 1000
@@ -437,7 +434,9 @@ def find_site_refs(session: Session, q: SiteQuery, matched: int | None = None) -
     # ix_sites_point and sort what passes.
     order = Site.id + 0 if q.bbox or q.area else Site.id
     stmt = select(Site.id, Site.lon, Site.lat).where(*conds).order_by(order).limit(q.limit).offset(q.offset)
-    return matched, [SiteRef(*row, None) for row in session.connection().execute(stmt)]
+    points = dialect.point_array(session.connection(), stmt)
+    points = points[np.argsort(points[:, 0])]  # the page's order again: point_array keeps its rows, not their order
+    return matched, [SiteRef(int(site_id), lon, lat, None) for site_id, lon, lat in points.tolist()]
 
 
 def find_sites(session: Session, q: SiteQuery, matched: int | None = None) -> SiteResults:

@@ -29,9 +29,10 @@ class SitePages:
         self._version: tuple | None = None
         self._lock = threading.Lock()
 
-    def page(self, session: Session, q: SiteQuery) -> tuple[int, list[dict[str, Any]]]:
-        """The number matched and the page's features, as site_feature makes them."""
-        version = data_version(session)
+    def page(self, session: Session, q: SiteQuery, version: tuple | None = None) -> tuple[int, list[dict[str, Any]]]:
+        """The number matched and the page's features, as site_feature makes them.  `version`: the data version
+        when the caller has just read it in this transaction."""
+        version = version or data_version(session)
         # Around a point the page's own pass counts the matches (search._nearest_page): no count query.
         counted = None if q.near else self.results.count_sites(session, q, version)
         matched, refs = find_site_refs(session, q, matched=counted)

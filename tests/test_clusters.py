@@ -214,3 +214,22 @@ def test_spatialite_and_postgis_give_the_same_cells(tmp_path):
         for a, b in zip(spatialite["clusters"], postgis["clusters"], strict=True):
             assert a["lon"] == pytest.approx(b["lon"], abs=2e-6) and a["lat"] == pytest.approx(b["lat"], abs=2e-6)
         assert spatialite["features"] == postgis["features"]
+
+
+def test_a_site_list_is_revalidated_before_its_page_is_read(client, app, monkeypatch):
+    """/api/sites's ETag comes from the data version, the URL and the deploy, not from hashing the body: a client
+    that has the answer gets its 304 without the page being read, and two different queries never share one."""
+    from scouting.site_pages import SitePages
+
+    url, other = "/api/sites?genre=nature&limit=5", "/api/sites?genre=nature&limit=6"
+    first = client.get(url)
+    assert first.status_code == 200 and first.headers["ETag"] != client.get(other).headers["ETag"]
+    assert client.get(url).headers["ETag"] == first.headers["ETag"], "the same data, the same tag"
+    read = []
+    original = SitePages.page
+    monkeypatch.setattr(SitePages, "page", lambda self, *a, **k: read.append(1) or original(self, *a, **k))
+    again = client.get(url, headers={"If-None-Match": first.headers["ETag"]})
+    assert again.status_code == 304 and again.headers["ETag"] == first.headers["ETag"] and read == []
+    gzip = client.get(url, headers={"If-None-Match": first.headers["ETag"][:-1] + ':gzip"'})
+    assert gzip.status_code == 304 and read == [], "the compressed form of the same tag"
+    assert client.get(url, headers={"If-None-Match": '"another"'}).status_code == 200 and read == [1]

@@ -158,3 +158,32 @@ def test_an_import_writes_lon_lat_and_strip_itself(writer, tmp_path):
         stored = session.execute(text("SELECT name_en, lon, lat, lon_strip FROM sites WHERE name_en LIKE "
                                       "'Triggerless %' ORDER BY id")).all()
     assert [tuple(r) for r in stored] == [(en, lon, lat, lon_strip(lon)) for _, en, lon, lat in rows]
+
+
+def test_point_array_reads_every_double_back_exactly(writer):
+    """search reads boxes of points through SpatialDialect.point_array (one WKB value on SpatiaLite, so Python's
+    sqlite3 does not hand the GIL over once per row): ids and coordinates come back as stored, to the last bit,
+    for many rows, for one, and for none."""
+    from sqlalchemy import select
+
+    from scouting.db import spatial_dialect
+    from scouting.models import Site
+
+    app = writer.application
+    awkward = [(120.12345678901234, 27.98765432109876), (119.99999999999997, 28.000000000000004), (120.1 + 0.2, 27.3)]
+    with app.extensions["scouting"]["sessionmaker"]() as session:
+        ids = session.scalars(select(Site.id).order_by(Site.id).limit(len(awkward))).all()
+        for site_id, (lon, lat) in zip(ids, awkward, strict=True):
+            session.execute(text("UPDATE sites SET geom = ST_GeomFromText(:wkt, 4326) WHERE id = :id"),
+                            {"wkt": f"POINT({lon!r} {lat!r})", "id": site_id})
+        session.commit()
+        dialect, conn = spatial_dialect(session), session.connection()
+        every = select(Site.id, Site.lon, Site.lat)
+        stored = sorted(tuple(row) for row in session.execute(every))
+        read = dialect.point_array(conn, every)
+        assert read.shape == (len(stored), 3) and len(stored) > 30
+        assert sorted((int(i), lon, lat) for i, lon, lat in read.tolist()) == stored
+        assert [tuple(row) for row in stored if row[0] in ids] == [(i, *p) for i, p in zip(ids, awkward, strict=True)]
+        one = dialect.point_array(conn, every.where(Site.id == ids[0])).tolist()
+        assert one == [[ids[0], *awkward[0]]]
+        assert dialect.point_array(conn, every.where(Site.id < 0)).shape == (0, 3)
