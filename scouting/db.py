@@ -13,11 +13,11 @@ from operator import itemgetter
 
 import numpy as np
 import orjson
-import shapely
 
 # GDAL (inside pyogrio) must be loaded before any SpatiaLite connection: mod_spatialite brings the system
 # SQLite and PROJ into the process, and a GDAL loaded after them binds to those copies and crashes.
 import pyogrio  # noqa: F401, I001
+import shapely
 from geoalchemy2 import Geography, Geometry
 from sqlalchemy import (
     JSON,
