@@ -196,7 +196,14 @@ def status_note(entry: dict[str, Any], lang: str) -> str:
 
 def label(entry: dict[str, Any], lang: str) -> str:
     """The facility with its status, in one language with its punctuation."""
-    name = getattr(vocab.FACILITIES[entry["facility"]], lang)
+    return _label(entry["facility"], entry["status"], entry.get("verified_at"), entry.get("verified_how"), lang)
+
+
+@functools.lru_cache(maxsize=4096)
+def _label(facility: str, status: str, verified_at: str | None, verified_how: str | None, lang: str) -> str:
+    """label() of the fields it reads: a page or an export repeats the same few combinations many times."""
+    entry = {"facility": facility, "status": status, "verified_at": verified_at, "verified_how": verified_how}
+    name = getattr(vocab.FACILITIES[facility], lang)
     note = status_note(entry, lang)
     if lang == "zh":
         if entry["status"] == REPORTED:

@@ -122,8 +122,10 @@ class Site(PositionMixin, Base):
         else:
             rows = [{name: getattr(t, "term" if name == "facility" else name) for name in FACT_FIELDS}
                     for t in self.tags if t.vocabulary == "facility"]
-        order = list(FACILITIES)
-        return sorted((_fact(r) for r in rows), key=lambda e: order.index(e["facility"]) if e["facility"] in order else 99)
+        return sorted((_fact(r) for r in rows), key=lambda e: _FACILITY_ORDER.get(e["facility"], 99))
+
+
+_FACILITY_ORDER = {term: n for n, term in enumerate(FACILITIES)}
 
 
 def _fact(row: dict) -> dict:
