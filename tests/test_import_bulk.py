@@ -184,6 +184,11 @@ def test_a_bulk_import_leaves_the_index_masks_and_triggers_as_row_by_row_writes_
              "verified_how": "visit"},
             {"facility": "boats", "status": "verified_present", "verified_by": "ping", "verified_at": "2026-05-01",
              "verified_how": "call"}]
+    for feat in feats[1::3]:  # plain terms are reported with the site's facts_source, made from the masks in SQL
+        feat["properties"]["facts_source"] = "县文旅局 2026 年名录"
+    for feat in feats[2::4]:  # a facility reported with a source of its own is written over the row made in SQL
+        feat["properties"]["facility_status"] = [
+            {"facility": "parking", "status": "reported", "source": "村委会电话"}, {"facility": "toilets"}]
     path = geojson_file(tmp_path / "indexed.geojson", feats)
     maker = writer.application.extensions["scouting"]["sessionmaker"]
     with maker() as session:
@@ -206,6 +211,7 @@ def test_a_bulk_import_leaves_the_index_masks_and_triggers_as_row_by_row_writes_
         assert {tuple(t) for t in stored_tags} == expected, "site_tags rows differ from the records' tag rows"
         assert {t.status for t in stored_tags if t.vocabulary != "facility"} == {None}
         assert {"verified_absent", "verified_present"} <= {t.status for t in stored_tags}
+        assert {"县文旅局 2026 年名录", "村委会电话", None} <= {t.source for t in stored_tags}, "facility sources not kept"
         dialect = spatial_dialect(session)
         in_box = session.scalars(select(Site.id).where(dialect.bbox_filter("sites", Site.id, Site.geom,
                                                                            (120.0, 27.7, 120.15, 27.8)))).all()
