@@ -303,6 +303,9 @@ def _facility_row(entry: dict[str, Any]) -> dict[str, Any]:
             "verified_how": entry["verified_how"]}
 
 
+NEW_SITE_POINT = ("geom", "lon", "lat")  # new_site_rows' rows: the geometry column made from lon and lat
+
+
 def new_site_rows(rec: dict[str, Any], base_ids: dict[str, int]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """A cleaned record as the row of a new site, its tag masks set, and the facility rows (no site_id) that its
     masks do not stand for, for bulk inserts (imports); the same fields as `apply_site_record` writes onto a Site.
@@ -312,9 +315,8 @@ def new_site_rows(rec: dict[str, Any], base_ids: dict[str, int]) -> tuple[dict[s
     row: dict[str, Any] = {key: rec[key] for key in TEXT_LIMITS}
     row.update(elevation_m=rec["elevation_m"], area_m2=rec["area_m2"], coord_accuracy_m=rec["coord_accuracy_m"],
                position_method=rec["position_method"], best_seasons=rec["best_seasons"], verified=rec["verified"],
-               base_id=base_ids[rec["base"]] if rec["base"] else None, version=1,
-               geom=f"SRID=4326;POINT({rec['lon']!r} {rec['lat']!r})",
-               # the geometry's own numbers (repr round-trips), so SQLite's point trigger finds nothing to update
+               base_id=base_ids[rec["base"]] if rec["base"] else None,
+               # the geometry is made from these numbers in the insert (bulk_insert's point=NEW_SITE_POINT)
                lon=rec["lon"], lat=rec["lat"], lon_strip=lon_strip(rec["lon"]))
     facilities = rec["facilities"]
     row.update(vocab.record_masks(rec["genres"], rec["terrain"], facilities))

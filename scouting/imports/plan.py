@@ -336,7 +336,7 @@ def _insert_new_sites(session, creates: list[RowResult], actor: str, base_ids: d
     created: list[int] = []
     facility_rows: list[dict] = []  # those the masks do not stand for
     revision_same = {"version": 1, "action": "create", "actor": actor, "changed_at": now, "before": None}
-    with dialect.bulk_load(conn):  # its first write takes SQLite's write lock: the largest id stays ours
+    with dialect.bulk_load(conn, points_made_in_sql=True):  # its first write takes SQLite's write lock: the largest id stays ours
         first_id = last_id = conn.scalar(select(func.max(site_table.c.id))) or 0
         with dialect.deferred_spatial_index(conn, site_table.name, "geom", last_id):
             for start in range(0, len(creates), WRITE_CHUNK):
@@ -346,7 +346,8 @@ def _insert_new_sites(session, creates: list[RowResult], actor: str, base_ids: d
                     row, facilities = sites.new_site_rows(res.record, base_ids)
                     site_rows.append(row)
                     facilities_per_site.append(facilities)
-                dialect.bulk_insert(conn, site_table, site_rows, {"created_at": now, "updated_at": now})
+                dialect.bulk_insert(conn, site_table, site_rows, {"created_at": now, "updated_at": now, "version": 1},
+                                    point=sites.NEW_SITE_POINT)
                 wanted = {res.record["slug"] for res in chunk}
                 new_ids = {slug: site_id for site_id, slug in
                            conn.execute(select(site_table.c.id, site_table.c.slug).where(site_table.c.id > last_id))
