@@ -310,7 +310,7 @@ def new_site_rows(rec: dict[str, Any], base_ids: dict[str, int]) -> tuple[dict[s
     """A cleaned record as the row of a new site, its tag masks set, and the facility rows (no site_id) that its
     masks do not stand for, for bulk inserts (imports); the same fields as `apply_site_record` writes onto a Site.
 
-    Every other site_tags row of the record is made from the masks inside the database (db.tags_from_masks_sql):
+    Every other site_tags row of the record is made from the masks inside the database (db.insert_new_site_tags):
     each genre and terrain term, and each facility `reported` with the record's facts_source (a plain term)."""
     row: dict[str, Any] = {key: rec[key] for key in TEXT_LIMITS}
     row.update(elevation_m=rec["elevation_m"], area_m2=rec["area_m2"], coord_accuracy_m=rec["coord_accuracy_m"],
