@@ -208,11 +208,12 @@ def _preclean(mapped_rows: list[tuple[dict, set]], positions: list, defaults: di
 
 
 _PLACEHOLDER_SLUG = "slug"  # a valid slug, replaced by the row's own
+_EDITABLE = frozenset(sites.EDITABLE)  # a set: asked once per attribute of every row
 
 
 def _create_raw(mapped: dict, names: dict, point: tuple[float, float], defaults: dict) -> dict:
     """A new site's raw record from a row: the file's fields, its names and point, the import's defaults."""
-    raw = {k: v for k, v in mapped.items() if k in sites.EDITABLE and v is not None}
+    raw = {k: v for k, v in mapped.items() if k in _EDITABLE and v is not None}
     raw.update(names)
     raw.update(lon=point[0], lat=point[1])
     for key in ("coord_source", "coord_accuracy_m", "position_method", "verified"):
@@ -249,7 +250,7 @@ def _plan_create(res: RowResult, mapped: dict, point, defaults: dict, base_slugs
 
 def _plan_update(session, res: RowResult, hit, mapped: dict, point, defaults: dict, base_slugs: set[str], inside) -> None:
     before = sites.site_record(hit.site, hit.lon, hit.lat)
-    patch = {k: v for k, v in mapped.items() if k in sites.EDITABLE and k != "slug" and v is not None}
+    patch = {k: v for k, v in mapped.items() if k in _EDITABLE and k != "slug" and v is not None}
     patch.update(site_names(mapped, copy=False))
     moved = point is not None and geo.distance_bearing(hit.lon, hit.lat, *point).distance_m > SAME_POSITION_M
     if moved:
