@@ -9,6 +9,7 @@ import importlib
 import math
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from operator import itemgetter
 
 import numpy as np
@@ -21,6 +22,8 @@ import shapely
 from geoalchemy2 import Geography, Geometry
 from sqlalchemy import (
     JSON,
+    Date,
+    DateTime,
     Engine,
     Float,
     Integer,
@@ -268,16 +271,28 @@ class SpatialDialect:
         x, y, m = shapely.get_coordinates(shapely.from_wkb(wkb), include_m=True).T
         return np.column_stack((m, x, y))
 
-    def bulk_insert(self, conn, table, rows: list[dict]) -> None:
+    def bulk_insert(self, conn, table, rows: list[dict], same: dict | None = None,
+                    point: tuple[str, str, str] | None = None) -> None:
         """Many rows at once without per-row SQLAlchemy work: COPY on PostGIS, one statement on SpatiaLite.
 
         Values go through the columns' own bind processors (dates), a column at a time; JSON columns are
-        written as compact JSON text by orjson; geometry values are EWKT strings.
+        written as compact JSON text by orjson; geometry values are EWKT strings.  `same` holds the columns whose
+        value is the same in every row (a time, an actor): converted once, and on SpatiaLite bound once or
+        passed on as the same object.  `point` = (geometry, x, y) names a point geometry column the rows do not
+        carry, made from two of their columns: on SpatiaLite by MakePoint from the very numbers bound for x and y
+        (no text to format and parse, and equal to them by construction), on PostGIS as EWKT text.  A column
+        that is NULL in every row and has no server default is left out (SQL makes it NULL): imports leave most
+        notes empty, and each bound value costs the driver a call.
         """
         if not rows:
             return
-        names = list(rows[0])
+        same = same or {}
+        names = [name for name in rows[0]
+                 if table.c[name].server_default is not None or any(row[name] is not None for row in rows)]
         columns = [table.c[name] for name in names]
+        same_processors = [_bulk_processor(table.c[name], conn.dialect) for name in same]
+        same_values = tuple(proc(value) if proc else value
+                            for value, proc in zip(same.values(), same_processors, strict=True))
         pick = itemgetter(*names)  # one C call per row instead of a generator (a tuple when there are several)
         values = [pick(row) for row in rows] if len(names) > 1 else [(row[names[0]],) for row in rows]
         processors = [_bulk_processor(col, conn.dialect) for col in columns]
@@ -287,12 +302,26 @@ class SpatialDialect:
                 if proc:
                     by_column[i] = [proc(value) for value in by_column[i]]
             values = list(zip(*by_column, strict=True))
-        column_list = ", ".join(names)
+        column_list = ", ".join(names + list(same) + ([point[0]] if point else []))
         if self.name == "postgis":
+            if point:
+                x, y, srid = names.index(point[1]), names.index(point[2]), table.c[point[0]].type.srid
+                values = [value + same_values + (f"SRID={srid};POINT({value[x]!r} {value[y]!r})",) for value in values]
+            elif same_values:
+                values = [value + same_values for value in values]
             with conn.connection.driver_connection.cursor() as cur:
                 with cur.copy(f"COPY {table.name} ({column_list}) FROM STDIN") as copy:
                     for value in values:
                         copy.write_row(value)
+            return
+        constants = ", ?" * len(same_values)
+        if point:  # numbered parameters: MakePoint reads the row's x and y where they are bound
+            x, y, srid = names.index(point[1]) + 1, names.index(point[2]) + 1, int(table.c[point[0]].type.srid)
+            placeholders = ", ".join(f"?{i}" for i in range(1, len(names) + len(same_values) + 1))
+            if same_values:
+                values = [value + same_values for value in values]
+            conn.exec_driver_sql(f"INSERT INTO {table.name} ({column_list}) "  # nosec B608 - our names only
+                                 f"VALUES ({placeholders}, MakePoint(?{x}, ?{y}, {srid}))", values)
             return
         if not any(isinstance(col.type, (Numeric, JSON)) for col in columns):
             # One statement reading the rows from a JSON array: for many narrow rows, binding each row's parameters
@@ -301,54 +330,74 @@ class SpatialDialect:
             # executemany, as do JSON columns (escaping JSON text inside JSON costs more than binding it).
             picks = ", ".join(f"GeomFromEWKT(value ->> {i})" if isinstance(col.type, Geometry) else f"value ->> {i}"
                               for i, col in enumerate(columns))
-            conn.exec_driver_sql(f"INSERT INTO {table.name} ({column_list}) SELECT {picks} "  # nosec B608
-                                 "FROM json_each(?)", (orjson.dumps(values).decode(),))
+            conn.exec_driver_sql(f"INSERT INTO {table.name} ({column_list}) SELECT {picks}{constants} "  # nosec B608
+                                 "FROM json_each(?)", (*same_values, orjson.dumps(values).decode()))
             return
         placeholders = ", ".join("GeomFromEWKT(?)" if isinstance(col.type, Geometry) else "?" for col in columns)
-        conn.exec_driver_sql(f"INSERT INTO {table.name} ({column_list}) VALUES ({placeholders})", values)  # nosec B608
+        if same_values:
+            values = [value + same_values for value in values]
+        conn.exec_driver_sql(f"INSERT INTO {table.name} ({column_list}) VALUES ({placeholders}{constants})",  # nosec B608
+                             values)
 
     @contextmanager
-    def bulk_load(self, conn):
+    def bulk_load(self, conn, points_made_in_sql: bool = False):
         """Inserting NEW sites with their masks set (vocab.site_masks), and their tags, in one transaction.
 
         SQLite's row triggers would bump data_version and test the masks once per inserted row (about a quarter
         of a bulk insert's time): here the version is bumped once and the insert triggers of sites and site_tags
         are dropped and made again inside the transaction (SQLite's DDL is transactional: no other connection
-        ever sees them missing).  PostgreSQL's statement triggers cost one query per statement: nothing to do."""
+        ever sees them missing).  With `points_made_in_sql` (every site row's geometry made from its lon/lat by
+        bulk_insert's `point`, its lon_strip by lon_strip()) the point trigger, which would compare them, is set
+        aside too.  PostgreSQL's statement triggers cost one query per statement: nothing to do."""
         if self.name != "spatialite":
             yield
             return
-        names = _BULK_INSERT_TRIGGERS
+        names = _BULK_INSERT_TRIGGERS + ((POINT_TRIGGERS["sqlite"][0],) if points_made_in_sql else ())
         conn.execute(text("UPDATE data_version SET version = version + 1 WHERE id = 1"))
-        for name in names:
-            conn.exec_driver_sql(f"DROP TRIGGER {name}")
+        stored = conn.exec_driver_sql(  # made again as they are stored (a trigger that is not there stays away)
+            f"SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name IN ({', '.join('?' * len(names))})",
+            names).all()
+        for name, _ in stored:
+            conn.exec_driver_sql(f'DROP TRIGGER "{name}"')
         yield
-        for statement in search_trigger_ddl("sqlite"):
-            if statement.split()[2] in names:
-                conn.exec_driver_sql(statement)
+        for _, sql in stored:
+            conn.exec_driver_sql(sql)
 
     @contextmanager
     def deferred_spatial_index(self, conn, table_name: str, geom_column: str, after_id: int):
         """Inserting new rows (ids above `after_id`) into a table with a SpatiaLite spatial index: its R*Tree is
         filled in one statement at the end instead of by a trigger per row.
 
-        SpatiaLite's insert triggers delete the row's (absent) index entry and add it with RTreeAlign, and stamp
-        geometry_columns_time, for every row.  Here both are set aside inside the caller's transaction and made
-        again from their own stored SQL; the index gets the same RTreeAlign entries (same float32 rounding) and the
-        time stamp is written once.  The geometry constraint trigger stays.  PostGIS's GiST index: nothing to do."""
+        SpatiaLite's insert triggers test the geometry's type and SRID (a query of geometry_columns per row),
+        delete the row's (absent) index entry and add it with RTreeAlign, and stamp geometry_columns_time, for every
+        row.  Here they are set aside inside the caller's transaction and made again from their own stored SQL; the
+        type and SRID are tested once over the new rows (any wrong one fails the transaction, as the trigger
+        would), the index gets its entries in one statement (the boxes RTreeAlign would give: SQLite's R*Tree
+        rounds a box's minimum down and its maximum up to float32; half the time of RTreeAlign per row) and the
+        time stamp is written once.  PostGIS's GiST index and typed column: nothing to do."""
         if self.name != "spatialite":
             yield
             return
-        names = (f"gii_{table_name}_{geom_column}", f"tmi_{table_name}_{geom_column}")
+        names = tuple(f"{kind}_{table_name}_{geom_column}" for kind in ("ggi", "gii", "tmi"))
         stored = conn.exec_driver_sql(
-            "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name IN (?, ?)", names).all()
+            "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name IN (?, ?, ?)", names).all()
         for name, _ in stored:
             conn.exec_driver_sql(f'DROP TRIGGER "{name}"')
         yield
-        if names[0] in dict(stored):  # an aggregate, so that SQLite steps through every row in this one call
+        if names[0] in dict(stored):
+            wrong = conn.exec_driver_sql(  # names of our own tables and columns, never input
+                f"SELECT count(*) FROM {table_name} t JOIN geometry_columns g ON Lower(g.f_table_name) = Lower(?) "  # nosec B608
+                f"AND Lower(g.f_geometry_column) = Lower(?) WHERE t.id > ? "
+                f"AND GeometryConstraints(t.{geom_column}, g.geometry_type, g.srid) IS NOT 1",
+                (table_name, geom_column, after_id)).scalar()
+            if wrong:
+                raise ValueError(f"{table_name}.{geom_column} violates Geometry constraint [geom-type or SRID not "
+                                 f"allowed] in {wrong} new row(s)")
+        if names[1] in dict(stored):  # one INSERT … SELECT: the R*Tree rounds each box outwards to float32 itself
             conn.exec_driver_sql(  # names of our own tables and columns, never input
-                f"SELECT count(RTreeAlign('idx_{table_name}_{geom_column}', id, {geom_column})) "  # nosec B608
-                f"FROM {table_name} WHERE id > ?", (after_id,)).scalar()
+                f'INSERT INTO "idx_{table_name}_{geom_column}" (pkid, xmin, xmax, ymin, ymax) '  # nosec B608
+                f"SELECT id, MbrMinX({geom_column}), MbrMaxX({geom_column}), MbrMinY({geom_column}), "
+                f"MbrMaxY({geom_column}) FROM {table_name} WHERE id > ? AND {geom_column} IS NOT NULL", (after_id,))
         conn.exec_driver_sql(
             "UPDATE geometry_columns_time SET last_insert = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') "
             "WHERE Lower(f_table_name) = Lower(?) AND Lower(f_geometry_column) = Lower(?)", (table_name, geom_column))
@@ -380,12 +429,20 @@ def _json_text(value) -> str:
 
 def _bulk_processor(col, dialect):
     """How bulk_insert converts a column's values: geometry as given (EWKT), JSON as text (COPY needs text;
-    psycopg would make a list an array), anything else by the column type's own bind processor."""
+    psycopg would make a list an array), a time on SQLite as the text its driver's adapter writes (in Python, once
+    per value, instead of a call back from the driver; Python 3.12 deprecates that adapter), anything else by the
+    column type's own bind processor."""
     if isinstance(col.type, Geometry):
         return None
     if isinstance(col.type, JSON):
         return _json_text
+    if isinstance(col.type, DateTime) and dialect.name == "sqlite":
+        return _sqlite_datetime_text
     return col.type.bind_processor(dialect)
+
+
+def _sqlite_datetime_text(value):
+    return value.isoformat(" ") if isinstance(value, datetime) else value
 
 
 # --------------------------------------------------------------------------- triggers keeping search data in step
@@ -418,6 +475,31 @@ def recompute_masks_sql(where: str = "") -> str:
         f"{col} = COALESCE((SELECT SUM(b.value) FROM site_tags t JOIN tag_bits b ON b.vocabulary = t.vocabulary "
         f"AND b.term = t.term WHERE t.site_id = sites.id AND {cond}), 0)" for col, cond in _mask_conditions().items())
     return f"UPDATE sites SET {sets}{where}"  # nosec B608 - our names only
+
+
+def insert_new_site_tags(conn, after_id: int, facility_rows: list[dict]) -> None:
+    """The site_tags rows of new sites (ids above `after_id`, their masks set): first every row their masks stand
+    for, made in one join with tag_bits (the inverse of _mask_conditions; an import of 100,000 sites has 750,000
+    rows that Python need not build): each genre and terrain bit a row without status, each facility bit a
+    `reported` row whose source is the site's facts_source (what a plain facility term means,
+    facts.clean_facilities).  Then `facility_rows`, the facilities verified or with a source of their own, written
+    over them (a facility verified absent has no bit: a new row).  In that order PostgreSQL's statement triggers,
+    which recompute a site's masks from its rows, always see every row.  Both databases; our names only."""
+    mask = ("CASE b.vocabulary WHEN 'genre' THEN s.genre_mask WHEN 'terrain' THEN s.terrain_mask "
+            "WHEN 'facility' THEN s.facility_mask ELSE 0 END")
+    conn.execute(text(
+        "INSERT INTO site_tags (site_id, vocabulary, term, status, source) "
+        "SELECT s.id, b.vocabulary, b.term, CASE WHEN b.vocabulary = 'facility' THEN 'reported' END, "
+        "CASE WHEN b.vocabulary = 'facility' THEN s.facts_source END "
+        f"FROM sites s JOIN tag_bits b ON ({mask} & b.value) <> 0 WHERE s.id > :after_id"),  # nosec B608
+        {"after_id": after_id})
+    if facility_rows:
+        stated = ("status", "source", "verified_by", "verified_at", "verified_how")
+        conn.execute(text(
+            f"INSERT INTO site_tags (site_id, vocabulary, term, {', '.join(stated)}) VALUES (:site_id, :vocabulary, "
+            f":term, {', '.join(':' + name for name in stated)}) ON CONFLICT (site_id, vocabulary, term) DO UPDATE "
+            f"SET {', '.join(f'{name} = excluded.{name}' for name in stated)}"  # nosec B608
+        ).bindparams(bindparam("verified_at", type_=Date)), facility_rows)
 
 
 def search_trigger_ddl(dialect_name: str) -> list[str]:

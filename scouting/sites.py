@@ -292,25 +292,37 @@ def tag_rows(rec: dict[str, Any]) -> list[dict[str, Any]]:
     rows = [{"vocabulary": vocabulary, "term": term, "status": None, "source": None, "verified_by": None,
              "verified_at": None, "verified_how": None}
             for field, vocabulary in TAG_FIELDS.items() if field != "facilities" for term in rec[field]]
-    for entry in rec["facilities"]:
-        at = entry["verified_at"]
-        rows.append({"vocabulary": "facility", "term": entry["facility"], "status": entry["status"],
-                     "source": entry["source"], "verified_by": entry["verified_by"],
-                     "verified_at": date.fromisoformat(at) if at else None, "verified_how": entry["verified_how"]})
+    rows += [_facility_row(entry) for entry in rec["facilities"]]
     return rows
 
 
+def _facility_row(entry: dict[str, Any]) -> dict[str, Any]:
+    at = entry["verified_at"]
+    return {"vocabulary": "facility", "term": entry["facility"], "status": entry["status"], "source": entry["source"],
+            "verified_by": entry["verified_by"], "verified_at": date.fromisoformat(at) if at else None,
+            "verified_how": entry["verified_how"]}
+
+
+NEW_SITE_POINT = ("geom", "lon", "lat")  # new_site_rows' rows: the geometry column made from lon and lat
+
+
 def new_site_rows(rec: dict[str, Any], base_ids: dict[str, int]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """A cleaned record as the row of a new site and its site_tags rows (no site_id), for bulk inserts (imports);
-    the same fields as `apply_site_record` writes onto a Site."""
+    """A cleaned record as the row of a new site, its tag masks set, and the facility rows (no site_id) that its
+    masks do not stand for, for bulk inserts (imports); the same fields as `apply_site_record` writes onto a Site.
+
+    Every other site_tags row of the record is made from the masks inside the database (db.insert_new_site_tags):
+    each genre and terrain term, and each facility `reported` with the record's facts_source (a plain term)."""
     row: dict[str, Any] = {key: rec[key] for key in TEXT_LIMITS}
     row.update(elevation_m=rec["elevation_m"], area_m2=rec["area_m2"], coord_accuracy_m=rec["coord_accuracy_m"],
                position_method=rec["position_method"], best_seasons=rec["best_seasons"], verified=rec["verified"],
-               base_id=base_ids[rec["base"]] if rec["base"] else None, version=1,
-               geom=f"SRID=4326;POINT({rec['lon']!r} {rec['lat']!r})",
-               # the geometry's own numbers (repr round-trips), so SQLite's point trigger finds nothing to update
+               base_id=base_ids[rec["base"]] if rec["base"] else None,
+               # the geometry is made from these numbers in the insert (bulk_insert's point=NEW_SITE_POINT)
                lon=rec["lon"], lat=rec["lat"], lon_strip=lon_strip(rec["lon"]))
-    return row, tag_rows(rec)
+    facilities = rec["facilities"]
+    row.update(vocab.record_masks(rec["genres"], rec["terrain"], facilities))
+    source = rec["facts_source"]
+    others = [entry for entry in facilities if entry["status"] != facts.REPORTED or entry["source"] != source]
+    return row, [_facility_row(entry) for entry in others]
 
 
 def point_element(lon: float, lat: float) -> WKTElement:

@@ -173,6 +173,16 @@ def tag_mask(vocabulary: str, terms) -> int:
     return sum(1 << bits[term] for term in set(terms))
 
 
+def record_masks(genres, terrain, facilities) -> dict[str, int]:
+    """site_masks for a cleaned record's term lists and facility entries, without making its tag rows."""
+    bits = TAG_BITS["facility"]
+    present = [entry for entry in facilities if entry["status"] != "verified_absent"]
+    return {"genre_mask": tag_mask("genre", genres), "terrain_mask": tag_mask("terrain", terrain),
+            "facility_mask": sum(1 << bits[entry["facility"]] for entry in present),
+            "facility_verified_mask": sum(1 << bits[entry["facility"]] for entry in present
+                                          if entry["status"] == "verified_present")}
+
+
 def site_masks(tags) -> dict[str, int]:
     """A site's mask columns from its site_tags rows (dicts with vocabulary, term and, for a facility, status).
 

@@ -184,6 +184,11 @@ def test_a_bulk_import_leaves_the_index_masks_and_triggers_as_row_by_row_writes_
              "verified_how": "visit"},
             {"facility": "boats", "status": "verified_present", "verified_by": "ping", "verified_at": "2026-05-01",
              "verified_how": "call"}]
+    for feat in feats[1::3]:  # plain terms are reported with the site's facts_source, made from the masks in SQL
+        feat["properties"]["facts_source"] = "县文旅局 2026 年名录"
+    for feat in feats[2::4]:  # a facility reported with a source of its own is written over the row made in SQL
+        feat["properties"]["facility_status"] = [
+            {"facility": "parking", "status": "reported", "source": "村委会电话"}, {"facility": "toilets"}]
     path = geojson_file(tmp_path / "indexed.geojson", feats)
     maker = writer.application.extensions["scouting"]["sessionmaker"]
     with maker() as session:
@@ -206,6 +211,7 @@ def test_a_bulk_import_leaves_the_index_masks_and_triggers_as_row_by_row_writes_
         assert {tuple(t) for t in stored_tags} == expected, "site_tags rows differ from the records' tag rows"
         assert {t.status for t in stored_tags if t.vocabulary != "facility"} == {None}
         assert {"verified_absent", "verified_present"} <= {t.status for t in stored_tags}
+        assert {"县文旅局 2026 年名录", "村委会电话", None} <= {t.source for t in stored_tags}, "facility sources not kept"
         dialect = spatial_dialect(session)
         in_box = session.scalars(select(Site.id).where(dialect.bbox_filter("sites", Site.id, Site.geom,
                                                                            (120.0, 27.7, 120.15, 27.8)))).all()
@@ -349,3 +355,95 @@ def test_the_import_event_names_its_new_sites_as_runs_of_ids():
     assert _id_span([36]) == " (site id 36)"
     assert _id_span(list(range(36, 100036))) == " (site ids 36-100035)"
     assert _id_span([12, 7, 9, 10, 11]) == " (site ids 7, 9-12)", "sorted, and consecutive ids as one run"
+
+
+def _table_counts(session) -> dict[str, int]:
+    return {table: session.scalar(sql_text(f"SELECT count(*) FROM {table}"))  # noqa: S608 - our names
+            for table in ("sites", "site_tags", "site_revisions", "audit_events")}
+
+
+def test_flask_db_check_is_clean_after_a_bulk_import_from_the_command_line(writer, tmp_path: Path, monkeypatch):
+    """Points made from lon/lat in the insert with the point and geometry triggers set aside, and tags made from the
+    masks: `flask db check` finds nothing, the new sites are where their rows say, and every trigger is back."""
+    monkeypatch.setattr(plan, "WRITE_CHUNK", 11)
+    rng = random.Random(5)
+    feats = [feature(round(rng.uniform(119.9, 120.2), 7), round(rng.uniform(27.6, 27.9), 7), name_zh=f"检查点{i}",
+                     name_en=f"Checked Place {i}", genres=["nature"], terrain=rng.sample(["forest", "river"], 1),
+                     facilities=["parking"] if i % 2 else [], elevation_m=rng.uniform(10, 900)) for i in range(50)]
+    path = geojson_file(tmp_path / "checked.geojson", feats)
+    maker = writer.application.extensions["scouting"]["sessionmaker"]
+    with maker() as session:
+        triggers_before = _sqlite_triggers(session) if session.get_bind().dialect.name == "sqlite" else None
+    runner = writer.application.test_cli_runner()
+    imported = runner.invoke(args=["import", str(path), "--commit", "--confirm-outside"])
+    assert imported.exit_code == 0, imported.output
+    checked = runner.invoke(args=["db", "check"])
+    assert checked.exit_code == 0, f"flask db check after a bulk import: {checked.output}"
+    with maker() as session:
+        stored = session.execute(select(Site.name_en, Site.lon, Site.lat, func.ST_X(Site.geom), func.ST_Y(Site.geom),
+                                        func.ST_SRID(Site.geom)).where(Site.name_en.like("Checked Place %"))).all()
+        by_name = {row[0]: row[1:] for row in stored}
+        for feat in feats:
+            lon, lat = feat["geometry"]["coordinates"]
+            assert by_name[feat["properties"]["name_en"]] == (lon, lat, lon, lat, 4326), feat["properties"]["name_en"]
+        if triggers_before is not None:
+            assert _sqlite_triggers(session) == triggers_before, "a trigger set aside was not made again as it was"
+            # The R*Tree's boxes are the ones SpatiaLite's own trigger (RTreeAlign, row by row) would have made.
+            new = "SELECT id FROM sites WHERE name_en LIKE 'Checked Place %'"
+            boxes = f"SELECT pkid, xmin, xmax, ymin, ymax FROM idx_sites_geom WHERE pkid IN ({new}) ORDER BY pkid"
+            bulk = session.execute(sql_text(boxes)).all()
+            session.execute(sql_text(f"DELETE FROM idx_sites_geom WHERE pkid IN ({new})"))
+            session.execute(sql_text(f"SELECT count(RTreeAlign('idx_sites_geom', id, geom)) FROM sites WHERE id IN ({new})"))
+            assert len(bulk) == 50 and bulk == session.execute(sql_text(boxes)).all(), "R*Tree boxes differ from RTreeAlign's"
+            session.rollback()
+
+
+def test_an_import_that_fails_midway_writes_nothing_and_keeps_every_trigger(writer, tmp_path: Path, monkeypatch):
+    """The sites of the first chunks are in, the tags are not yet: a failure there leaves every table, the data
+    version and (SQLite's DDL being transactional) the triggers set aside exactly as they were."""
+    monkeypatch.setattr(plan, "WRITE_CHUNK", 4)
+    feats = [feature(120.0 + i / 500, 27.75, name_zh=f"中断点{i}", genres=["nature"], facilities=["parking"])
+             for i in range(10)]
+    path = geojson_file(tmp_path / "midway.geojson", feats)
+
+    def failing(conn, after_id, facility_rows):
+        assert conn.scalar(sql_text("SELECT count(*) FROM sites WHERE id > :id"), {"id": after_id}) == 10
+        raise RuntimeError("the disk is full")
+
+    monkeypatch.setattr(plan, "insert_new_site_tags", failing)
+    maker = writer.application.extensions["scouting"]["sessionmaker"]
+    with maker() as session:
+        spatialite = session.get_bind().dialect.name == "sqlite"
+        before = (_table_counts(session), session.scalar(sql_text("SELECT version FROM data_version")),
+                  _sqlite_triggers(session) if spatialite else None)
+        with pytest.raises(RuntimeError, match="the disk is full"):
+            plan.run_import(session, path, path.name, commit=True, actor="import:midway")
+    with maker() as session:
+        after = (_table_counts(session), session.scalar(sql_text("SELECT version FROM data_version")),
+                 _sqlite_triggers(session) if spatialite else None)
+        assert after == before, "a failed import left rows, a version bump or a changed trigger behind"
+        if spatialite:
+            assert session.scalar(sql_text("SELECT CheckSpatialIndex('sites', 'geom')")) == 1
+
+
+def test_a_wrong_geometry_fails_the_bulk_insert_as_the_trigger_would(writer):
+    """With SpatiaLite's geometry trigger set aside, a geometry of another SRID is still refused, for the whole set
+    of new rows at once; PostGIS's geometry(Point, 4326) column refuses it itself.  Nothing is written."""
+    maker = writer.application.extensions["scouting"]["sessionmaker"]
+    with maker() as session:
+        spatialite = session.get_bind().dialect.name == "sqlite"
+        conn = session.connection()
+        dialect = spatial_dialect(session)
+        last = session.scalar(select(func.max(Site.id)))
+        before = _table_counts(session)
+        row = {"slug": "wrong-srid", "name_zh": "错点", "name_en": "Wrong", "best_seasons": [], "verified": False,
+               "version": 1, "coord_source": "t", "coord_accuracy_m": 1, "position_method": "gps",
+               "geom": "SRID=3857;POINT(13360000 3220000)", "lon": 120.0, "lat": 27.7, "lon_strip": 2400}
+        now = {"created_at": datetime.now(UTC), "updated_at": datetime.now(UTC)}
+        refused = pytest.raises(ValueError, match="sites.geom violates Geometry constraint") if spatialite else \
+            pytest.raises(Exception, match="SRID")
+        with refused:
+            with dialect.deferred_spatial_index(conn, "sites", "geom", last):
+                dialect.bulk_insert(conn, Site.__table__, [row], now)
+        session.rollback()
+        assert _table_counts(session) == before

@@ -23,11 +23,11 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
-from .. import audit, checks, geo, sites, vocab
-from ..db import spatial_dialect
+from .. import audit, checks, geo, sites
+from ..db import insert_new_site_tags, spatial_dialect
 from ..errors import InvalidParameter, PreconditionFailed
 from ..faults import pause_point
-from ..models import Site, SiteRevision, SiteTag, ThemedBase
+from ..models import Site, SiteRevision, ThemedBase
 from ..search import get_site
 from .mapping import map_props, site_names
 from .options import ImportOptions, ImportTooLarge, MiB, display_name
@@ -208,11 +208,12 @@ def _preclean(mapped_rows: list[tuple[dict, set]], positions: list, defaults: di
 
 
 _PLACEHOLDER_SLUG = "slug"  # a valid slug, replaced by the row's own
+_EDITABLE = frozenset(sites.EDITABLE)  # a set: asked once per attribute of every row
 
 
 def _create_raw(mapped: dict, names: dict, point: tuple[float, float], defaults: dict) -> dict:
     """A new site's raw record from a row: the file's fields, its names and point, the import's defaults."""
-    raw = {k: v for k, v in mapped.items() if k in sites.EDITABLE and v is not None}
+    raw = {k: v for k, v in mapped.items() if k in _EDITABLE and v is not None}
     raw.update(names)
     raw.update(lon=point[0], lat=point[1])
     for key in ("coord_source", "coord_accuracy_m", "position_method", "verified"):
@@ -249,7 +250,7 @@ def _plan_create(res: RowResult, mapped: dict, point, defaults: dict, base_slugs
 
 def _plan_update(session, res: RowResult, hit, mapped: dict, point, defaults: dict, base_slugs: set[str], inside) -> None:
     before = sites.site_record(hit.site, hit.lon, hit.lat)
-    patch = {k: v for k, v in mapped.items() if k in sites.EDITABLE and k != "slug" and v is not None}
+    patch = {k: v for k, v in mapped.items() if k in _EDITABLE and k != "slug" and v is not None}
     patch.update(site_names(mapped, copy=False))
     moved = point is not None and geo.distance_bearing(hit.lon, hit.lat, *point).distance_m > SAME_POSITION_M
     if moved:
@@ -320,51 +321,50 @@ def _insert_new_sites(session, creates: list[RowResult], actor: str, base_ids: d
     """New sites, their tags and "create" revisions, written in bulk; returns their ids.
 
     Each chunk of WRITE_CHUNK sites is one bulk insert per table (COPY on PostGIS, one DB-API executemany on
-    SpatiaLite: no per-row SQLAlchemy work), the site rows carrying their tag masks so SQLite's per-row insert
-    triggers can be set aside (`bulk_load`: data_version is bumped once) and SpatiaLite's R*Tree filled in one
-    statement at the end (`deferred_spatial_index`).  The ids are read back in one query per chunk, by slug
-    (unique): a RETURNING that keeps the parameters' order runs row by row on SQLite.  The audit log gets one
-    event for the import (see _write); each site's history has its "create" revision."""
+    SpatiaLite: no per-row SQLAlchemy work), the site rows carrying their tag masks.  One statement at the end makes
+    their site_tags rows from the masks (db.insert_new_site_tags); only facilities verified or with a source of
+    their own are written from Python, after it.  So SQLite's per-row insert triggers can be set aside
+    (`bulk_load`: data_version is bumped once) and SpatiaLite's R*Tree filled in one statement at the end
+    (`deferred_spatial_index`).  The ids are read back in one query per chunk, by slug (unique): a RETURNING that
+    keeps the parameters' order runs row by row on SQLite.  The audit log gets one event for the import (see
+    _write); each site's history has its "create" revision."""
     if not creates:
         return []
-    site_table, tag_table, revision_table = Site.__table__, SiteTag.__table__, SiteRevision.__table__
+    site_table, revision_table = Site.__table__, SiteRevision.__table__
     now = datetime.now(UTC)  # one transaction, one time: not a default called per row
     conn = session.connection()
     dialect = spatial_dialect(session)
     created: list[int] = []
-    with dialect.bulk_load(conn):  # its first write takes SQLite's write lock: the largest id stays ours
-        last_id = conn.scalar(select(func.max(site_table.c.id))) or 0
+    facility_rows: list[dict] = []  # those the masks do not stand for
+    revision_same = {"version": 1, "action": "create", "actor": actor, "changed_at": now, "before": None}
+    with dialect.bulk_load(conn, points_made_in_sql=True):  # its first write takes SQLite's write lock: the largest id stays ours
+        first_id = last_id = conn.scalar(select(func.max(site_table.c.id))) or 0
         with dialect.deferred_spatial_index(conn, site_table.name, "geom", last_id):
             for start in range(0, len(creates), WRITE_CHUNK):
                 chunk = creates[start:start + WRITE_CHUNK]
-                site_rows, tags_per_site = [], []
+                site_rows, facilities_per_site = [], []
                 for res in chunk:
-                    row, tags = sites.new_site_rows(res.record, base_ids)
-                    row.update(vocab.site_masks(tags), created_at=now, updated_at=now)
+                    row, facilities = sites.new_site_rows(res.record, base_ids)
                     site_rows.append(row)
-                    tags_per_site.append(tags)
-                dialect.bulk_insert(conn, site_table, site_rows)
+                    facilities_per_site.append(facilities)
+                dialect.bulk_insert(conn, site_table, site_rows, {"created_at": now, "updated_at": now, "version": 1},
+                                    point=sites.NEW_SITE_POINT)
                 wanted = {res.record["slug"] for res in chunk}
                 new_ids = {slug: site_id for site_id, slug in
                            conn.execute(select(site_table.c.id, site_table.c.slug).where(site_table.c.id > last_id))
                            if slug in wanted}
                 last_id = max(new_ids.values())
-                term_rows, facility_rows, revision_rows = [], [], []
-                for res, tags in zip(chunk, tags_per_site, strict=True):
+                revision_rows = []
+                for res, facilities in zip(chunk, facilities_per_site, strict=True):
                     site_id = res.site_id = new_ids[res.record["slug"]]
-                    for tag in tags:
-                        if tag["vocabulary"] == "facility":
-                            tag["site_id"] = site_id
-                            facility_rows.append(tag)
-                        else:  # a genre or terrain row has no status columns: the narrower insert leaves them NULL
-                            term_rows.append({"site_id": site_id, "vocabulary": tag["vocabulary"], "term": tag["term"]})
-                    revision_rows.append({"site_id": site_id, "version": 1, "action": "create", "actor": actor,
-                                          "changed_at": now, "changed_fields": sites.changed_fields(None, res.record),
-                                          "before": None, "after": res.record})
-                dialect.bulk_insert(conn, tag_table, term_rows)
-                dialect.bulk_insert(conn, tag_table, facility_rows)
-                dialect.bulk_insert(conn, revision_table, revision_rows)
+                    for tag in facilities:
+                        tag["site_id"] = site_id
+                    facility_rows += facilities
+                    revision_rows.append({"site_id": site_id, "changed_fields": sites.changed_fields(None, res.record),
+                                          "after": res.record})
+                dialect.bulk_insert(conn, revision_table, revision_rows, revision_same)
                 created += new_ids.values()
+        insert_new_site_tags(conn, first_id, facility_rows)
     return created
 
 
