@@ -188,17 +188,11 @@ def site_masks(tags) -> dict[str, int]:
 
     Bulk writers may set them with the site row: the insert triggers then find every bit set and write nothing
     more.  (A facility verified absent sets no bit; one verified present sets both facility masks.)"""
-    masks = {"genre_mask": 0, "terrain_mask": 0, "facility_mask": 0, "facility_verified_mask": 0}
-    for tag in tags:
-        bit = 1 << TAG_BITS[tag["vocabulary"]][tag["term"]]
-        status = tag.get("status")
-        if tag["vocabulary"] != "facility":
-            masks[f"{tag['vocabulary']}_mask"] |= bit
-        elif status != "verified_absent":
-            masks["facility_mask"] |= bit
-            if status == "verified_present":
-                masks["facility_verified_mask"] |= bit
-    return masks
+    def terms(vocabulary: str) -> list[str]:
+        return [tag["term"] for tag in tags if tag["vocabulary"] == vocabulary]
+
+    facilities = [{"facility": tag["term"], "status": tag.get("status")} for tag in tags if tag["vocabulary"] == "facility"]
+    return record_masks(terms("genre"), terms("terrain"), facilities)
 
 
 # The English name of each place a themed base is centred on (bases.towns holds the Chinese names, as the 2017
