@@ -156,8 +156,16 @@ def test_detail_panel_from_list_and_map(session, client):
     page.evaluate("""id => {
         const app = WenchengScout.app; app.map.setView(app.markers()[id].getLatLng(), 16, {animate: false});
     }""", alone["id"])
-    page.wait_for_selector(f".scout-site-dot[data-site-id='{alone['id']}']", timeout=10_000)
-    page.click(f".scout-site-dot[data-site-id='{alone['id']}']")
+    dot = f".scout-site-dot[data-site-id='{alone['id']}']"
+    page.wait_for_selector(dot, timeout=10_000)
+    # Clicked once the view has settled and the dot is what a pointer at its centre meets (the base badges are
+    # laid out again after a move; under load that can come after the dot appears).
+    page.wait_for_function(READY, timeout=20_000)
+    page.wait_for_function("""sel => { const dot = document.querySelector(sel); if (!dot) return false;
+        const box = dot.getBoundingClientRect();
+        return dot.contains(document.elementFromPoint(box.x + box.width / 2, box.y + box.height / 2)); }""",
+                           arg=dot, timeout=10_000)
+    page.click(dot)
     page.wait_for_selector(f"#scout-detail-body[data-site-id='{alone['id']}']")
     assert page.inner_text("#scout-detail-title") == alone["properties"]["name_zh"]
     assert page.locator(f".scout-result.is-active[data-site-id='{alone['id']}']").count() == 1
