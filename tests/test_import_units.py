@@ -6,17 +6,19 @@ from __future__ import annotations
 import io
 import json
 import os
+import random
 import time
 import zipfile
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pytest
 from shapely.geometry import LineString, Point
 
 from scouting.errors import InvalidParameter
 from scouting.imports import ImportFileError, ImportOptions, Staging, read_source
-from scouting.imports.mapping import map_props, plain_value, site_names, vocab_term
+from scouting.imports.mapping import COLUMN_MIN_ROWS, map_props, map_rows, plain_value, site_names, vocab_term
 from scouting.imports.readers import READERS, Probe
 from scouting.imports.report import ImportReport, RowResult, page_rows
 from scouting.imports.staging import KEEP_SECONDS, NotStaged
@@ -74,6 +76,38 @@ def test_facility_status_column_is_the_fuller_statement():
     cell = json.dumps([{"facility": "停车场", "status": "present"}])
     mapped, _ = map_props({"facilities": "parking", "facility_status": cell}, {}, html=False)
     assert mapped["facilities"] == [{"facility": "parking", "status": "present"}]
+
+
+# Cells a file may hold, right and wrong, for the columns of every kind map_props converts.
+_CELLS = {
+    "name": ["铜铃山", "  飞云湖  ", " ", "", None, 12, ["a", "b"], {"k": 1}, "'=SUM(A1)", "'plain", "<b>x</b>"],
+    "名称": ["百丈漈瀑布 (Baizhangji Falls)", None, "  "],
+    "description": ["<div>瀑布<br>落差</div>", "a <b>tag</b>", "'+1", "  plain  ", None, 3.5],
+    "genres": [["costume", "古装"], [], ["horror"], "青春, costume", '["period"]', None, [1, 2], ["youth"] * 20, ("red",)],
+    "设施": ["停车场", ["parking"], None],
+    "facility_status": [json.dumps([{"facility": "停车场", "status": "present"}]), "not json", None],
+    "elevation_m": [620, 620.5, "620米", "high", True, None, float("nan"), np.float64(12.5), np.int64(7)],
+    "verified": [True, "是", "no", 0, 1, 2, "maybe", None, np.bool_(True)],
+    "base": ["百丈漈基地", "Baizhangji Base", "nowhere", None, 5],
+    "position_method": ["GPS", "估计", "estimate", "guess", None, 1],
+    "拍摄许可": ["要", "", None, ["x"]],
+    "fid": [1, None],
+}
+
+
+@pytest.mark.parametrize("rows", [COLUMN_MIN_ROWS, COLUMN_MIN_ROWS - 1, 300])
+@pytest.mark.parametrize("html", [False, True])
+def test_rows_mapped_a_column_at_a_time_get_what_each_gets_alone(rows, html):
+    """map_rows gives each row what map_props gives it alone: a file's rows share their columns (one group), a few
+    rows have columns of their own (groups too small for the column form), in every kind of cell."""
+    rng = random.Random(rows)
+    props = [{key: rng.choice(cells) for key, cells in _CELLS.items()} for _ in range(rows)]
+    props += [{"name": "独行", "海拔": "100米"}, {"title": "Lone", "name": None, "genre": "nature"}]
+    together = map_rows(props, BASES, html)
+    alone = [map_props(row, BASES, html) for row in props]
+    assert together == alone
+    assert any(mapped.get("facilities") for mapped, _ in together), "the sample must hold facilities"
+    assert any(ignored for _, ignored in together), "the sample must hold reported columns"
 
 
 @pytest.mark.parametrize("mapped,copy,expected", [

@@ -29,7 +29,7 @@ from ..errors import InvalidParameter, PreconditionFailed
 from ..faults import pause_point
 from ..models import Site, SiteRevision, ThemedBase
 from ..search import get_site
-from .mapping import map_props, site_names
+from .mapping import map_rows, site_names
 from .options import ImportOptions, ImportTooLarge, MiB, display_name
 from .readers import Source, SourceRow, read_source
 from .report import ImportReport, RowResult
@@ -142,7 +142,7 @@ def _plan(session, source: Source, opts: ImportOptions, defaults: dict, progress
                                                 "if that is right, import again with --confirm-outside "
                                                 "(API: confirm_outside=true)")
 
-    mapped_rows = [map_props(row.props, base_lookup, source.html_descriptions) for row in source.rows]
+    mapped_rows = map_rows([row.props for row in source.rows], base_lookup, source.html_descriptions)
     precleaned = _preclean(mapped_rows, positions, defaults, base_slugs, taken)
 
     for done, (row, position, (mapped, unknown), pre) in enumerate(
