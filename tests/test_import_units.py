@@ -16,8 +16,9 @@ import numpy as np
 import pytest
 from shapely.geometry import LineString, Point
 
+from scouting import geo
 from scouting.errors import InvalidParameter
-from scouting.imports import ImportFileError, ImportOptions, Staging, read_source
+from scouting.imports import ImportFileError, ImportOptions, Staging, plan, read_source
 from scouting.imports.mapping import COLUMN_MIN_ROWS, map_props, map_rows, plain_value, site_names, vocab_term
 from scouting.imports.readers import READERS, Probe
 from scouting.imports.report import ImportReport, RowResult, page_rows
@@ -108,6 +109,80 @@ def test_rows_mapped_a_column_at_a_time_get_what_each_gets_alone(rows, html):
     assert together == alone
     assert any(mapped.get("facilities") for mapped, _ in together), "the sample must hold facilities"
     assert any(ignored for _, ignored in together), "the sample must hold reported columns"
+
+
+# --------------------------------------------------------------------------- duplicate search
+
+def _nearest_by_scanning(entries: list, keys: set[str], lon: float, lat: float) -> dict | None:
+    """The duplicate search without cells: every entry of the same name measured."""
+    best = None
+    for order, (entry_keys, entry_lon, entry_lat, info) in enumerate(entries):
+        if entry_keys & keys:
+            metres = geo.distance_bearing(lon, lat, entry_lon, entry_lat).distance_m
+            if metres <= plan.DUPLICATE_RADIUS_M and (best is None or (metres, order) < best[:2]):
+                best = (metres, order, info)
+    return None if best is None else best[2] | {"distance_m": round(best[0], 1)}
+
+
+@pytest.mark.parametrize("lon,lat", [(120.0, 27.8), (120.0005, 27.8005), (-179.9999, 0.0), (179.9997, -45.0),
+                                     (10.0, 89.9995), (0.0, -89.8), (-0.0002, 0.0002)])
+def test_the_duplicate_search_by_cells_finds_what_measuring_every_same_name_point_finds(lon, lat):
+    """Points of a few names around one place (on a cell's corner, across the antimeridian, by a pole) at 50 m ± a
+    little and further: the cells find the same nearest point, at the same distance, as measuring every point."""
+    rng = random.Random(f"{lon},{lat}")
+    index, entries = plan._SameNameIndex(), []
+    for i in range(600):
+        keys = {rng.choice(["停车场", "parking", "瀑布"])}
+        bearing = rng.uniform(0, 360)
+        metres = rng.choice([rng.uniform(0, 120), rng.uniform(49.5, 50.5), 50.0])
+        p_lon, p_lat, _ = geo._GEOD.fwd(lon, lat, bearing, metres)
+        p_lon = (p_lon + 180) % 360 - 180
+        entries.append((keys, p_lon, p_lat, {"row": i}))
+        index.add(keys, p_lon, p_lat, {"row": i})
+    found = []
+    for _ in range(300):
+        bearing, metres = rng.uniform(0, 360), rng.uniform(0, 60)
+        q_lon, q_lat, _ = geo._GEOD.fwd(lon, lat, bearing, metres)
+        q_lon = (q_lon + 180) % 360 - 180
+        keys = {rng.choice(["停车场", "parking", "瀑布", "石桥"]), "parking"} if rng.random() < 0.2 else \
+            {rng.choice(["停车场", "瀑布", "石桥"])}
+        expected = _nearest_by_scanning(entries, keys, q_lon, q_lat)
+        assert index.nearest(keys, q_lon, q_lat) == expected, (keys, q_lon, q_lat)
+        found.append(expected)
+    assert sum(hit is not None for hit in found) > 100 and None in found, "the sample must hold hits and misses"
+
+
+def test_the_duplicate_search_keeps_50_m_and_not_a_little_more_across_a_cell_edge():
+    edge = plan._SameNameIndex.CELL_DEG * 55_600  # a cell boundary: latitude 27.8, in Wencheng
+    index = plan._SameNameIndex()
+    index.add({"石桥"}, 120.0, edge + 1e-7, {"row": 1})
+    for i in range(30):  # others of the name, kilometres away: the search must go by cells, not scan them all
+        index.add({"石桥"}, 120.05 + i * 0.01, edge, {"row": 2 + i})
+    for metres, hit in [(49.9, True), (50.0, True), (50.1, False)]:
+        lon, lat, _ = geo._GEOD.fwd(120.0, edge + 1e-7, 180.0, metres)  # due south, into the cell below
+        assert plan._SameNameIndex()._cell(lon, lat) != index._cell(120.0, edge + 1e-7), "the point is in another cell"
+        found = index.nearest({"石桥"}, lon, lat)
+        assert (found is not None) == hit, metres
+        if hit:
+            assert found == {"row": 1, "distance_m": round(metres, 1)}
+
+
+def test_a_file_that_repeats_one_name_is_searched_by_cells_not_by_every_earlier_row(monkeypatch):
+    """100,000 "停车场" a few hundred metres apart: each search measures only its neighbours."""
+    index = plan._SameNameIndex()
+    for i in range(20_000):
+        index.add({"停车场"}, 120.0 + (i % 200) * 0.003, 27.6 + (i // 200) * 0.003, {"row": i})
+    measured = []
+    real = geo.distance_bearing
+
+    def counting(*args):
+        measured.append(args)
+        return real(*args)
+
+    monkeypatch.setattr(geo, "distance_bearing", counting)
+    assert index.nearest({"停车场"}, 120.3, 27.75)["row"] == 50 * 200 + 100
+    assert index.nearest({"停车场"}, 120.3015, 27.7515) is None, "the nearest is 160 m away"
+    assert len(measured) <= 4, f"{len(measured)} points measured"
 
 
 @pytest.mark.parametrize("mapped,copy,expected", [
