@@ -167,6 +167,16 @@ def test_the_duplicate_search_keeps_50_m_and_not_a_little_more_across_a_cell_edg
             assert found == {"row": 1, "distance_m": round(metres, 1)}
 
 
+def test_the_duplicate_named_is_the_nearest_even_when_both_round_to_the_same_distance():
+    """18.36 m and then 18.39 m away: both show as 18.4 m, and the first (nearer) one is named.  (The search used to
+    compare each distance with the rounded best, so the later, farther point replaced it.)"""
+    index = plan._SameNameIndex()
+    for row, metres in [(1, 18.36), (2, 18.39)]:
+        lon, lat, _ = geo._GEOD.fwd(120.0, 27.8, 90.0, metres)
+        index.add({"瀑布"}, lon, lat, {"row": row})
+    assert index.nearest({"瀑布"}, 120.0, 27.8) == {"row": 1, "distance_m": 18.4}
+
+
 def test_a_file_that_repeats_one_name_is_searched_by_cells_not_by_every_earlier_row(monkeypatch):
     """100,000 "停车场" a few hundred metres apart: each search measures only its neighbours."""
     index = plan._SameNameIndex()

@@ -177,8 +177,6 @@ def _plan(session, source: Source, opts: ImportOptions, defaults: dict, progress
                 if res.action == "create":
                     claimed[res.slug] = row.number
                     taken.add(res.slug)
-                    rec = res.record
-                    by_name.add(_name_keys(rec["name_zh"], rec["name_en"]), rec["lon"], rec["lat"], {"row": row.number})
         except sites.RecordError as err:
             res.action = "invalid"
             res.error = {"name": err.field, "reason": err.reason}
@@ -235,7 +233,8 @@ def _plan_create(res: RowResult, mapped: dict, point, defaults: dict, base_slugs
     if not names.get("name_zh"):
         raise sites.RecordError("name_zh", "is required: give name, name_zh or name_en")
     res.name_zh, res.name_en = names["name_zh"], names["name_en"]
-    duplicate = by_name.nearest(_name_keys(names["name_zh"], names["name_en"]), *point)
+    keys = _name_keys(names["name_zh"], names["name_en"])  # the cleaned names' too: cleaning only strips them
+    duplicate = by_name.nearest(keys, *point)
     if duplicate:
         res.action, res.duplicate_of = "duplicate", duplicate
         res.site_id = duplicate.get("id")
@@ -249,6 +248,7 @@ def _plan_create(res: RowResult, mapped: dict, point, defaults: dict, base_slugs
         rec = sites.clean_site_record(_create_raw(mapped, names, point, defaults) | {"slug": slug}, base_slugs)
     inside(rec)
     res.action, res.record = "create", rec
+    by_name.add(keys, rec["lon"], rec["lat"], {"row": res.row})  # later rows of the file are its duplicates
     res.slug, res.lon, res.lat = rec["slug"], rec["lon"], rec["lat"]
 
 
