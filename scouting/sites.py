@@ -78,21 +78,20 @@ def clean_site_record(raw: dict[str, Any], base_slugs: set[str]) -> dict[str, An
 def clean_site_records(raws: list[dict[str, Any]], base_slugs: set[str]) -> list[dict[str, Any] | RecordErrors]:
     """`clean_site_record` for many records at once, a field (column) at a time: each record's normalised form or
     its RecordErrors.  A column whose values are all plainly right (checked for the whole column at once) is taken
-    as it is; any other goes value by value through the same rules, so every record gets what it would alone."""
-    recs: list[dict[str, Any]] = [{} for _ in raws]
+    as it is; any other goes value by value through the same rules, so every record gets what it would alone.  The
+    records are made from the columns at the end, each in one step."""
+    columns: dict[str, list[Any]] = {}  # in the records' key order
     errors: list[list[RecordError]] = [[] for _ in raws]
 
     def each(key: str, rule: Callable[..., Any], *args: Any) -> None:
-        for rec, errs, raw in zip(recs, errors, raws, strict=True):
+        values = []
+        for errs, raw in zip(errors, raws, strict=True):
             try:
-                rec[key] = rule(raw, *args)
+                values.append(rule(raw, *args))
             except RecordError as err:
                 errs.append(err)
-                rec[key] = None
-
-    def take(key: str, values: list[Any]) -> None:
-        for rec, value in zip(recs, values, strict=True):
-            rec[key] = value
+                values.append(None)
+        columns[key] = values
 
     for key in (*REQUIRED_TEXT, *OPTIONAL_TEXT):
         required = key in REQUIRED_TEXT
@@ -100,9 +99,9 @@ def clean_site_records(raws: list[dict[str, Any]], base_slugs: set[str]) -> list
         if texts is None:
             each(key, _text, key, required)
         else:
-            take(key, texts)
-    for rec, errs in zip(recs, errors, strict=True):
-        if rec["slug"] and not _SLUG_CHARS.fullmatch(rec["slug"]):
+            columns[key] = texts
+    for slug, errs in zip(columns["slug"], errors, strict=True):
+        if slug and not _SLUG_CHARS.fullmatch(slug):
             errs.append(RecordError("slug", "use ASCII letters, digits and '-' only", "slug_chars"))
 
     for key, low, high, required in (("lon", -180, 180, True), ("lat", -90, 90, True),
@@ -112,41 +111,52 @@ def clean_site_records(raws: list[dict[str, Any]], base_slugs: set[str]) -> list
         if numbers is None:
             each(key, _number, key, low, high, required)
         else:
-            take(key, numbers)
+            columns[key] = numbers
     methods = [raw.get("position_method") for raw in raws]
     if all(type(m) is str and m in vocab.POSITION_METHODS for m in methods):
-        take("position_method", methods)
+        columns["position_method"] = methods
     else:
         each("position_method", lambda raw: _checked(checks.one_of, raw.get("position_method"), "position_method",
                                                      vocab.POSITION_METHODS))
-    for rec, errs, raw in zip(recs, errors, raws, strict=True):
-        if rec["coord_accuracy_m"] is not None:
-            # A device's reported accuracy is an upper bound: rounded up, never down.
-            accuracy = rec["coord_accuracy_m"]
-            rec["coord_accuracy_m"] = math.ceil(accuracy) if rec["position_method"] == "gps" else int(round(accuracy))
-        base = raw.get("base")
+    # A device's reported accuracy is an upper bound: rounded up, never down.
+    columns["coord_accuracy_m"] = [None if accuracy is None else math.ceil(accuracy) if method == "gps"
+                                   else int(round(accuracy))
+                                   for accuracy, method in zip(columns["coord_accuracy_m"], columns["position_method"],
+                                                               strict=True)]
+    bases = columns["base"] = [raw.get("base") for raw in raws]
+    for base, errs in zip(bases, errors, strict=True):
         if base is not None and base not in base_slugs:
             errs.append(RecordError("base", f"unknown base {base!r}; known bases: {', '.join(sorted(base_slugs))}",
                                     "choose"))
-        rec["base"] = base
+
+    def term_column(key: str, vocabulary: dict) -> None:
+        lists = _plain_term_lists([raw.get(key) for raw in raws], key, vocabulary)
+        if lists is None:
+            each(key, _terms, key, vocabulary)
+        else:
+            columns[key] = lists
 
     for field, vocabulary in TAG_FIELDS.items():
         if field != "facilities":
-            each(field, _terms, field, vocab.TAG_VOCABULARIES[vocabulary])
-    for rec, errs, raw in zip(recs, errors, raws, strict=True):
+            term_column(field, vocab.TAG_VOCABULARIES[vocabulary])
+    facilities = columns["facilities"] = []
+    for errs, raw, source, genres in zip(errors, raws, columns["facts_source"], columns["genres"], strict=True):
         try:  # each a term (reported, with the record's facts_source) or an object with its status
-            rec["facilities"] = facts.clean_facilities(raw.get("facilities"), rec["facts_source"])
+            facilities.append(facts.clean_facilities(raw.get("facilities"), source))
         except facts.FactError as err:
             errs.append(RecordError(err.field, err.reason, err.key, **err.params))
-        if rec["genres"] == []:
+            facilities.append(None)
+        if genres == []:
             errs.append(RecordError("genres", "at least one genre is required", "choose_one"))
-    each("best_seasons", _terms, "best_seasons", vocab.SEASONS)
+    term_column("best_seasons", vocab.SEASONS)
     flags = [raw.get("verified", False) for raw in raws]
     if all(type(flag) is bool for flag in flags):
-        take("verified", flags)
+        columns["verified"] = flags
     else:
         each("verified", lambda raw: _checked(checks.boolean, raw.get("verified", False), "verified"))
-    return [RecordErrors(errs) if errs else rec for rec, errs in zip(recs, errors, strict=True)]
+    keys = tuple(columns)
+    return [RecordErrors(errs) if errs else dict(zip(keys, values, strict=True))
+            for errs, values in zip(errors, zip(*columns.values(), strict=True), strict=True)]
 
 
 _SLUG_CHARS = re.compile(r"[A-Za-z0-9-]*")  # ASCII letters and digits are exactly ASCII's isalnum()
@@ -225,6 +235,25 @@ def _terms(raw: dict, key: str, vocabulary: dict) -> list[str]:
     if vocabulary is not _RECORD_VOCABULARIES.get(key) or len(value) > TERM_LIST_CACHE_MAX:
         return _checked(checks.terms, value, key, vocabulary)
     return list(_known_terms(key, tuple(value)))
+
+
+def _plain_term_lists(values: list[Any], key: str, vocabulary: dict) -> list[list[str]] | None:
+    """A term column's values as `_terms` returns them, when every one is plainly right (None otherwise): missing,
+    or a short list of known terms (each distinct list checked once, by `_known_terms`)."""
+    if vocabulary is not _RECORD_VOCABULARIES.get(key):
+        return None
+    out: list[list[str]] = []
+    try:
+        for value in values:
+            if not value:
+                out.append([])
+            elif type(value) is list and len(value) <= TERM_LIST_CACHE_MAX and all(type(v) is str for v in value):
+                out.append(list(_known_terms(key, tuple(value))))
+            else:
+                return None
+    except RecordError:  # an unknown term: the column goes value by value, so each record gets its message
+        return None
+    return out
 
 
 _RECORD_VOCABULARIES = {"genres": vocab.GENRES, "terrain": vocab.TERRAIN, "best_seasons": vocab.SEASONS}

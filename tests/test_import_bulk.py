@@ -19,7 +19,7 @@ from shapely.geometry import Point
 from sqlalchemy import func, select
 from sqlalchemy import text as sql_text
 
-from scouting import bases, facts, search, sites
+from scouting import bases, facts, search, sites, vocab
 from scouting.db import spatial_dialect
 from scouting.imports import plan, report
 from scouting.imports.readers.geojson import read_geojson
@@ -309,6 +309,36 @@ def test_records_cleaned_a_column_at_a_time_get_what_each_gets_alone():
     assert all(rec == good[0] for rec in good) and good[0]["description_zh"] == "瀑布"
     assert good[0]["coord_accuracy_m"] == 13, "a GPS accuracy is rounded up"
     assert sum(isinstance(r, sites.RecordErrors) for r in batch) > 100, "the sample must hold many bad records"
+
+
+_TERM_CELLS = {
+    "genres": [["nature"], ["costume", "nature", "costume"], ["youth", "period"], list(vocab.GENRES)[:16]],
+    "terrain": [["forest"], [], None, ["river", "forest"], ["forest"] * 17],
+    "best_seasons": [["autumn"], ["winter", "spring"], [], None, ""],
+}
+_BAD_TERMS = [("genres", ["jungle"]), ("terrain", ["forest", "moon"]), ("best_seasons", ["monsoon"]),
+              ("terrain", ("forest",)), ("genres", [])]
+
+
+@pytest.mark.parametrize("bad", [None, *_BAD_TERMS])
+def test_term_columns_cleaned_at_once_get_what_each_gets_alone(bad):
+    """The genres, terrain and seasons columns of a batch, all right (taken in one pass) or with one wrong value
+    (value by value): each record gets what clean_site_record gives it alone, repeats and order included."""
+    rng = random.Random(7)
+    records = [dict(_GOOD, slug=f"term-place-{i}", **{key: rng.choice(cells) for key, cells in _TERM_CELLS.items()})
+               for i in range(200)]
+    if bad:
+        records[100][bad[0]] = bad[1]
+    batch = sites.clean_site_records(records, {"liu-ji-base"})
+    alone = []
+    for raw in records:
+        try:
+            alone.append(sites.clean_site_record(raw, {"liu-ji-base"}))
+        except sites.RecordErrors as err:
+            alone.append(err)
+    assert [_outcome(r) for r in batch] == [_outcome(r) for r in alone]
+    assert sum(isinstance(r, sites.RecordErrors) for r in batch) == (1 if bad else 0), "only the wrong record fails"
+    assert batch[0]["genres"] == alone[0]["genres"] and isinstance(batch[0]["genres"], list)
 
 
 @pytest.mark.parametrize("slug", ["ok-slug", "a", "x" * 64, " ok", "ok ", "bad slug", "x" * 65, "", "ünï", 5, None])

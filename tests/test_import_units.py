@@ -6,17 +6,20 @@ from __future__ import annotations
 import io
 import json
 import os
+import random
 import time
 import zipfile
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pytest
 from shapely.geometry import LineString, Point
 
+from scouting import geo
 from scouting.errors import InvalidParameter
-from scouting.imports import ImportFileError, ImportOptions, Staging, read_source
-from scouting.imports.mapping import map_props, plain_value, site_names, vocab_term
+from scouting.imports import ImportFileError, ImportOptions, Staging, plan, read_source
+from scouting.imports.mapping import COLUMN_MIN_ROWS, map_props, map_rows, plain_value, site_names, vocab_term
 from scouting.imports.readers import READERS, Probe
 from scouting.imports.report import ImportReport, RowResult, page_rows
 from scouting.imports.staging import KEEP_SECONDS, NotStaged
@@ -74,6 +77,122 @@ def test_facility_status_column_is_the_fuller_statement():
     cell = json.dumps([{"facility": "停车场", "status": "present"}])
     mapped, _ = map_props({"facilities": "parking", "facility_status": cell}, {}, html=False)
     assert mapped["facilities"] == [{"facility": "parking", "status": "present"}]
+
+
+# Cells a file may hold, right and wrong, for the columns of every kind map_props converts.
+_CELLS = {
+    "name": ["铜铃山", "  飞云湖  ", " ", "", None, 12, ["a", "b"], {"k": 1}, "'=SUM(A1)", "'plain", "<b>x</b>"],
+    "名称": ["百丈漈瀑布 (Baizhangji Falls)", None, "  "],
+    "description": ["<div>瀑布<br>落差</div>", "a <b>tag</b>", "'+1", "  plain  ", None, 3.5],
+    "genres": [["costume", "古装"], [], ["horror"], "青春, costume", '["period"]', None, [1, 2], ["youth"] * 20, ("red",)],
+    "设施": ["停车场", ["parking"], None],
+    "facility_status": [json.dumps([{"facility": "停车场", "status": "present"}]), "not json", None],
+    "elevation_m": [620, 620.5, "620米", "high", True, None, float("nan"), np.float64(12.5), np.int64(7)],
+    "verified": [True, "是", "no", 0, 1, 2, "maybe", None, np.bool_(True)],
+    "base": ["百丈漈基地", "Baizhangji Base", "nowhere", None, 5],
+    "position_method": ["GPS", "估计", "estimate", "guess", None, 1],
+    "拍摄许可": ["要", "", None, ["x"]],
+    "fid": [1, None],
+}
+
+
+@pytest.mark.parametrize("rows", [COLUMN_MIN_ROWS, COLUMN_MIN_ROWS - 1, 300])
+@pytest.mark.parametrize("html", [False, True])
+def test_rows_mapped_a_column_at_a_time_get_what_each_gets_alone(rows, html):
+    """map_rows gives each row what map_props gives it alone: a file's rows share their columns (one group), a few
+    rows have columns of their own (groups too small for the column form), in every kind of cell."""
+    rng = random.Random(rows)
+    props = [{key: rng.choice(cells) for key, cells in _CELLS.items()} for _ in range(rows)]
+    props += [{"name": "独行", "海拔": "100米"}, {"title": "Lone", "name": None, "genre": "nature"}]
+    together = map_rows(props, BASES, html)
+    alone = [map_props(row, BASES, html) for row in props]
+    assert together == alone
+    assert any(mapped.get("facilities") for mapped, _ in together), "the sample must hold facilities"
+    assert any(ignored for _, ignored in together), "the sample must hold reported columns"
+
+
+# --------------------------------------------------------------------------- duplicate search
+
+def _nearest_by_scanning(entries: list, keys: set[str], lon: float, lat: float) -> dict | None:
+    """The duplicate search without cells: every entry of the same name measured."""
+    best = None
+    for order, (entry_keys, entry_lon, entry_lat, info) in enumerate(entries):
+        if entry_keys & keys:
+            metres = geo.distance_bearing(lon, lat, entry_lon, entry_lat).distance_m
+            if metres <= plan.DUPLICATE_RADIUS_M and (best is None or (metres, order) < best[:2]):
+                best = (metres, order, info)
+    return None if best is None else best[2] | {"distance_m": round(best[0], 1)}
+
+
+@pytest.mark.parametrize("lon,lat", [(120.0, 27.8), (120.0005, 27.8005), (-179.9999, 0.0), (179.9997, -45.0),
+                                     (10.0, 89.9995), (0.0, -89.8), (-0.0002, 0.0002)])
+def test_the_duplicate_search_by_cells_finds_what_measuring_every_same_name_point_finds(lon, lat):
+    """Points of a few names around one place (on a cell's corner, across the antimeridian, by a pole) at 50 m ± a
+    little and further: the cells find the same nearest point, at the same distance, as measuring every point."""
+    rng = random.Random(f"{lon},{lat}")
+    index, entries = plan._SameNameIndex(), []
+    for i in range(600):
+        keys = {rng.choice(["停车场", "parking", "瀑布"])}
+        bearing = rng.uniform(0, 360)
+        metres = rng.choice([rng.uniform(0, 120), rng.uniform(49.5, 50.5), 50.0])
+        p_lon, p_lat, _ = geo._GEOD.fwd(lon, lat, bearing, metres)
+        p_lon = (p_lon + 180) % 360 - 180
+        entries.append((keys, p_lon, p_lat, {"row": i}))
+        index.add(keys, p_lon, p_lat, {"row": i})
+    found = []
+    for _ in range(300):
+        bearing, metres = rng.uniform(0, 360), rng.uniform(0, 60)
+        q_lon, q_lat, _ = geo._GEOD.fwd(lon, lat, bearing, metres)
+        q_lon = (q_lon + 180) % 360 - 180
+        keys = {rng.choice(["停车场", "parking", "瀑布", "石桥"]), "parking"} if rng.random() < 0.2 else \
+            {rng.choice(["停车场", "瀑布", "石桥"])}
+        expected = _nearest_by_scanning(entries, keys, q_lon, q_lat)
+        assert index.nearest(keys, q_lon, q_lat) == expected, (keys, q_lon, q_lat)
+        found.append(expected)
+    assert sum(hit is not None for hit in found) > 100 and None in found, "the sample must hold hits and misses"
+
+
+def test_the_duplicate_search_keeps_50_m_and_not_a_little_more_across_a_cell_edge():
+    edge = plan._SameNameIndex.CELL_DEG * 55_600  # a cell boundary: latitude 27.8, in Wencheng
+    index = plan._SameNameIndex()
+    index.add({"石桥"}, 120.0, edge + 1e-7, {"row": 1})
+    for i in range(30):  # others of the name, kilometres away: the search must go by cells, not scan them all
+        index.add({"石桥"}, 120.05 + i * 0.01, edge, {"row": 2 + i})
+    for metres, hit in [(49.9, True), (50.0, True), (50.1, False)]:
+        lon, lat, _ = geo._GEOD.fwd(120.0, edge + 1e-7, 180.0, metres)  # due south, into the cell below
+        assert plan._SameNameIndex()._cell(lon, lat) != index._cell(120.0, edge + 1e-7), "the point is in another cell"
+        found = index.nearest({"石桥"}, lon, lat)
+        assert (found is not None) == hit, metres
+        if hit:
+            assert found == {"row": 1, "distance_m": round(metres, 1)}
+
+
+def test_the_duplicate_named_is_the_nearest_even_when_both_round_to_the_same_distance():
+    """18.36 m and then 18.39 m away: both show as 18.4 m, and the first (nearer) one is named.  (The search used to
+    compare each distance with the rounded best, so the later, farther point replaced it.)"""
+    index = plan._SameNameIndex()
+    for row, metres in [(1, 18.36), (2, 18.39)]:
+        lon, lat, _ = geo._GEOD.fwd(120.0, 27.8, 90.0, metres)
+        index.add({"瀑布"}, lon, lat, {"row": row})
+    assert index.nearest({"瀑布"}, 120.0, 27.8) == {"row": 1, "distance_m": 18.4}
+
+
+def test_a_file_that_repeats_one_name_is_searched_by_cells_not_by_every_earlier_row(monkeypatch):
+    """100,000 "停车场" a few hundred metres apart: each search measures only its neighbours."""
+    index = plan._SameNameIndex()
+    for i in range(20_000):
+        index.add({"停车场"}, 120.0 + (i % 200) * 0.003, 27.6 + (i // 200) * 0.003, {"row": i})
+    measured = []
+    real = geo.distance_bearing
+
+    def counting(*args):
+        measured.append(args)
+        return real(*args)
+
+    monkeypatch.setattr(geo, "distance_bearing", counting)
+    assert index.nearest({"停车场"}, 120.3, 27.75)["row"] == 50 * 200 + 100
+    assert index.nearest({"停车场"}, 120.3015, 27.7515) is None, "the nearest is 160 m away"
+    assert len(measured) <= 4, f"{len(measured)} points measured"
 
 
 @pytest.mark.parametrize("mapped,copy,expected", [

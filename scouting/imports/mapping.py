@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from html.parser import HTMLParser
 from typing import Any
 
@@ -67,6 +67,80 @@ def map_props(props: Mapping[str, Any], base_lookup: dict[str, str], html: bool)
     if "facility_status" in mapped:  # the fuller statement: each facility with its status
         mapped["facilities"] = mapped.pop("facility_status")
     return mapped, ignored
+
+
+COLUMN_MIN_ROWS = 64  # rows sharing their attribute names that are mapped a column at a time
+
+
+def map_rows(rows: list[Mapping[str, Any]], base_lookup: dict[str, str],
+             html: bool) -> list[tuple[dict[str, Any], set[str]]]:
+    """`map_props` for every row of a file: rows that share their attribute names (most files: all of them) are
+    mapped a column at a time, each column's conversion chosen once; each row gets what map_props gives it."""
+    out: list[tuple[dict[str, Any], set[str]] | None] = [None] * len(rows)
+    groups: dict[tuple, list[int]] = {}
+    for i, props in enumerate(rows):
+        groups.setdefault(tuple(props), []).append(i)
+    for keys, numbers in groups.items():
+        if len(numbers) < COLUMN_MIN_ROWS:
+            for i in numbers:
+                out[i] = map_props(rows[i], base_lookup, html)
+            continue
+        mapped: list[dict[str, Any]] = [{} for _ in numbers]
+        ignored: list[set[str]] = [set() for _ in numbers]
+        for key in keys:
+            target, reported = _key_target(key)
+            column = [rows[i][key] for i in numbers]
+            if target is None:
+                if reported:
+                    for unknown, value in zip(ignored, column, strict=True):
+                        if _present(value):
+                            unknown.add(str(key))
+                continue
+            convert = _column_converter(target, base_lookup, html)
+            for rec, value in zip(mapped, column, strict=True):
+                if target in rec and rec[target] is not None:
+                    continue
+                value = convert(value)
+                if value is not _ABSENT:
+                    rec[target] = value
+        for i, rec, unknown in zip(numbers, mapped, ignored, strict=True):
+            if "facility_status" in rec:
+                rec["facilities"] = rec.pop("facility_status")
+            out[i] = (rec, unknown)
+    return out  # type: ignore[return-value]
+
+
+_ABSENT = object()  # a column converter's answer for a value that is not there (map_props skips it)
+
+
+def _column_converter(target: str, base_lookup: dict[str, str], html: bool) -> Callable[[Any], Any]:
+    """map_props' steps for one value of a column (plain_value, _present, _convert) with the common cases taken
+    first: plain text that needs no unquoting or HTML, numbers, lists of terms (cached per list)."""
+    def general(value: Any) -> Any:
+        value = plain_value(value)
+        return _convert(target, value, base_lookup, html) if _present(value) else _ABSENT
+
+    if target in _TEXT:
+        needs_html = html and target in ("description", "description_zh", "description_en")
+
+        def text(value: Any) -> Any:
+            if type(value) is str:
+                stripped = value.strip()
+                if not stripped:
+                    return _ABSENT
+                if stripped[0] != "'" and not (needs_html and "<" in stripped):
+                    return stripped
+            return general(value)
+        return text
+    if target in _NUMBERS:
+        return lambda value: value if type(value) in (int, float) else general(value)
+    if target in _TERMS:
+        def terms(value: Any) -> Any:
+            if type(value) is list and value and all(type(v) is str for v in value):
+                return list(_terms(target, tuple(value)))
+            return general(value)
+        return terms
+    return general
 
 
 @functools.lru_cache(maxsize=4096)  # every row of a file repeats the same few keys

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gc
 import hashlib
+import math
 import re
 import tempfile
 import threading
@@ -29,7 +30,7 @@ from ..errors import InvalidParameter, PreconditionFailed
 from ..faults import pause_point
 from ..models import Site, SiteRevision, ThemedBase
 from ..search import get_site
-from .mapping import map_props, site_names
+from .mapping import map_rows, site_names
 from .options import ImportOptions, ImportTooLarge, MiB, display_name
 from .readers import Source, SourceRow, read_source
 from .report import ImportReport, RowResult
@@ -37,6 +38,7 @@ from .report import ImportReport, RowResult
 DUPLICATE_RADIUS_M = 50.0
 SAME_POSITION_M = 0.5                  # an update whose point moved less than this keeps the stored point
 WRITE_CHUNK = 5000                     # new sites per executemany (and their tags, revisions, events)
+PROGRESS_EVERY = 250                   # rows between progress reports (a report per row cost 3% of the planning)
 
 # Defaults for what a file does not say (reported with every import).
 DEFAULT_ACCURACY_M = 50
@@ -120,10 +122,10 @@ def _plan(session, source: Source, opts: ImportOptions, defaults: dict, progress
                                     func.ST_X(Site.geom), func.ST_Y(Site.geom))).all()
     active = {r.slug: r.id for r in stored if r.deleted_at is None}
     deleted = {r.slug: r.id for r in stored if r.deleted_at is not None}
-    by_name: dict[str, list[dict]] = {}
+    by_name = _SameNameIndex()
     for r in stored:
         if r.deleted_at is None:
-            _index_name(by_name, r.name_zh, r.name_en, {"id": r.id, "slug": r.slug, "lon": r[5], "lat": r[6]})
+            by_name.add(_name_keys(r.name_zh, r.name_en), r[5], r[6], {"id": r.id, "slug": r.slug})
     bases = list(session.scalars(select(ThemedBase)))
     base_slugs = {b.slug for b in bases}
     base_lookup = {k: b.slug for b in bases for k in (b.slug, b.name_zh, b.name_en.casefold())}
@@ -142,10 +144,10 @@ def _plan(session, source: Source, opts: ImportOptions, defaults: dict, progress
                                                 "if that is right, import again with --confirm-outside "
                                                 "(API: confirm_outside=true)")
 
-    mapped_rows = [map_props(row.props, base_lookup, source.html_descriptions) for row in source.rows]
+    mapped_rows = map_rows([row.props for row in source.rows], base_lookup, source.html_descriptions)
     precleaned = _preclean(mapped_rows, positions, defaults, base_slugs, taken)
 
-    for done, (row, position, (mapped, unknown), pre) in enumerate(
+    for done, (row, position, (mapped, unknown), (pre, new_names)) in enumerate(
             zip(source.rows, positions, mapped_rows, precleaned, strict=True), start=1):
         res = RowResult(row=row.number, line=row.line, layer=row.layer)
         try:
@@ -172,38 +174,38 @@ def _plan(session, source: Source, opts: ImportOptions, defaults: dict, progress
                 claimed[slug] = row.number
                 _plan_update(session, res, get_site(session, active[slug]), mapped, point, defaults, base_slugs, inside)
             else:
-                _plan_create(res, mapped, point, defaults, base_slugs, inside, by_name, taken, pre)
+                _plan_create(res, mapped, point, defaults, base_slugs, inside, by_name, taken, pre, new_names)
                 if res.action == "create":
                     claimed[res.slug] = row.number
                     taken.add(res.slug)
-                    rec = res.record
-                    _index_name(by_name, rec["name_zh"], rec["name_en"], {"row": row.number, "lon": rec["lon"], "lat": rec["lat"]})
         except sites.RecordError as err:
             res.action = "invalid"
             res.error = {"name": err.field, "reason": err.reason}
         results.append(res)
-        if progress:
+        if progress and (done % PROGRESS_EVERY == 0 or done == total):
             progress(done, total)
     return results, ignored
 
 
 def _preclean(mapped_rows: list[tuple[dict, set]], positions: list, defaults: dict, base_slugs: set[str],
-              taken: set[str]) -> list[dict | None]:
+              taken: set[str]) -> list[tuple[dict | None, dict | None]]:
     """The records of the rows that look like new sites, cleaned column by column (sites.clean_site_records) before
     the rows are taken in turn: a row whose record came out right uses it (with its real slug), any other is
-    cleaned on its own in its turn, so what a row is told never depends on this shortcut."""
+    cleaned on its own in its turn, so what a row is told never depends on this shortcut.  With each record, the
+    row's names as a new site (site_names, copy=True), so its turn does not work them out again."""
     candidates: list[tuple[int, dict]] = []
+    out: list[tuple[dict | None, dict | None]] = [(None, None)] * len(mapped_rows)
     for i, ((mapped, _), point) in enumerate(zip(mapped_rows, positions, strict=True)):
         if not isinstance(point, tuple) or mapped.get("slug") in taken:
             continue
         names = site_names(mapped, copy=True)
+        out[i] = (None, names)
         if names.get("name_zh"):
             candidates.append((i, _create_raw(mapped, names, point, defaults) | {"slug": _PLACEHOLDER_SLUG}))
-    out: list[dict | None] = [None] * len(mapped_rows)
     cleaned = sites.clean_site_records([raw for _, raw in candidates], base_slugs)
     for (i, _), rec in zip(candidates, cleaned, strict=True):
         if not isinstance(rec, sites.RecordErrors):
-            out[i] = rec
+            out[i] = (rec, out[i][1])
     return out
 
 
@@ -223,15 +225,17 @@ def _create_raw(mapped: dict, names: dict, point: tuple[float, float], defaults:
     return raw
 
 
-def _plan_create(res: RowResult, mapped: dict, point, defaults: dict, base_slugs: set[str], inside, by_name, taken,
-                 precleaned: dict | None = None) -> None:
+def _plan_create(res: RowResult, mapped: dict, point, defaults: dict, base_slugs: set[str], inside,
+                 by_name: _SameNameIndex, taken, precleaned: dict | None = None, names: dict | None = None) -> None:
     if point is None:
         raise sites.RecordError("geometry", "is missing: a new site needs a point (lon/lat)")
-    names = site_names(mapped, copy=True)
+    if names is None:
+        names = site_names(mapped, copy=True)
     if not names.get("name_zh"):
         raise sites.RecordError("name_zh", "is required: give name, name_zh or name_en")
     res.name_zh, res.name_en = names["name_zh"], names["name_en"]
-    duplicate = _find_duplicate(by_name, names["name_zh"], names["name_en"], *point)
+    keys = _name_keys(names["name_zh"], names["name_en"])  # the cleaned names' too: cleaning only strips them
+    duplicate = by_name.nearest(keys, *point)
     if duplicate:
         res.action, res.duplicate_of = "duplicate", duplicate
         res.site_id = duplicate.get("id")
@@ -245,6 +249,7 @@ def _plan_create(res: RowResult, mapped: dict, point, defaults: dict, base_slugs
         rec = sites.clean_site_record(_create_raw(mapped, names, point, defaults) | {"slug": slug}, base_slugs)
     inside(rec)
     res.action, res.record = "create", rec
+    by_name.add(keys, rec["lon"], rec["lat"], {"row": res.row})  # later rows of the file are its duplicates
     res.slug, res.lon, res.lat = rec["slug"], rec["lon"], rec["lat"]
 
 
@@ -382,28 +387,74 @@ def _new_slug(name_zh: str, name_en: str, taken: set[str]) -> str:
     return slug
 
 
-def _index_name(by_name: dict, name_zh: str | None, name_en: str | None, entry: dict) -> None:
-    for key in {_name_key(name_zh), _name_key(name_en)} - {None}:
-        by_name.setdefault(key, []).append(entry)
+def _name_keys(name_zh: str | None, name_en: str | None) -> set[str]:
+    """The keys two names match by: either name, spaces collapsed, any case."""
+    return {_name_key(name_zh), _name_key(name_en)} - {None}
 
 
 def _name_key(name: str | None) -> str | None:
     return " ".join(name.split()).casefold() if name and name.strip() else None
 
 
-def _find_duplicate(by_name: dict, name_zh: str, name_en: str, lon: float, lat: float) -> dict | None:
-    """The nearest stored site (or earlier row) within 50 m (geodesic) with the same name_zh or name_en (any case)."""
-    best = None
-    seen = set()
-    for key in {_name_key(name_zh), _name_key(name_en)} - {None}:
-        for entry in by_name.get(key, []):
-            if id(entry) in seen:
-                continue
-            seen.add(id(entry))
-            metres = geo.distance_bearing(lon, lat, entry["lon"], entry["lat"]).distance_m
-            if metres <= DUPLICATE_RADIUS_M and (best is None or metres < best["distance_m"]):
-                best = {k: v for k, v in entry.items() if k not in ("lon", "lat")} | {"distance_m": round(metres, 1)}
-    return best
+class _SameNameIndex:
+    """Stored sites and this file's new rows by name key, each name's points in cells of a grid, so the duplicate
+    search compares a point only with those of the same name near it: a file that repeats one name (100,000
+    "停车场") stays linear.  The cells only narrow the search; the geodesic distance decides, as before."""
+
+    CELL_DEG = 0.0005          # a cell's side in degrees: more than 50 m of latitude anywhere
+    LAT_M_PER_DEG = 110_500    # a degree of latitude is at least 110.57 km (at the equator)
+    LON_M_PER_DEG = 111_300    # a degree of longitude is at least this times cos(latitude)
+    MARGIN = 1.1               # the window is 10% wider than the radius: the rounding of cells never matters
+
+    def __init__(self) -> None:
+        self._grids: dict[str, dict[tuple[int, int], list[tuple[float, float, int, dict]]]] = {}
+        self._count = 0  # entries added: their order breaks ties between equally near ones
+
+    def add(self, keys: set[str], lon: float, lat: float, info: dict) -> None:
+        self._count += 1
+        entry = (lon, lat, self._count, info)
+        cell = self._cell(lon, lat)
+        for key in keys:
+            self._grids.setdefault(key, {}).setdefault(cell, []).append(entry)
+
+    def nearest(self, keys: set[str], lon: float, lat: float, radius_m: float = DUPLICATE_RADIUS_M) -> dict | None:
+        """The nearest entry within radius_m (geodesic) under any of the keys: its info and distance_m."""
+        candidates = {}  # an entry under both names is measured once
+        for key in keys:
+            grid = self._grids.get(key)
+            if grid:
+                candidates.update((entry[2], entry) for entry in self._near(grid, lon, lat, radius_m))
+        best = None
+        for entry_lon, entry_lat, order, info in candidates.values():
+            metres = geo.distance_bearing(lon, lat, entry_lon, entry_lat).distance_m
+            if metres <= radius_m and (best is None or (metres, order) < best[:2]):
+                best = (metres, order, info)
+        return None if best is None else best[2] | {"distance_m": round(best[0], 1)}
+
+    def _cell(self, lon: float, lat: float) -> tuple[int, int]:
+        return math.floor(lon / self.CELL_DEG), math.floor(lat / self.CELL_DEG)
+
+    def _near(self, grid: dict, lon: float, lat: float, radius_m: float):
+        """The entries of one name in the cells that can hold a point within radius_m; all of them where the window
+        would be as large as the name's whole grid, near a pole, or across the antimeridian."""
+        d_lat = radius_m * self.MARGIN / self.LAT_M_PER_DEG
+        widest = min(90.0, abs(lat) + d_lat)  # where a degree of longitude is shortest within the window
+        cos = math.cos(math.radians(widest))
+        d_lon = radius_m * self.MARGIN / (self.LON_M_PER_DEG * cos) if cos > 1e-3 else 360.0
+        if lon - d_lon < -180 or lon + d_lon > 180:
+            cells = None
+        else:
+            x0, y0 = self._cell(lon - d_lon, lat - d_lat)
+            x1, y1 = self._cell(lon + d_lon, lat + d_lat)
+            cells = None if (x1 - x0 + 1) * (y1 - y0 + 1) >= len(grid) else (x0, x1, y0, y1)
+        if cells is None:
+            for entries in grid.values():
+                yield from entries
+            return
+        x0, x1, y0, y1 = cells
+        for x in range(x0, x1 + 1):
+            for y in range(y0, y1 + 1):
+                yield from grid.get((x, y), ())
 
 
 def _checked_position(row: SourceRow, datum: str) -> tuple[float, float] | sites.RecordError | None:
