@@ -88,6 +88,9 @@ def test_server_clusters_zoom_in_to_single_sites_and_the_list_pages(scale_sessio
     assert page.evaluate("([x, y]) => document.elementFromPoint(x, y).closest('.scout-server-cluster') !== null", [x, y])
     page.mouse.click(x, y)
     page.wait_for_function(f"() => WenchengScout.app.map.getZoom() > {zoom}")
+    # The bubble's zoom has ended before the next pick (a pick made while it runs is undone when it ends: see the
+    # closing note of issue #14; a known fault of the map, not what this test is about).
+    page.wait_for_function("() => !WenchengScout.app.map._animatingZoom")
     wait_ready(page)
     assert parse_qs(urlsplit(page.url).query)["map"][0].split("/")[0] != str(zoom)
 
