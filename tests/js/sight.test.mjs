@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 
 import { clearOfSites, fanOffsets } from "../../static/js/map/fan.js";
-import { controlPadding, panIntoView, uncoveredPart } from "../../static/js/map/sight.js";
+import { controlPadding, panIntoView, uncoveredPart, whenStill } from "../../static/js/map/sight.js";
 
 test("bases on one point are spread round it, far enough apart to click each", () => {
   const points = [{ x: 100, y: 100 }, { x: 100, y: 100 }, { x: 300, y: 100 }, { x: 100, y: 101 }];
@@ -96,4 +96,38 @@ test("given the shape to fit, each control pushes the edge that leaves it the mo
     "more room than with each control pushing the side it covers least");
   // A tall thin shape keeps the side pushes: there, height is what is short.
   assert.deepEqual(controlPadding(map, corners, 12, { width: 50, height: 1000 }), controlPadding(map, corners, 12));
+});
+
+// A stand-in for Leaflet's map: the flags whenStill reads and its `once` listeners.
+function fakeMap() {
+  const waiting = [];
+  return {
+    _animatingZoom: false, _panAnim: null,
+    once(type, fn) { assert.equal(type, "moveend"); waiting.push(fn); },
+    end() { const fns = waiting.splice(0); fns.forEach((fn) => fn()); },
+    waiting,
+  };
+}
+
+test("a move asked for while the map is still is made at once", () => {
+  const map = fakeMap();
+  let moves = 0;
+  whenStill(map, () => { moves += 1; });
+  assert.equal(moves, 1);
+  assert.equal(map.waiting.length, 0, "nothing left waiting");
+});
+
+test("a move asked for during a zoom or a glide waits for the end of it, and of the next one begun meanwhile", () => {
+  const map = fakeMap();
+  map._animatingZoom = true;
+  let moves = 0;
+  whenStill(map, () => { moves += 1; });
+  assert.equal(moves, 0, "not during the zoom: Leaflet would drop it");
+  map._animatingZoom = false;
+  map._panAnim = { _inProgress: true };  // a glide starts as the zoom ends
+  map.end();
+  assert.equal(moves, 0, "not during the glide either");
+  map._panAnim._inProgress = false;
+  map.end();
+  assert.equal(moves, 1, "once the map is still, exactly once");
 });

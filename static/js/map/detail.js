@@ -4,6 +4,7 @@
 import { getJSON } from "./api.js";
 import { byId, el } from "./dom.js";
 import { format, formatDistance } from "./format.js";
+import { whenStill } from "./sight.js";
 
 // "27.792200, 120.087800": six decimals, as copied.  Pure.
 export function coordText(lat, lng) {
@@ -49,18 +50,22 @@ export function createDetail(ctx) {
       panel.hidden = false;
       if (options.from !== "url") panel.focus();
       const f = d.feature;
+      const where = L.latLng(f.geometry.coordinates[1], f.geometry.coordinates[0]);
       ctx.layers.showAccuracy(f);
-      ctx.actions.keepInSight(L.latLng(f.geometry.coordinates[1], f.geometry.coordinates[0]));  // above a phone's drawer
-      const marker = ctx.markers()[id];
       if (options.from === "list" && document.body.classList.contains("panel-open")) ctx.actions.setPanelOpen(false);
-      if (marker && options.from === "list") {
-        // The zoom may end after another site was opened: only the current one is marked.
-        ctx.layers.siteCluster.zoomToShowLayer(marker, () => { if (state.site === id) ctx.list.markActive(id); });
-      } else if (!marker && options.from === "list" && status.mode === "view") {
-        // Inside a server cluster: zoom to where it stands alone (the view reloads and marks it).
-        map.setView(L.latLng(f.geometry.coordinates[1], f.geometry.coordinates[0]),
-          Math.max(map.getZoom(), settings.membersZoom));
-      }
+      // After a zoom still under way (a bubble's): a move asked for meanwhile would be undone when it ends.
+      whenStill(map, () => {
+        if (mine !== seq) return;
+        const marker = ctx.markers()[id];
+        if (marker && options.from === "list") {
+          // The zoom may end after another site was opened: only the current one is marked.
+          ctx.layers.siteCluster.zoomToShowLayer(marker, () => { if (state.site === id) ctx.list.markActive(id); });
+        } else if (!marker && options.from === "list" && status.mode === "view") {
+          // Inside a server cluster: zoom to where it stands alone (the view reloads and marks it).
+          map.setView(where, Math.max(map.getZoom(), settings.membersZoom));
+        }
+        ctx.actions.keepInSight(where);  // above a phone's drawer, once the map has got there
+      });
     }).catch((err) => {
       if (mine !== seq) return;
       body.textContent = "";

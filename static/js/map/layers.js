@@ -7,7 +7,7 @@ import { el } from "./dom.js";
 import { clearOfSites, fanOffsets } from "./fan.js";
 import { format, round6 } from "./format.js";
 import { POLYLINE_PREFIX, decodePolyline, encodePolyline } from "./polyline.js";
-import { SMALL_SCREEN, fitPadding } from "./sight.js";
+import { SMALL_SCREEN, fitPadding, whenStill } from "./sight.js";
 
 const NO_COLOUR = "#555";
 const OUTLINE_STYLE = { color: "#c0392b", weight: 2, dashArray: "6 4", fillOpacity: 0.02 };
@@ -160,12 +160,12 @@ export function createLayers(ctx) {
       const bubble = L.marker([c.lat, c.lon], { icon: clusterIcon(c.count), keyboard: true,
         title: format(M.clusterTitle, { n: c.count }) });
       bubble.clusterBounds = bounds;
-      bubble.on("click", () => {
+      bubble.on("click", () => whenStill(map, () => {
         // Members at (nearly) one point: zoom to where the server lists them one by one.
         const ne = map.latLngToContainerPoint(bounds.getNorthEast()), sw = map.latLngToContainerPoint(bounds.getSouthWest());
         if (ne.distanceTo(sw) < 4) map.setView(bounds.getCenter(), Math.max(map.getZoom() + 1, settings.membersZoom));
         else map.fitBounds(bounds, { padding: [30, 30] });
-      });
+      }));
       serverClusters.addLayer(bubble);
     });
   }

@@ -19,7 +19,7 @@ import { createLayers } from "./layers.js";
 import { createList } from "./list.js";
 import { createPackPanel } from "./pack.js";
 import { createResults } from "./results.js";
-import { SMALL_SCREEN, fitPadding, panIntoView, trackUserMoves, uncoveredPart } from "./sight.js";
+import { SMALL_SCREEN, fitPadding, panIntoView, trackUserMoves, uncoveredPart, whenStill } from "./sight.js";
 import { filterOfParam, filterParams, readState, writeUrl } from "./state.js";
 
 
@@ -98,10 +98,12 @@ export function mount(map, settings) {
     const drawer = byId("scout-detail");
     if (drawer.hidden) return;  // closed meanwhile: nothing to keep in sight
     // A zoom or pan still under way (a cluster click, a glide) ends elsewhere: measure where it ends.
-    if (map._animatingZoom || (map._panAnim && map._panAnim._inProgress)) {
-      map.once("moveend", () => keepInSight(latlng));
-      return;
-    }
+    whenStill(map, () => {
+      if (!drawer.hidden) panIntoPart(latlng, drawer);
+    });
+  }
+
+  function panIntoPart(latlng, drawer) {
     const box = map.getContainer().getBoundingClientRect();
     const visible = uncoveredPart(box, drawer.hidden ? null : drawer.getBoundingClientRect());
     const [dx, dy] = panIntoView(map.latLngToContainerPoint(latlng), visible, 30);

@@ -105,3 +105,14 @@ export function trackUserMoves(map, onMove) {
   });
   box.querySelectorAll(".leaflet-control-zoom a").forEach((a) => a.addEventListener("click", moved));
 }
+
+// Runs move() when the map is still: now, or once the zoom or glide under way has ended.  Leaflet ignores a
+// setView or fitBounds asked for while a zoom animation runs, and the end of that zoom puts the map where it was
+// going, so a move asked for meanwhile (a site picked from the list while a bubble's zoom runs) would be lost.
+export function whenStill(map, move) {
+  if (map._animatingZoom || (map._panAnim && map._panAnim._inProgress)) {
+    map.once("moveend", () => whenStill(map, move));
+    return;
+  }
+  move();
+}
