@@ -126,7 +126,7 @@ def distance_text(metres: float, lang: str) -> str:
 
 def accuracy_sentence(accuracy_m: float, method: str, approximate: bool, lang: str) -> str:
     """How well a site's point is known, as people say it: "近似位置，误差约 8 公里（乡镇驻地）" / "Approximate
-    position, within about 8 km. Method: Township seat (site lies in this township)." -- the method's label,
+    position, within about 8 km. Method: Township seat (the place lies in this township)." -- the method's label,
     never its code."""
     term = vocab.POSITION_METHODS.get(method)
     distance = distance_text(accuracy_m, lang)

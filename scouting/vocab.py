@@ -92,7 +92,7 @@ POSITION_METHODS = {t.slug: t for t in (
     Term("surveyed", "实地测量", "Surveyed on site (GNSS)", "surveyed on site"),
     Term("gps", "手机定位", "Phone GPS (accuracy as reported)", "phone GPS"),
     Term("geocoded", "地图地理编码", "Geocoded point of interest", "geocoded"),
-    Term("township_seat", "乡镇驻地", "Township seat (site lies in this township)", "township seat"),
+    Term("township_seat", "乡镇驻地", "Township seat (the place lies in this township)", "township seat"),
     Term("estimate", "估计位置", "Estimate", "estimate"),
 )}
 

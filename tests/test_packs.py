@@ -250,7 +250,7 @@ def test_accuracy_reads_as_a_sentence_with_the_methods_label():
     assert accuracy_sentence(8000, "township_seat", True, "zh") == "近似位置，误差约 8 公里（乡镇驻地）"
     assert accuracy_sentence(5, "surveyed", False, "zh") == "误差约 5 米（实地测量）"
     assert accuracy_sentence(8000, "township_seat", True, "en") == (
-        "Approximate position, within about 8 km. Method: Township seat (site lies in this township).")
+        "Approximate position, within about 8 km. Method: Township seat (the place lies in this township).")
     assert accuracy_sentence(1500, "gps", True, "en") == (
         "Approximate position, within about 1.5 km. Method: Phone GPS (accuracy as reported).")
     assert (distance_text(12000, "zh"), distance_text(850, "en")) == ("12 公里", "850 m")
