@@ -116,9 +116,11 @@ def clean_site_columns(columns: dict[str, list[Any]], size: int,
             each(key, _text, required)
         else:
             cleaned[key] = texts
-    for slug, errs in zip(cleaned["slug"], errors, strict=True):
-        if slug and not _SLUG_CHARS.fullmatch(slug):
-            errs.append(RecordError("slug", "use ASCII letters, digits and '-' only", "slug_chars"))
+    slugs = cleaned["slug"]
+    if any(slug and not _SLUG_CHARS.fullmatch(slug) for slug in set(slugs)):  # each distinct slug checked once
+        for slug, errs in zip(slugs, errors, strict=True):
+            if slug and not _SLUG_CHARS.fullmatch(slug):
+                errs.append(RecordError("slug", "use ASCII letters, digits and '-' only", "slug_chars"))
 
     for key, low, high, required in (("lon", -180, 180, True), ("lat", -90, 90, True),
                                      ("elevation_m", -500, 9000, False), ("area_m2", 0, 1e10, False),
@@ -168,9 +170,19 @@ def clean_site_columns(columns: dict[str, list[Any]], size: int,
         cleaned["verified"] = list(flags)
     else:
         each("verified", lambda value, key: _checked(checks.boolean, value, key))
-    keys = tuple(cleaned)
-    return [RecordErrors(errs) if errs else dict(zip(keys, values, strict=True))
-            for errs, values in zip(errors, zip(*cleaned.values(), strict=True), strict=True)]
+    # Each record is a copy of one template (the fields no record has, in their place) updated with its own values.
+    template = {key: None for key in cleaned}
+    varying = {key: values for key, values in cleaned.items() if values.count(None) < size}
+    keys = tuple(varying)
+    records: list[dict[str, Any] | RecordErrors] = []
+    for errs, values in zip(errors, zip(*varying.values(), strict=True) if varying else [()] * size, strict=True):
+        if errs:
+            records.append(RecordErrors(errs))
+        else:
+            record = template.copy()
+            record.update(zip(keys, values, strict=True))
+            records.append(record)
+    return records
 
 
 def _all_hashable_in(values: list[Any], allowed: Any) -> bool:

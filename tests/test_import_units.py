@@ -16,11 +16,20 @@ import numpy as np
 import pytest
 from shapely.geometry import LineString, Point
 
-from scouting import geo
+from scouting import geo, sites
 from scouting.errors import InvalidParameter
 from scouting.imports import ImportFileError, ImportOptions, Staging, plan, read_source
-from scouting.imports.mapping import COLUMN_MIN_ROWS, map_props, map_rows, plain_value, site_names, vocab_term
-from scouting.imports.readers import READERS, Probe
+from scouting.imports.mapping import (
+    COLUMN_MIN_ROWS,
+    map_columns,
+    map_props,
+    map_rows,
+    plain_value,
+    site_name_columns,
+    site_names,
+    vocab_term,
+)
+from scouting.imports.readers import READERS, Probe, SourceRow
 from scouting.imports.report import ImportReport, RowResult, page_rows
 from scouting.imports.staging import KEEP_SECONDS, NotStaged
 from scouting.vocab import GENRES
@@ -109,6 +118,53 @@ def test_rows_mapped_a_column_at_a_time_get_what_each_gets_alone(rows, html):
     assert together == alone
     assert any(mapped.get("facilities") for mapped, _ in together), "the sample must hold facilities"
     assert any(ignored for _, ignored in together), "the sample must hold reported columns"
+
+
+_NAME_CELLS = {
+    "name": ["铜铃山", "百丈漈瀑布 (Baizhangji Falls)", "飞云湖（Feiyun Lake）", "Lone Tree", "(x)", "", None, "A (B)"],
+    "name_zh": ["百丈漈", "", None],
+    "name_en": ["Baizhangji", "", None],
+    "description": ["瀑布", "a fall", "", None],
+    "description_zh": ["落差", None],
+    "description_en": ["", "drop", None],
+}
+
+
+@pytest.mark.parametrize("generic", [True, False])
+@pytest.mark.parametrize("copy", [True, False])
+def test_name_columns_give_each_row_what_site_names_gives_it(generic, copy):
+    """site_name_columns names every row as site_names names it alone (None where it gives no key), with and
+    without the generic name and description columns."""
+    rng = random.Random(f"{generic}{copy}")
+    rows = [{key: rng.choice(cells) for key, cells in _NAME_CELLS.items() if generic or key in ("name_zh", "name_en",
+                                                                                                 "description_zh")}
+            for _ in range(200)]
+    mapped = map_columns(rows, {}, html=False)
+    columns = site_name_columns(mapped, copy)
+    for i in range(len(rows)):
+        alone = site_names(mapped.row(i), copy)
+        assert {key: values[i] for key, values in columns.items() if values[i] is not None} == alone, rows[i]
+    assert any(values.count(None) for values in columns.values()), "the sample must hold rows without a name"
+
+
+_POINTS = [(120.1, 27.8), (120.1, 27.8), (-180.0, 90.0), (180.0, -90.0), (-0.0, 0.0), (120, 27), (27.8, 120.1),
+           (181.0, 27.8), (120.1, -90.5), (float("nan"), 27.8), (float("inf"), 27.8), ("120.1", 27.8), (True, 27.8),
+           (10 ** 400, 27.8), None, [120.1, 27.8], (np.float64(120.1), 27.8)]
+
+
+@pytest.mark.parametrize("datum", ["wgs84", "gcj02"])
+def test_points_checked_as_a_column_get_what_each_gets_alone(datum):
+    """_checked_positions gives each row the point (or the error) that _checked_position gives it alone: points of
+    every kind, in WGS-84 and a Chinese datum, and rows whose own columns name their datum."""
+    rows = [SourceRow(n, {}, point=point, datum=row_datum, hint=" (hint)")
+            for n, (point, row_datum) in enumerate(((p, d) for p in _POINTS for d in (None, "bd09")), start=1)]
+
+    def outcome(position):
+        return (position.field, position.reason) if isinstance(position, sites.RecordError) else position
+
+    column = plan._checked_positions(rows, datum)
+    assert [outcome(p) for p in column] == [outcome(plan._checked_position(row, datum)) for row in rows]
+    assert sum(isinstance(p, sites.RecordError) for p in column) == 16, "the sample must hold wrong points"
 
 
 # --------------------------------------------------------------------------- duplicate search
