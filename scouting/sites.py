@@ -158,12 +158,13 @@ def clean_site_columns(columns: dict[str, list[Any]], size: int,
         if field != "facilities":
             term_column(field, vocab.TAG_VOCABULARIES[vocabulary])
     facilities = cleaned["facilities"] = facts.clean_facility_column(given("facilities"), cleaned["facts_source"])
-    for i, (errs, entries, genres) in enumerate(zip(errors, facilities, cleaned["genres"], strict=True)):
-        if isinstance(entries, facts.FactError):  # each a term (reported, with the record's facts_source) or an
-            errs.append(RecordError(entries.field, entries.reason, entries.key, **entries.params))  # object
-            facilities[i] = None
-        if genres == []:
-            errs.append(RecordError("genres", "at least one genre is required", "choose_one"))
+    if set(map(type, facilities)) != {list} or [] in cleaned["genres"]:  # (a whole column at once, in C)
+        for i, (errs, entries, genres) in enumerate(zip(errors, facilities, cleaned["genres"], strict=True)):
+            if isinstance(entries, facts.FactError):  # each a term (reported, with the record's facts_source) or
+                errs.append(RecordError(entries.field, entries.reason, entries.key, **entries.params))  # an object
+                facilities[i] = None
+            if genres == []:
+                errs.append(RecordError("genres", "at least one genre is required", "choose_one"))
     term_column("best_seasons", vocab.SEASONS)
     flags = columns["verified"] if "verified" in columns else [False] * size  # a record without it: not verified
     if set(map(type, flags)) == {bool}:
@@ -172,7 +173,8 @@ def clean_site_columns(columns: dict[str, list[Any]], size: int,
         each("verified", lambda value, key: _checked(checks.boolean, value, key))
     # Each record is a copy of one template (the fields no record has, in their place) updated with its own values.
     template = {key: None for key in cleaned}
-    varying = {key: values for key, values in cleaned.items() if values.count(None) < size}
+    varying = {key: values for key, values in cleaned.items()
+               if size and (values[0] is not None or values.count(None) < size)}
     keys = tuple(varying)
     records: list[dict[str, Any] | RecordErrors] = []
     for errs, values in zip(errors, zip(*varying.values(), strict=True) if varying else [()] * size, strict=True):

@@ -128,9 +128,11 @@ def map_columns(rows: list[Mapping[str, Any]], base_lookup: dict[str, str], html
         whole = len(numbers) == size  # the common case: one group, its columns are the file's
         group = rows if whole else [rows[i] for i in numbers]
         filled: dict[str, list[Any]] = {}  # this group's fields so far (the first attribute mapped to one wins)
-        for key in keys:
+        # The group's columns in one pass over its rows (their attributes are in the same order): a pass per
+        # attribute would visit every row's dict again.
+        for key, column in zip(keys, zip(*map(tuple, map(operator.methodcaller("values"), group)), strict=True),
+                               strict=True):
             target, reported = _key_target(key)
-            column = list(map(operator.itemgetter(key), group))
             if target is None:
                 if reported:
                     present = [_present(value) for value in column]

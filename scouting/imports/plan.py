@@ -13,6 +13,7 @@ import math
 import re
 import tempfile
 import threading
+from collections import Counter
 from collections.abc import Callable
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -153,6 +154,8 @@ def _plan(session, source: Source, opts: ImportOptions, defaults: dict, progress
                                                                                      names["name_zh"], strict=True))
                                       if isinstance(point, tuple) and slug not in taken and name])
     shown_zh, shown_en, new_zh, new_en = shown["name_zh"], shown["name_en"], names["name_zh"], names["name_en"]
+    name_keys = [_name_keys(zh, en) if zh else None for zh, en in zip(new_zh, new_en, strict=True)]
+    by_name.expect(name_keys)
 
     for i, (row, position, slug) in enumerate(zip(source.rows, positions, slugs, strict=True)):
         res = RowResult(row=row.number, line=row.line, layer=row.layer, slug=slug, name_zh=shown_zh[i],
@@ -178,8 +181,8 @@ def _plan(session, source: Source, opts: ImportOptions, defaults: dict, progress
                 _plan_update(session, res, get_site(session, active[slug]), row_mapped, point, defaults, base_slugs,
                              inside)
             else:
-                _plan_create(res, i, slug, new_zh[i], new_en[i], point, inside, by_name, taken, precleaned[i],
-                             new_site)
+                _plan_create(res, i, slug, new_zh[i], new_en[i], name_keys[i], point, inside, by_name, taken,
+                             precleaned[i], new_site)
                 if res.action == "create":
                     claimed[res.slug] = row.number
                     taken.add(res.slug)
@@ -258,15 +261,17 @@ class _NewSites:
 _EDITABLE = frozenset(sites.EDITABLE)  # a set: asked once per attribute of every row
 
 
-def _plan_create(res: RowResult, i: int, slug: str | None, name_zh: str | None, name_en: str | None, point,
-                 inside, by_name: _SameNameIndex, taken, precleaned: dict | None, new_site: _NewSites) -> None:
+def _plan_create(res: RowResult, i: int, slug: str | None, name_zh: str | None, name_en: str | None,
+                 keys: set[str] | None, point, inside, by_name: _SameNameIndex, taken, precleaned: dict | None,
+                 new_site: _NewSites) -> None:
     if point is None:
         raise sites.RecordError("geometry", "is missing: a new site needs a point (lon/lat)")
     if not name_zh:
         raise sites.RecordError("name_zh", "is required: give name, name_zh or name_en")
     res.name_zh, res.name_en = name_zh, name_en
-    keys = _name_keys(name_zh, name_en)  # the cleaned names' too: cleaning only strips them
-    duplicate = by_name.nearest(keys, *point)
+    # keys: _name_keys of these names (the cleaned names' too: cleaning only strips them)
+    shared = by_name.shared(keys)  # a name no other row or stored site has cannot be a duplicate, nor have one
+    duplicate = shared and by_name.nearest(keys, *point)
     if duplicate:
         res.action, res.duplicate_of = "duplicate", duplicate
         res.site_id = duplicate.get("id")
@@ -280,7 +285,8 @@ def _plan_create(res: RowResult, i: int, slug: str | None, name_zh: str | None, 
         rec = new_site.cleaned(i, slug)
     inside(rec)
     res.action, res.record = "create", rec
-    by_name.add(keys, rec["lon"], rec["lat"], {"row": res.row})  # later rows of the file are its duplicates
+    if shared:
+        by_name.add(keys, rec["lon"], rec["lat"], {"row": res.row})  # later rows of the file are its duplicates
     res.slug, res.lon, res.lat = rec["slug"], rec["lon"], rec["lat"]
 
 
@@ -420,7 +426,9 @@ def _new_slug(name_zh: str, name_en: str, taken: set[str]) -> str:
 
 def _name_keys(name_zh: str | None, name_en: str | None) -> set[str]:
     """The keys two names match by: either name, spaces collapsed, any case."""
-    return {_name_key(name_zh), _name_key(name_en)} - {None}
+    keys = {_name_key(name_zh), _name_key(name_en)}
+    keys.discard(None)
+    return keys
 
 
 def _name_key(name: str | None) -> str | None:
@@ -440,6 +448,17 @@ class _SameNameIndex:
     def __init__(self) -> None:
         self._grids: dict[str, dict[tuple[int, int], list[tuple[float, float, int, dict]]]] = {}
         self._count = 0  # entries added: their order breaks ties between equally near ones
+        self._shared: set[str] | None = None  # the keys that can match (None: any)
+
+    def expect(self, keys_per_row: list[set[str] | None]) -> None:
+        """Told the keys of every row to come, the index knows which can match: those of a stored site or of
+        more than one row."""
+        counts = Counter(key for keys in keys_per_row if keys for key in keys)
+        self._shared = {key for key, count in counts.items() if count > 1} | set(self._grids)
+
+    def shared(self, keys: set[str]) -> bool:
+        """Whether any of these keys can match another entry (then the row is searched for and added)."""
+        return self._shared is None or not keys.isdisjoint(self._shared)
 
     def add(self, keys: set[str], lon: float, lat: float, info: dict) -> None:
         self._count += 1
