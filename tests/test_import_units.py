@@ -180,6 +180,38 @@ def _nearest_by_scanning(entries: list, keys: set[str], lon: float, lat: float) 
     return None if best is None else best[2] | {"distance_m": round(best[0], 1)}
 
 
+def test_names_no_other_row_has_are_left_out_of_the_duplicate_search_without_changing_its_answers():
+    """An index told the rows' names to come (expect) skips the rows whose names nothing else has: every row's
+    duplicate (or none) is what the index that searches every row finds, against stored sites and earlier rows."""
+    rng = random.Random(11)
+    stored = [({"瀑布"}, 120.0, 27.8, {"id": 1}), ({"stored only", "仅库"}, 120.1, 27.8, {"id": 2})]
+    names = ["瀑布", "停车场", "parking", "仅库", "古道"] + [f"独{i}" for i in range(60)]
+    rows = []
+    for _ in range(400):
+        keys = set(rng.sample(names, rng.choice([1, 2])))
+        rows.append((keys, 120.0 + rng.uniform(-0.0004, 0.0004), 27.8 + rng.uniform(-0.0004, 0.0004)))
+    rows.insert(200, ({"stored only"}, 120.1001, 27.8))  # once in the file, and a stored site's name
+
+    def plan_rows(told: bool) -> list:
+        index = plan._SameNameIndex()
+        for keys, lon, lat, info in stored:
+            index.add(keys, lon, lat, info)
+        if told:
+            index.expect([keys for keys, _, _ in rows] + [None])
+        found = []
+        for n, (keys, lon, lat) in enumerate(rows):
+            duplicate = index.shared(keys) and index.nearest(keys, lon, lat)
+            found.append(duplicate or None)
+            if not duplicate and index.shared(keys):
+                index.add(keys, lon, lat, {"row": n})
+        return found
+
+    searched_all, told = plan_rows(False), plan_rows(True)
+    assert told == searched_all
+    assert told[200] and told[200]["id"] == 2, "a name the file has once is still searched among stored sites"
+    assert sum(d is not None for d in told) > 100 and sum(d is None for d in told) > 20, "the sample needs both kinds"
+
+
 @pytest.mark.parametrize("lon,lat", [(120.0, 27.8), (120.0005, 27.8005), (-179.9999, 0.0), (179.9997, -45.0),
                                      (10.0, 89.9995), (0.0, -89.8), (-0.0002, 0.0002)])
 def test_the_duplicate_search_by_cells_finds_what_measuring_every_same_name_point_finds(lon, lat):
