@@ -17,6 +17,7 @@ from collections import Counter
 from collections.abc import Callable
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from itertools import chain
 from pathlib import Path
 
 import numpy as np
@@ -453,7 +454,7 @@ class _SameNameIndex:
     def expect(self, keys_per_row: list[set[str] | None]) -> None:
         """Told the keys of every row to come, the index knows which can match: those of a stored site or of
         more than one row."""
-        counts = Counter(key for keys in keys_per_row if keys for key in keys)
+        counts = Counter(chain.from_iterable(filter(None, keys_per_row)))
         self._shared = {key for key, count in counts.items() if count > 1} | set(self._grids)
 
     def shared(self, keys: set[str]) -> bool:
