@@ -287,20 +287,24 @@ def _plain_term_lists(values: list[Any], key: str, vocabulary: dict) -> list[lis
     if vocabulary is not _RECORD_VOCABULARIES.get(key):
         return None
     known: dict[tuple, tuple[str, ...]] = {}  # lists of text only
+    same: dict[int, tuple[str, ...]] = {}      # by identity: a column may repeat one list object (map_columns')
     out: list[list[str]] = []
     try:
         for value in values:
-            if not value:
-                out.append([])
-                continue
-            if type(value) is not list:
-                return None
-            terms = tuple(value)
-            hit = known.get(terms)
+            hit = same.get(id(value))
             if hit is None:
-                if len(value) > TERM_LIST_CACHE_MAX or not all(type(v) is str for v in value):
+                if not value:
+                    out.append([])
+                    continue
+                if type(value) is not list:
                     return None
-                hit = known[terms] = _known_terms(key, terms)
+                terms = tuple(value)
+                hit = known.get(terms)
+                if hit is None:
+                    if len(value) > TERM_LIST_CACHE_MAX or not all(type(v) is str for v in value):
+                        return None
+                    hit = known[terms] = _known_terms(key, terms)
+                same[id(value)] = hit
             out.append(list(hit))
     except (RecordError, TypeError):  # an unknown term (or an item that cannot be a key): the column goes value
         return None                   # by value, so each record gets its message

@@ -120,6 +120,21 @@ def test_rows_mapped_a_column_at_a_time_get_what_each_gets_alone(rows, html):
     assert any(ignored for _, ignored in together), "the sample must hold reported columns"
 
 
+def test_rows_of_a_column_that_repeat_a_term_list_each_get_their_own_list():
+    """map_columns converts a repeated list once and lets the column's rows share it; a row read from it (as
+    map_rows and the import's updates read it) has its own list, so changing one row changes no other."""
+    rows = [{"name": f"点{i}", "genres": ["古装", "nature"], "best_seasons": ["春"]} for i in range(COLUMN_MIN_ROWS)]
+    mapped = map_columns(rows, {}, html=False)
+    genres = mapped.column("genres")
+    assert genres[0] is genres[1] and genres[0] == ["costume", "nature"], "a repeated list is converted once"
+    first, second = mapped.row(0), mapped.row(1)
+    first["genres"].append("changed by a caller")
+    assert second["genres"] == ["costume", "nature"] and genres[1] == ["costume", "nature"], "a row's list was shared"
+    together = map_rows(rows, {}, html=False)
+    together[0][0]["best_seasons"].clear()
+    assert together[1][0]["best_seasons"] == ["spring"]
+
+
 _NAME_CELLS = {
     "name": ["铜铃山", "百丈漈瀑布 (Baizhangji Falls)", "飞云湖（Feiyun Lake）", "Lone Tree", "(x)", "", None, "A (B)"],
     "name_zh": ["百丈漈", "", None],

@@ -77,8 +77,8 @@ COLUMN_MIN_ROWS = 64  # rows sharing their attribute names that are mapped a col
 @dataclass
 class MappedColumns:
     """`map_props` of every row of a file, held as columns: `columns[field][i]` is row i's value (None: the row
-    gives none; map_props never maps to None), `reported[attribute][i]` whether row i's ignored attribute is
-    worth reporting."""
+    gives none; map_props never maps to None; rows with the same term list share one list: read, never change),
+    `reported[attribute][i]` whether row i's ignored attribute is worth reporting."""
 
     size: int
     columns: dict[str, list[Any]]
@@ -88,8 +88,9 @@ class MappedColumns:
         return self.columns.get(field) or [None] * self.size
 
     def row(self, i: int) -> dict[str, Any]:
-        """Row i as map_props gives it."""
-        return {field: values[i] for field, values in self.columns.items() if values[i] is not None}
+        """Row i as map_props gives it (its lists its own: a column's rows may share one)."""
+        return {field: list(values[i]) if type(values[i]) is list else values[i]
+                for field, values in self.columns.items() if values[i] is not None}
 
     def ignored(self, i: int | None = None) -> set[str]:
         """The attributes ignored in row i, or in any row."""
@@ -184,21 +185,25 @@ def _convert_column(target: str, column: list[Any], base_lookup: dict[str, str],
     if target in _NUMBERS:
         return [value if type(value) in (int, float) else general(value) for value in column]
     if target in _TERMS:
-        known: dict[tuple, tuple[str, ...]] = {}  # lists of text only, each converted once
-
-        def terms(value: Any) -> Any:
+        # A list of text is converted once per distinct list, and the rows that hold it share the one result
+        # (MappedColumns.row gives each row its own copy).
+        known: dict[tuple, list[str]] = {}
+        out = []
+        for value in column:
             if type(value) is list:
                 key = tuple(value)
                 try:
-                    return list(known[key])
+                    out.append(known[key])
+                    continue
                 except KeyError:
                     if value and all(type(v) is str for v in value):
-                        known[key] = _terms(target, key)
-                        return list(known[key])
+                        converted = known[key] = list(_terms(target, key))
+                        out.append(converted)
+                        continue
                 except TypeError:  # an item that cannot be a key (a dict): the general steps
                     pass
-            return general(value)
-        return [terms(value) for value in column]
+            out.append(general(value))
+        return out
     if target in ("position_method", "base"):
         converted: dict[str, Any] = {}  # a column repeats a few texts
 
