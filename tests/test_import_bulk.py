@@ -59,37 +59,6 @@ def test_fast_and_standard_readers_give_the_same_rows(prefix):
                                                             for n, f in enumerate(feats, start=1)]
 
 
-_FEATURES = [  # plain Point features (read at once) and every other kind (read the long way)
-    {"type": "Feature", "geometry": {"type": "Point", "coordinates": [120.1, 27.8]}, "properties": {"a": 1}},
-    {"type": "Feature", "geometry": {"type": "Point", "coordinates": [120.1, 27.8, 300.0]}, "properties": {}},
-    {"type": "Feature", "geometry": {"type": "Point", "coordinates": [120, 27]}, "properties": {"a": 1}},
-    {"type": "Feature", "geometry": {"type": "Point", "coordinates": ["120.1", 27.8]}, "properties": {}},
-    {"type": "Feature", "geometry": {"type": "Point", "coordinates": [120.1]}, "properties": {}},
-    {"type": "Feature", "geometry": {"type": "Point", "coordinates": [120.1, 27.8, 1.0, 2.0]}, "properties": {}},
-    {"type": "Feature", "geometry": {"type": "Point", "coordinates": [[120.1, 27.8]]}, "properties": {}},
-    {"type": "Feature", "geometry": {"type": "MultiPoint", "coordinates": [[120.1, 27.8]]}, "properties": {}},
-    {"type": "Feature", "geometry": {"type": "LineString", "coordinates": [[120.1, 27.8], [120.2, 27.9]]}},
-    {"type": "Feature", "geometry": {"type": "Point"}, "properties": {}},
-    {"type": "Feature", "geometry": None, "properties": {"a": 1}},
-    {"type": "Feature", "geometry": {"type": "Point", "coordinates": [120.1, 27.8]}, "properties": None},
-    {"type": "Feature", "geometry": {"type": "Point", "coordinates": [120.1, 27.8]}, "properties": [1]},
-    {"type": "Feature", "geometry": {"type": "Point", "coordinates": [120.1, 27.8]}},
-    {"type": "Feat", "geometry": {"type": "Point", "coordinates": [120.1, 27.8]}, "properties": {}},
-    {"geometry": {"type": "Point", "coordinates": [120.1, 27.8]}, "properties": {}},
-    ["not", "a", "feature"], None, 7,
-]
-
-
-def test_plain_point_features_read_at_once_are_read_as_the_long_way_reads_them():
-    from scouting.imports.readers import geojson as reader
-
-    rows = read_geojson(json.dumps({"type": "FeatureCollection", "features": _FEATURES}).encode(), 100).rows
-    expected = [reader._feature_row(n, f, None, "") for n, f in enumerate(_FEATURES, start=1)]
-    assert [(r.number, r.props, r.point, r.error, r.hint) for r in rows] == [
-        (r.number, r.props, r.point, r.error, r.hint) for r in expected]
-    assert sum(reader._plain_point(f) is not None for f in _FEATURES) == 2, "the sample must hold both kinds"
-
-
 @pytest.mark.parametrize("data", [b'{"type": "FeatureCollection", "features": [{"a": "\\ud800"}]}',
                                   b'{"type": "FeatureCollection", "features": [NaN]}',
                                   b'{"type": "FeatureCollection", "features": ['])

@@ -73,44 +73,20 @@ def _features(doc: Any, max_rows: int) -> Source:
         transform, hint = to_wgs84(str(crs["properties"]["name"]))
     rows = []
     for n, feature in enumerate(features[: max_rows + 1], start=1):
-        point = _plain_point(feature) if transform is None else None
-        if point is not None:  # most features: a Point of numbers and an object of properties (_feature_row's)
-            rows.append(SourceRow(n, feature["properties"], point, None, None, None, None, hint))
+        row = SourceRow(n, {}, hint=hint)
+        if not isinstance(feature, dict) or feature.get("type") != "Feature":
+            row.error = ("feature", "is not a GeoJSON Feature")
         else:
-            rows.append(_feature_row(n, feature, transform, hint))
+            props = feature.get("properties")
+            if props is not None and not isinstance(props, dict):
+                row.error = ("properties", "must be an object")
+            row.props = props if isinstance(props, dict) else {}
+            if row.error is None:
+                row.point, row.error = _json_point(feature.get("geometry"))
+            if row.point and transform:
+                row.point = transform(*row.point)
+        rows.append(row)
     return Source("geojson", rows)
-
-
-def _feature_row(n: int, feature: Any, transform, hint: str) -> SourceRow:
-    """Feature number n as a row: its properties and point, or why it has none."""
-    row = SourceRow(n, {}, hint=hint)
-    if not isinstance(feature, dict) or feature.get("type") != "Feature":
-        row.error = ("feature", "is not a GeoJSON Feature")
-    else:
-        props = feature.get("properties")
-        if props is not None and not isinstance(props, dict):
-            row.error = ("properties", "must be an object")
-        row.props = props if isinstance(props, dict) else {}
-        if row.error is None:
-            row.point, row.error = _json_point(feature.get("geometry"))
-        if row.point and transform:
-            row.point = transform(*row.point)
-    return row
-
-
-def _plain_point(feature: Any) -> tuple[float, float] | None:
-    """The point of a Feature whose properties are an object and whose geometry a Point of two or three floats
-    (what _json_point gives it), or None: the feature is read the long way."""
-    try:
-        geometry, props = feature["geometry"], feature["properties"]
-        if type(props) is not dict or feature["type"] != "Feature" or geometry["type"] != "Point":
-            return None
-        coords = geometry["coordinates"]
-        if type(coords) is list and 2 <= len(coords) <= 3 and type(coords[0]) is float and type(coords[1]) is float:
-            return coords[0], coords[1]
-    except (KeyError, TypeError, IndexError):
-        pass
-    return None
 
 
 def _json_point(geometry: Any) -> tuple[tuple[float, float] | None, tuple[str, str] | None]:
