@@ -259,7 +259,7 @@ class _NewSites:
         return rec
 
 
-_EDITABLE = frozenset(sites.EDITABLE)  # a set: asked once per attribute of every row
+_EDITABLE = frozenset(sites.EDITABLE)  # the record fields a row may give
 
 
 def _plan_create(res: RowResult, i: int, slug: str | None, name_zh: str | None, name_en: str | None,
