@@ -54,6 +54,42 @@ def clean_facilities(value: Any, default_source: str | None, field: str = "facil
     return _clean_facilities(value, default_source, field)
 
 
+def clean_facility_column(values: list[Any], default_sources: list[str | None],
+                          field: str = "facilities") -> list[list[dict[str, Any]] | FactError]:
+    """`clean_facilities` for a column of records (each with its record's facts_source): each record's entries, or
+    the FactError it raises.  A plain term list that the column repeats with the same source is cleaned once."""
+    known: dict[tuple, tuple[dict[str, Any], ...]] = {}  # (terms, source) -> entries, for lists of text only
+    same: dict[tuple[int, str | None], tuple[dict[str, Any], ...]] = {}  # by the list's identity (map_columns
+    out: list[list[dict[str, Any]] | FactError] = []                     # gives rows one list object to share)
+    for value, source in zip(values, default_sources, strict=True):
+        entries = same.get((id(value), source))
+        if entries is not None:
+            out.append([entry.copy() for entry in entries])
+            continue
+        if type(value) is list:
+            key = (*value, source)
+            try:
+                entries = known[key]
+            except KeyError:
+                if len(value) <= TERM_LIST_CACHE_MAX and all(type(v) is str for v in value):
+                    try:
+                        entries = known[key] = _term_facilities(tuple(value), source, field)
+                    except FactError as err:
+                        out.append(err)
+                        continue
+            except TypeError:  # an item that cannot be a key (an object with a status): the general rule
+                pass
+            if entries is not None:
+                same[id(value), source] = entries
+                out.append([entry.copy() for entry in entries])
+                continue
+        try:
+            out.append(clean_facilities(value, source, field))
+        except FactError as err:
+            out.append(err)
+    return out
+
+
 TERM_LIST_CACHE_MAX = 16
 
 

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any
 
+import numpy as np
 from geoalchemy2 import WKTElement
 from shapely import wkt as shapely_wkt
 from shapely.geometry import Point
@@ -76,87 +77,122 @@ def clean_site_record(raw: dict[str, Any], base_slugs: set[str]) -> dict[str, An
 
 
 def clean_site_records(raws: list[dict[str, Any]], base_slugs: set[str]) -> list[dict[str, Any] | RecordErrors]:
-    """`clean_site_record` for many records at once, a field (column) at a time: each record's normalised form or
-    its RecordErrors.  A column whose values are all plainly right (checked for the whole column at once) is taken
-    as it is; any other goes value by value through the same rules, so every record gets what it would alone.  The
-    records are made from the columns at the end, each in one step."""
-    columns: dict[str, list[Any]] = {}  # in the records' key order
-    errors: list[list[RecordError]] = [[] for _ in raws]
+    """`clean_site_record` for many records at once (clean_site_columns of their fields): each record's normalised
+    form or its RecordErrors."""
+    columns = {key: [raw.get(key) for raw in raws] for key in EDITABLE if key != "verified"}
+    columns["verified"] = [raw.get("verified", False) for raw in raws]
+    return clean_site_columns(columns, len(raws), base_slugs)
+
+
+def clean_site_columns(columns: dict[str, list[Any]], size: int,
+                       base_slugs: set[str]) -> list[dict[str, Any] | RecordErrors]:
+    """`clean_site_record` for `size` records given as columns (field -> the records' values; None or a missing
+    column: no value; a missing `verified` column: False), a field at a time: each record's normalised form or its
+    RecordErrors.  A column whose values are all plainly right (checked for the whole column at once) is taken as it
+    is; any other goes value by value through the same rules, so every record gets what it would alone.  A value a
+    column repeats (a term list, a method) is checked once.  The records are made from the columns at the end, each
+    in one step."""
+    nothing = [None] * size
+    cleaned: dict[str, list[Any]] = {}  # in the records' key order
+    errors: list[list[RecordError]] = [[] for _ in range(size)]
+
+    def given(key: str) -> list[Any]:
+        return columns.get(key) or nothing
 
     def each(key: str, rule: Callable[..., Any], *args: Any) -> None:
         values = []
-        for errs, raw in zip(errors, raws, strict=True):
+        for errs, value in zip(errors, given(key), strict=True):
             try:
-                values.append(rule(raw, *args))
+                values.append(rule(value, key, *args))
             except RecordError as err:
                 errs.append(err)
                 values.append(None)
-        columns[key] = values
+        cleaned[key] = values
 
     for key in (*REQUIRED_TEXT, *OPTIONAL_TEXT):
         required = key in REQUIRED_TEXT
-        texts = _plain_texts([raw.get(key) for raw in raws], TEXT_LIMITS[key], required)
+        texts = _plain_texts(given(key), TEXT_LIMITS[key], required)
         if texts is None:
-            each(key, _text, key, required)
+            each(key, _text, required)
         else:
-            columns[key] = texts
-    for slug, errs in zip(columns["slug"], errors, strict=True):
-        if slug and not _SLUG_CHARS.fullmatch(slug):
-            errs.append(RecordError("slug", "use ASCII letters, digits and '-' only", "slug_chars"))
+            cleaned[key] = texts
+    slugs = cleaned["slug"]
+    if any(slug and not _SLUG_CHARS.fullmatch(slug) for slug in set(slugs)):  # each distinct slug checked once
+        for slug, errs in zip(slugs, errors, strict=True):
+            if slug and not _SLUG_CHARS.fullmatch(slug):
+                errs.append(RecordError("slug", "use ASCII letters, digits and '-' only", "slug_chars"))
 
     for key, low, high, required in (("lon", -180, 180, True), ("lat", -90, 90, True),
                                      ("elevation_m", -500, 9000, False), ("area_m2", 0, 1e10, False),
                                      ("coord_accuracy_m", 0, 1e6, True)):
-        numbers = _plain_numbers([raw.get(key) for raw in raws], low, high, required)
+        numbers = _plain_numbers(given(key), low, high, required)
         if numbers is None:
-            each(key, _number, key, low, high, required)
+            each(key, _number, low, high, required)
         else:
-            columns[key] = numbers
-    methods = [raw.get("position_method") for raw in raws]
-    if all(type(m) is str and m in vocab.POSITION_METHODS for m in methods):
-        columns["position_method"] = methods
+            cleaned[key] = numbers
+    methods = given("position_method")
+    if _all_hashable_in(methods, vocab.POSITION_METHODS):
+        cleaned["position_method"] = list(methods)
     else:
-        each("position_method", lambda raw: _checked(checks.one_of, raw.get("position_method"), "position_method",
-                                                     vocab.POSITION_METHODS))
+        each("position_method", lambda value, key: _checked(checks.one_of, value, key, vocab.POSITION_METHODS))
     # A device's reported accuracy is an upper bound: rounded up, never down.
-    columns["coord_accuracy_m"] = [None if accuracy is None else math.ceil(accuracy) if method == "gps"
+    cleaned["coord_accuracy_m"] = [None if accuracy is None else math.ceil(accuracy) if method == "gps"
                                    else int(round(accuracy))
-                                   for accuracy, method in zip(columns["coord_accuracy_m"], columns["position_method"],
+                                   for accuracy, method in zip(cleaned["coord_accuracy_m"], cleaned["position_method"],
                                                                strict=True)]
-    bases = columns["base"] = [raw.get("base") for raw in raws]
-    for base, errs in zip(bases, errors, strict=True):
-        if base is not None and base not in base_slugs:
-            errs.append(RecordError("base", f"unknown base {base!r}; known bases: {', '.join(sorted(base_slugs))}",
-                                    "choose"))
+    bases = cleaned["base"] = list(given("base"))
+    if not _all_hashable_in(bases, {None, *base_slugs}):
+        for base, errs in zip(bases, errors, strict=True):
+            if base is not None and base not in base_slugs:
+                errs.append(RecordError("base", f"unknown base {base!r}; known bases: {', '.join(sorted(base_slugs))}",
+                                        "choose"))
 
     def term_column(key: str, vocabulary: dict) -> None:
-        lists = _plain_term_lists([raw.get(key) for raw in raws], key, vocabulary)
+        lists = _plain_term_lists(given(key), key, vocabulary)
         if lists is None:
-            each(key, _terms, key, vocabulary)
+            each(key, _terms, vocabulary)
         else:
-            columns[key] = lists
+            cleaned[key] = lists
 
     for field, vocabulary in TAG_FIELDS.items():
         if field != "facilities":
             term_column(field, vocab.TAG_VOCABULARIES[vocabulary])
-    facilities = columns["facilities"] = []
-    for errs, raw, source, genres in zip(errors, raws, columns["facts_source"], columns["genres"], strict=True):
-        try:  # each a term (reported, with the record's facts_source) or an object with its status
-            facilities.append(facts.clean_facilities(raw.get("facilities"), source))
-        except facts.FactError as err:
-            errs.append(RecordError(err.field, err.reason, err.key, **err.params))
-            facilities.append(None)
-        if genres == []:
-            errs.append(RecordError("genres", "at least one genre is required", "choose_one"))
+    facilities = cleaned["facilities"] = facts.clean_facility_column(given("facilities"), cleaned["facts_source"])
+    if set(map(type, facilities)) != {list} or [] in cleaned["genres"]:  # (a whole column at once, in C)
+        for i, (errs, entries, genres) in enumerate(zip(errors, facilities, cleaned["genres"], strict=True)):
+            if isinstance(entries, facts.FactError):  # each a term (reported, with the record's facts_source) or
+                errs.append(RecordError(entries.field, entries.reason, entries.key, **entries.params))  # an object
+                facilities[i] = None
+            if genres == []:
+                errs.append(RecordError("genres", "at least one genre is required", "choose_one"))
     term_column("best_seasons", vocab.SEASONS)
-    flags = [raw.get("verified", False) for raw in raws]
-    if all(type(flag) is bool for flag in flags):
-        columns["verified"] = flags
+    flags = columns["verified"] if "verified" in columns else [False] * size  # a record without it: not verified
+    if set(map(type, flags)) == {bool}:
+        cleaned["verified"] = list(flags)
     else:
-        each("verified", lambda raw: _checked(checks.boolean, raw.get("verified", False), "verified"))
-    keys = tuple(columns)
-    return [RecordErrors(errs) if errs else dict(zip(keys, values, strict=True))
-            for errs, values in zip(errors, zip(*columns.values(), strict=True), strict=True)]
+        each("verified", lambda value, key: _checked(checks.boolean, value, key))
+    # Each record is a copy of one template (the fields no record has, in their place) updated with its own values.
+    template = {key: None for key in cleaned}
+    varying = {key: values for key, values in cleaned.items()
+               if size and (values[0] is not None or values.count(None) < size)}
+    keys = tuple(varying)
+    records: list[dict[str, Any] | RecordErrors] = []
+    for errs, values in zip(errors, zip(*varying.values(), strict=True) if varying else [()] * size, strict=True):
+        if errs:
+            records.append(RecordErrors(errs))
+        else:
+            record = template.copy()
+            record.update(zip(keys, values, strict=True))
+            records.append(record)
+    return records
+
+
+def _all_hashable_in(values: list[Any], allowed: Any) -> bool:
+    """Whether every value is one of `allowed` (checked once per distinct value; a value that cannot be hashed is not)."""
+    try:
+        return set(values) <= set(allowed)
+    except TypeError:
+        return False
 
 
 _SLUG_CHARS = re.compile(r"[A-Za-z0-9-]*")  # ASCII letters and digits are exactly ASCII's isalnum()
@@ -168,15 +204,22 @@ def plain_slug(value: Any) -> bool:
             and _SLUG_CHARS.fullmatch(value) is not None)
 
 
+_NONE_TYPE = type(None)
+
+
 def _plain_texts(values: list[Any], limit: int, required: bool) -> list[str | None] | None:
     """A text column's values stripped, when every one is plainly right for `_text` (None otherwise): text (or
     None) that is short enough, storable (one search over the whole column) and, if required, not empty."""
-    if not all(value is None or isinstance(value, str) for value in values):
+    kinds = set(map(type, values))
+    if not kinds <= {str, _NONE_TYPE}:
         return None
-    texts = [value for value in values if value is not None]
-    if any(len(text) > limit for text in texts) or unstorable_reason("".join(texts)):
+    if str not in kinds:
+        return None if required and values else list(values)
+    texts = [value for value in values if value is not None] if _NONE_TYPE in kinds else values
+    if max(map(len, texts)) > limit or unstorable_reason("".join(texts)):
         return None
-    stripped = [value.strip() or None if value is not None else None for value in values]
+    stripped = ([value.strip() or None if value is not None else None for value in values] if _NONE_TYPE in kinds
+                else [value.strip() or None for value in values])
     if required and None in stripped:
         return None
     return stripped
@@ -184,23 +227,25 @@ def _plain_texts(values: list[Any], limit: int, required: bool) -> list[str | No
 
 def _plain_numbers(values: list[Any], low: float, high: float, required: bool) -> list[float | None] | None:
     """A number column's values as `_number` returns them, when every one is plainly right (None otherwise):
-    finite floats or ints (not bools) within [low, high], or missing where that is allowed."""
-    out: list[float | None] = []
-    for value in values:
-        kind = type(value)
-        if kind is float and math.isfinite(value) and low <= value <= high:
-            out.append(value)
-        elif kind is int and low <= value <= high:
-            out.append(float(value))
-        elif value is None and not required:
-            out.append(None)
-        else:
+    finite floats or ints (not bools) within [low, high] (checked for the whole column at once with numpy), or
+    missing where that is allowed."""
+    kinds = set(map(type, values))
+    if not kinds <= {float, int, _NONE_TYPE} or (required and _NONE_TYPE in kinds):
+        return None
+    numbers = [value for value in values if value is not None] if _NONE_TYPE in kinds else values
+    if numbers:
+        try:
+            array = np.asarray(numbers, dtype=float)
+        except OverflowError:  # an int too large for a float is out of every range
             return None
-    return out
+        if not (np.isfinite(array).all() and array.min() >= low and array.max() <= high):
+            return None
+    if int in kinds:
+        return [None if value is None else float(value) for value in values]
+    return list(values)
 
 
-def _text(raw: dict, key: str, required: bool) -> str | None:
-    value = raw.get(key)
+def _text(value: Any, key: str, required: bool) -> str | None:
     if value is None or (isinstance(value, str) and not value.strip()):
         if required:
             raise RecordError(key, "is required", "required")
@@ -217,8 +262,7 @@ def _text(raw: dict, key: str, required: bool) -> str | None:
     return value
 
 
-def _number(raw: dict, key: str, low: float, high: float, required: bool) -> float | None:
-    value = raw.get(key)
+def _number(value: Any, key: str, low: float, high: float, required: bool) -> float | None:
     if value is None:
         if required:
             raise RecordError(key, "is required", "required")
@@ -228,8 +272,8 @@ def _number(raw: dict, key: str, low: float, high: float, required: bool) -> flo
     return _checked(checks.number, value, key, low, high)
 
 
-def _terms(raw: dict, key: str, vocabulary: dict) -> list[str]:
-    value = raw.get(key) or []
+def _terms(value: Any, key: str, vocabulary: dict) -> list[str]:
+    value = value or []
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise RecordError(key, "must be a list of terms", "choose")
     if vocabulary is not _RECORD_VOCABULARIES.get(key) or len(value) > TERM_LIST_CACHE_MAX:
@@ -242,17 +286,28 @@ def _plain_term_lists(values: list[Any], key: str, vocabulary: dict) -> list[lis
     or a short list of known terms (each distinct list checked once, by `_known_terms`)."""
     if vocabulary is not _RECORD_VOCABULARIES.get(key):
         return None
+    known: dict[tuple, tuple[str, ...]] = {}  # lists of text only
+    same: dict[int, tuple[str, ...]] = {}      # by identity: a column may repeat one list object (map_columns')
     out: list[list[str]] = []
     try:
         for value in values:
-            if not value:
-                out.append([])
-            elif type(value) is list and len(value) <= TERM_LIST_CACHE_MAX and all(type(v) is str for v in value):
-                out.append(list(_known_terms(key, tuple(value))))
-            else:
-                return None
-    except RecordError:  # an unknown term: the column goes value by value, so each record gets its message
-        return None
+            hit = same.get(id(value))
+            if hit is None:
+                if not value:
+                    out.append([])
+                    continue
+                if type(value) is not list:
+                    return None
+                terms = tuple(value)
+                hit = known.get(terms)
+                if hit is None:
+                    if len(value) > TERM_LIST_CACHE_MAX or not all(type(v) is str for v in value):
+                        return None
+                    hit = known[terms] = _known_terms(key, terms)
+                same[id(value)] = hit
+            out.append(list(hit))
+    except (RecordError, TypeError):  # an unknown term (or an item that cannot be a key): the column goes value
+        return None                   # by value, so each record gets its message
     return out
 
 

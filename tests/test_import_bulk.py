@@ -71,14 +71,44 @@ def test_what_orjson_refuses_is_left_to_the_standard_library(data):
 # --------------------------------------------------------------------------- checks done once per distinct value
 
 def test_term_lists_checked_once_give_fresh_lists_and_every_error():
-    raw = {"genres": ["wuxia", "nature", "wuxia"], "terrain": [], "best_seasons": ["autumn"]}
-    first = sites._terms(raw, "genres", sites.vocab.GENRES)
+    genres = ["wuxia", "nature", "wuxia"]
+    first = sites._terms(genres, "genres", sites.vocab.GENRES)
     first.append("changed by a caller")
-    assert sites._terms(raw, "genres", sites.vocab.GENRES) == ["nature", "wuxia"], "a cached list was shared"
+    assert sites._terms(genres, "genres", sites.vocab.GENRES) == ["nature", "wuxia"], "a cached list was shared"
     for _ in range(2):  # errors are not cached: the second bad row gets the same message as the first
         with pytest.raises(sites.RecordError, match="unknown term 'jungle'") as err:
-            sites._terms({"genres": ["nature", "jungle"]}, "genres", sites.vocab.GENRES)
+            sites._terms(["nature", "jungle"], "genres", sites.vocab.GENRES)
         assert err.value.field == "genres"
+    column = sites.clean_site_records([dict(_GOOD, genres=list(genres))] * 3, set())
+    column[0]["genres"].append("changed by a caller")
+    assert column[1]["genres"] == ["nature", "wuxia"], "records of a column share a cached list"
+
+
+_FACILITY_CELLS = [["toilets", "parking"], ["parking", "toilets", "parking"], [], None, ["spa"], ["parking", "spa"],
+                   "parking", [{"facility": "parking", "status": "verified_present", "verified_by": "li",
+                                "verified_at": "2026-01-02", "verified_how": "visit"}],
+                   [{"facility": "parking", "status": "bogus"}], ["toilets", {"facility": "parking"}], [1], ["x"] * 17,
+                   ("parking",)]
+
+
+def test_a_facility_column_gives_each_record_what_clean_facilities_gives_it():
+    """Every kind of cell, repeated with and without a source: the same entries (fresh copies) or the same error."""
+    rng = random.Random(3)
+    values = [rng.choice(_FACILITY_CELLS) for _ in range(300)]
+    sources = [rng.choice([None, "county office", "  "]) for _ in range(300)]
+
+    def alone(value, source):
+        try:
+            return facts.clean_facilities(value, source)
+        except facts.FactError as err:
+            return (err.field, err.reason, err.key, err.params)
+
+    column = facts.clean_facility_column(values, sources)
+    got = [(e.field, e.reason, e.key, e.params) if isinstance(e, facts.FactError) else e for e in column]
+    assert got == [alone(v, s) for v, s in zip(values, sources, strict=True)]
+    assert sum(isinstance(e, facts.FactError) for e in column) > 20, "the sample must hold wrong cells"
+    lists = [e for e in column if isinstance(e, list) and e]
+    assert len({id(entry) for entries in lists for entry in entries}) == sum(map(len, lists)), "entries shared"
 
 
 def test_facility_lists_checked_once_give_fresh_entries_and_keep_the_source():
@@ -339,6 +369,37 @@ def test_term_columns_cleaned_at_once_get_what_each_gets_alone(bad):
     assert [_outcome(r) for r in batch] == [_outcome(r) for r in alone]
     assert sum(isinstance(r, sites.RecordErrors) for r in batch) == (1 if bad else 0), "only the wrong record fails"
     assert batch[0]["genres"] == alone[0]["genres"] and isinstance(batch[0]["genres"], list)
+
+
+_NUMBER_CELLS = {  # cells the whole-column check takes, and cells it must leave to the value-by-value rule
+    "lon": ([120.05, 120, -180, 180.0, -0.0, 119.5], [None, 180.0000001, "120", True, float("nan"), 10 ** 400]),
+    "lat": ([27.76, 27, 90, -90.0], [None, 90.5, float("inf"), False]),
+    "elevation_m": ([300, 300.5, None, -500, 9000.0, 2 ** 12], [9000.001, -501, "620", float("-inf"), 10 ** 30]),
+    "area_m2": ([None, 0, 1e10, 2.5], [-0.5, 1e10 + 1, "big", True]),
+    "coord_accuracy_m": ([12.4, 7, 0, 1e6, 2.5], [None, -1, 1e6 + 1, float("nan")]),
+}
+
+
+@pytest.mark.parametrize("field,wrong", [(field, None) for field in _NUMBER_CELLS]
+                         + [(field, cell) for field, (_, bad) in _NUMBER_CELLS.items() for cell in bad])
+def test_number_columns_checked_at_once_get_what_each_gets_alone(field, wrong):
+    """A number column of plainly right values (taken at once, with numpy), alone and with one wrong value (then
+    value by value): each record gets what clean_site_record gives it alone."""
+    right, _ = _NUMBER_CELLS[field]
+    rng = random.Random(field)
+    cells = [rng.choice(right) for _ in range(120)] + ([] if wrong is None else [wrong])
+    records = [dict(_GOOD, slug=f"n-{i}", **{field: cell}) for i, cell in enumerate(cells)]
+    batch = sites.clean_site_records(records, set())
+    alone = []
+    for raw in records:
+        try:
+            alone.append(sites.clean_site_record(raw, set()))
+        except sites.RecordErrors as err:
+            alone.append(err)
+    assert [_outcome(r) for r in batch] == [_outcome(r) for r in alone]
+    assert sum(isinstance(r, sites.RecordErrors) for r in batch) == (0 if wrong is None else 1)
+    if field != "coord_accuracy_m":  # (rounded to a whole number)
+        assert {type(r[field]) for r in batch if isinstance(r, dict)} <= {float, type(None)}, "ints become floats"
 
 
 @pytest.mark.parametrize("slug", ["ok-slug", "a", "x" * 64, " ok", "ok ", "bad slug", "x" * 65, "", "ünï", 5, None])

@@ -16,11 +16,20 @@ import numpy as np
 import pytest
 from shapely.geometry import LineString, Point
 
-from scouting import geo
+from scouting import geo, sites
 from scouting.errors import InvalidParameter
 from scouting.imports import ImportFileError, ImportOptions, Staging, plan, read_source
-from scouting.imports.mapping import COLUMN_MIN_ROWS, map_props, map_rows, plain_value, site_names, vocab_term
-from scouting.imports.readers import READERS, Probe
+from scouting.imports.mapping import (
+    COLUMN_MIN_ROWS,
+    map_columns,
+    map_props,
+    map_rows,
+    plain_value,
+    site_name_columns,
+    site_names,
+    vocab_term,
+)
+from scouting.imports.readers import READERS, Probe, SourceRow
 from scouting.imports.report import ImportReport, RowResult, page_rows
 from scouting.imports.staging import KEEP_SECONDS, NotStaged
 from scouting.vocab import GENRES
@@ -111,6 +120,68 @@ def test_rows_mapped_a_column_at_a_time_get_what_each_gets_alone(rows, html):
     assert any(ignored for _, ignored in together), "the sample must hold reported columns"
 
 
+def test_rows_of_a_column_that_repeat_a_term_list_each_get_their_own_list():
+    """map_columns converts a repeated list once and lets the column's rows share it; a row read from it (as
+    map_rows and the import's updates read it) has its own list, so changing one row changes no other."""
+    rows = [{"name": f"点{i}", "genres": ["古装", "nature"], "best_seasons": ["春"]} for i in range(COLUMN_MIN_ROWS)]
+    mapped = map_columns(rows, {}, html=False)
+    genres = mapped.column("genres")
+    assert genres[0] is genres[1] and genres[0] == ["costume", "nature"], "a repeated list is converted once"
+    first, second = mapped.row(0), mapped.row(1)
+    first["genres"].append("changed by a caller")
+    assert second["genres"] == ["costume", "nature"] and genres[1] == ["costume", "nature"], "a row's list was shared"
+    together = map_rows(rows, {}, html=False)
+    together[0][0]["best_seasons"].clear()
+    assert together[1][0]["best_seasons"] == ["spring"]
+
+
+_NAME_CELLS = {
+    "name": ["铜铃山", "百丈漈瀑布 (Baizhangji Falls)", "飞云湖（Feiyun Lake）", "Lone Tree", "(x)", "", None, "A (B)"],
+    "name_zh": ["百丈漈", "", None],
+    "name_en": ["Baizhangji", "", None],
+    "description": ["瀑布", "a fall", "", None],
+    "description_zh": ["落差", None],
+    "description_en": ["", "drop", None],
+}
+
+
+@pytest.mark.parametrize("generic", [True, False])
+@pytest.mark.parametrize("copy", [True, False])
+def test_name_columns_give_each_row_what_site_names_gives_it(generic, copy):
+    """site_name_columns names every row as site_names names it alone (None where it gives no key), with and
+    without the generic name and description columns."""
+    rng = random.Random(f"{generic}{copy}")
+    rows = [{key: rng.choice(cells) for key, cells in _NAME_CELLS.items() if generic or key in ("name_zh", "name_en",
+                                                                                                 "description_zh")}
+            for _ in range(200)]
+    mapped = map_columns(rows, {}, html=False)
+    columns = site_name_columns(mapped, copy)
+    for i in range(len(rows)):
+        alone = site_names(mapped.row(i), copy)
+        assert {key: values[i] for key, values in columns.items() if values[i] is not None} == alone, rows[i]
+    assert any(values.count(None) for values in columns.values()), "the sample must hold rows without a name"
+
+
+_POINTS = [(120.1, 27.8), (120.1, 27.8), (-180.0, 90.0), (180.0, -90.0), (-0.0, 0.0), (120, 27), (27.8, 120.1),
+           (181.0, 27.8), (120.1, -90.5), (float("nan"), 27.8), (float("inf"), 27.8), ("120.1", 27.8), (True, 27.8),
+           (10 ** 400, 27.8), None, [120.1, 27.8], (np.float64(120.1), 27.8)]
+
+
+@pytest.mark.parametrize("datum", ["wgs84", "gcj02"])
+def test_points_checked_as_a_column_get_what_each_gets_alone(datum):
+    """_checked_positions gives each row the point (or the error) that _checked_position gives it alone: points of
+    every kind, in WGS-84 and a Chinese datum, and rows whose own columns name their datum."""
+    rows = [SourceRow(n, {}, point=point, datum=row_datum, hint=" (hint)")
+            for n, (point, row_datum) in enumerate(((p, d) for p in _POINTS for d in (None, "bd09")), start=1)]
+
+    def outcome(position):
+        return (position.field, position.reason) if isinstance(position, sites.RecordError) else position
+
+    column = plan._checked_positions(rows, datum)
+    assert [outcome(p) for p in column] == [outcome(plan._checked_position(row, datum)) for row in rows]
+    assert sum(isinstance(p, sites.RecordError) for p in column) == 16, "the sample must hold wrong points"
+
+
 # --------------------------------------------------------------------------- duplicate search
 
 def _nearest_by_scanning(entries: list, keys: set[str], lon: float, lat: float) -> dict | None:
@@ -122,6 +193,38 @@ def _nearest_by_scanning(entries: list, keys: set[str], lon: float, lat: float) 
             if metres <= plan.DUPLICATE_RADIUS_M and (best is None or (metres, order) < best[:2]):
                 best = (metres, order, info)
     return None if best is None else best[2] | {"distance_m": round(best[0], 1)}
+
+
+def test_names_no_other_row_has_are_left_out_of_the_duplicate_search_without_changing_its_answers():
+    """An index told the rows' names to come (expect) skips the rows whose names nothing else has: every row's
+    duplicate (or none) is what the index that searches every row finds, against stored sites and earlier rows."""
+    rng = random.Random(11)
+    stored = [({"瀑布"}, 120.0, 27.8, {"id": 1}), ({"stored only", "仅库"}, 120.1, 27.8, {"id": 2})]
+    names = ["瀑布", "停车场", "parking", "仅库", "古道"] + [f"独{i}" for i in range(60)]
+    rows = []
+    for _ in range(400):
+        keys = set(rng.sample(names, rng.choice([1, 2])))
+        rows.append((keys, 120.0 + rng.uniform(-0.0004, 0.0004), 27.8 + rng.uniform(-0.0004, 0.0004)))
+    rows.insert(200, ({"stored only"}, 120.1001, 27.8))  # once in the file, and a stored site's name
+
+    def plan_rows(told: bool) -> list:
+        index = plan._SameNameIndex()
+        for keys, lon, lat, info in stored:
+            index.add(keys, lon, lat, info)
+        if told:
+            index.expect([keys for keys, _, _ in rows] + [None])
+        found = []
+        for n, (keys, lon, lat) in enumerate(rows):
+            duplicate = index.shared(keys) and index.nearest(keys, lon, lat)
+            found.append(duplicate or None)
+            if not duplicate and index.shared(keys):
+                index.add(keys, lon, lat, {"row": n})
+        return found
+
+    searched_all, told = plan_rows(False), plan_rows(True)
+    assert told == searched_all
+    assert told[200] and told[200]["id"] == 2, "a name the file has once is still searched among stored sites"
+    assert sum(d is not None for d in told) > 100 and sum(d is None for d in told) > 20, "the sample needs both kinds"
 
 
 @pytest.mark.parametrize("lon,lat", [(120.0, 27.8), (120.0005, 27.8005), (-179.9999, 0.0), (179.9997, -45.0),

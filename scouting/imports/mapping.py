@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import functools
 import json
+import operator
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
+from dataclasses import dataclass
 from html.parser import HTMLParser
 from typing import Any
 
@@ -72,53 +74,101 @@ def map_props(props: Mapping[str, Any], base_lookup: dict[str, str], html: bool)
 COLUMN_MIN_ROWS = 64  # rows sharing their attribute names that are mapped a column at a time
 
 
+@dataclass
+class MappedColumns:
+    """`map_props` of every row of a file, held as columns: `columns[field][i]` is row i's value (None: the row
+    gives none; map_props never maps to None; rows with the same term list share one list: read, never change),
+    `reported[attribute][i]` whether row i's ignored attribute is worth reporting."""
+
+    size: int
+    columns: dict[str, list[Any]]
+    reported: dict[str, list[bool]]
+
+    def column(self, field: str) -> list[Any]:
+        return self.columns.get(field) or [None] * self.size
+
+    def row(self, i: int) -> dict[str, Any]:
+        """Row i as map_props gives it (its lists its own: a column's rows may share one)."""
+        return {field: list(values[i]) if type(values[i]) is list else values[i]
+                for field, values in self.columns.items() if values[i] is not None}
+
+    def ignored(self, i: int | None = None) -> set[str]:
+        """The attributes ignored in row i, or in any row."""
+        return {key for key, present in self.reported.items() if (any(present) if i is None else present[i])}
+
+
 def map_rows(rows: list[Mapping[str, Any]], base_lookup: dict[str, str],
              html: bool) -> list[tuple[dict[str, Any], set[str]]]:
-    """`map_props` for every row of a file: rows that share their attribute names (most files: all of them) are
-    mapped a column at a time, each column's conversion chosen once; each row gets what map_props gives it."""
-    out: list[tuple[dict[str, Any], set[str]] | None] = [None] * len(rows)
+    """`map_props` for every row of a file (map_columns, made into one dict per row)."""
+    mapped = map_columns(rows, base_lookup, html)
+    return [(mapped.row(i), mapped.ignored(i)) for i in range(mapped.size)]
+
+
+def map_columns(rows: list[Mapping[str, Any]], base_lookup: dict[str, str], html: bool) -> MappedColumns:
+    """`map_props` for every row of a file, as columns: rows that share their attribute names (most files: all of
+    them) are mapped a column at a time, each column's conversion chosen once and each distinct term list, method
+    or base converted once; any other row goes through map_props.  Each row gets what map_props gives it."""
+    size = len(rows)
+    out = MappedColumns(size, {}, {})
+
+    def target_column(field: str) -> list[Any]:
+        return out.columns.setdefault(field, [None] * size)
+
     groups: dict[tuple, list[int]] = {}
     for i, props in enumerate(rows):
         groups.setdefault(tuple(props), []).append(i)
     for keys, numbers in groups.items():
         if len(numbers) < COLUMN_MIN_ROWS:
             for i in numbers:
-                out[i] = map_props(rows[i], base_lookup, html)
+                mapped, ignored = map_props(rows[i], base_lookup, html)
+                for field, value in mapped.items():
+                    target_column(field)[i] = value
+                for key in ignored:
+                    out.reported.setdefault(key, [False] * size)[i] = True
             continue
-        mapped: list[dict[str, Any]] = [{} for _ in numbers]
-        ignored: list[set[str]] = [set() for _ in numbers]
-        for key in keys:
+        whole = len(numbers) == size  # the common case: one group, its columns are the file's
+        group = rows if whole else [rows[i] for i in numbers]
+        filled: dict[str, list[Any]] = {}  # this group's fields so far (the first attribute mapped to one wins)
+        # The group's columns in one pass over its rows (their attributes are in the same order): a pass per
+        # attribute would visit every row's dict again.
+        for key, column in zip(keys, zip(*map(tuple, map(operator.methodcaller("values"), group)), strict=True),
+                               strict=True):
             target, reported = _key_target(key)
-            column = [rows[i][key] for i in numbers]
             if target is None:
                 if reported:
-                    for unknown, value in zip(ignored, column, strict=True):
-                        if _present(value):
-                            unknown.add(str(key))
+                    present = [_present(value) for value in column]
+                    if any(present):
+                        flags = out.reported.setdefault(str(key), [False] * size)
+                        for i, flag in zip(numbers, present, strict=True):
+                            flags[i] = flags[i] or flag
                 continue
-            convert = _column_converter(target, base_lookup, html)
-            for rec, value in zip(mapped, column, strict=True):
-                if target in rec and rec[target] is not None:
-                    continue
-                value = convert(value)
-                if value is not _ABSENT:
-                    rec[target] = value
-        for i, rec, unknown in zip(numbers, mapped, ignored, strict=True):
-            if "facility_status" in rec:
-                rec["facilities"] = rec.pop("facility_status")
-            out[i] = (rec, unknown)
-    return out  # type: ignore[return-value]
+            values = _convert_column(target, column, base_lookup, html)
+            earlier = filled.get(target)
+            filled[target] = values if earlier is None else [
+                first if first is not None else value for first, value in zip(earlier, values, strict=True)]
+        for field, values in filled.items():
+            if whole and field not in out.columns:
+                out.columns[field] = values
+            else:
+                full = target_column(field)
+                for i, value in zip(numbers, values, strict=True):
+                    full[i] = value
+    statuses = out.columns.pop("facility_status", None)
+    if statuses is not None:  # the fuller statement: each facility with its status
+        facilities = target_column("facilities")
+        for i, stated in enumerate(statuses):
+            if stated is not None:
+                facilities[i] = stated
+    return out
 
 
-_ABSENT = object()  # a column converter's answer for a value that is not there (map_props skips it)
-
-
-def _column_converter(target: str, base_lookup: dict[str, str], html: bool) -> Callable[[Any], Any]:
-    """map_props' steps for one value of a column (plain_value, _present, _convert) with the common cases taken
-    first: plain text that needs no unquoting or HTML, numbers, lists of terms (cached per list)."""
+def _convert_column(target: str, column: list[Any], base_lookup: dict[str, str], html: bool) -> list[Any]:
+    """map_props' steps (plain_value, _present, _convert) for a column of one field: None where a value is not
+    there.  The common cases are taken first: plain text that needs no unquoting or HTML, numbers; a text that a
+    column repeats (a term list, a method, a base) is converted once."""
     def general(value: Any) -> Any:
         value = plain_value(value)
-        return _convert(target, value, base_lookup, html) if _present(value) else _ABSENT
+        return _convert(target, value, base_lookup, html) if _present(value) else None
 
     if target in _TEXT:
         needs_html = html and target in ("description", "description_zh", "description_en")
@@ -127,20 +177,46 @@ def _column_converter(target: str, base_lookup: dict[str, str], html: bool) -> C
             if type(value) is str:
                 stripped = value.strip()
                 if not stripped:
-                    return _ABSENT
+                    return None
                 if stripped[0] != "'" and not (needs_html and "<" in stripped):
                     return stripped
             return general(value)
-        return text
+        return [text(value) for value in column]
     if target in _NUMBERS:
-        return lambda value: value if type(value) in (int, float) else general(value)
+        return [value if type(value) in (int, float) else general(value) for value in column]
     if target in _TERMS:
-        def terms(value: Any) -> Any:
-            if type(value) is list and value and all(type(v) is str for v in value):
-                return list(_terms(target, tuple(value)))
+        # A list of text is converted once per distinct list, and the rows that hold it share the one result
+        # (MappedColumns.row gives each row its own copy).
+        known: dict[tuple, list[str]] = {}
+        out = []
+        for value in column:
+            if type(value) is list:
+                key = tuple(value)
+                try:
+                    out.append(known[key])
+                    continue
+                except KeyError:
+                    if value and all(type(v) is str for v in value):
+                        converted = known[key] = list(_terms(target, key))
+                        out.append(converted)
+                        continue
+                except TypeError:  # an item that cannot be a key (a dict): the general steps
+                    pass
+            out.append(general(value))
+        return out
+    if target in ("position_method", "base"):
+        converted: dict[str, Any] = {}  # a column repeats a few texts
+
+        def repeated(value: Any) -> Any:
+            if type(value) is str:
+                try:
+                    return converted[value]
+                except KeyError:
+                    result = converted[value] = general(value)
+                    return result
             return general(value)
-        return terms
-    return general
+        return [repeated(value) for value in column]
+    return [general(value) for value in column]
 
 
 @functools.lru_cache(maxsize=4096)  # every row of a file repeats the same few keys
@@ -290,15 +366,7 @@ def site_names(mapped: dict, copy: bool) -> dict[str, str]:
     """
     out: dict[str, str] = {}
     for base in ("name", "description"):
-        zh, en, generic = mapped.get(f"{base}_zh"), mapped.get(f"{base}_en"), mapped.get(base)
-        both = _split_bilingual(generic) if generic and base == "name" else None
-        if both:
-            zh, en = zh or both[0], en or both[1]
-        elif generic:
-            if _has_cjk(generic):
-                zh = zh or generic
-            else:
-                en = en or generic
+        zh, en = _languages(mapped.get(f"{base}_zh"), mapped.get(f"{base}_en"), mapped.get(base), base)
         if copy:
             zh, en = zh or en, en or zh
         if zh:
@@ -306,6 +374,38 @@ def site_names(mapped: dict, copy: bool) -> dict[str, str]:
         if en:
             out[f"{base}_en"] = en
     return out
+
+
+def site_name_columns(mapped: MappedColumns, copy: bool) -> dict[str, list[str | None]]:
+    """`site_names` of every row as columns (None where a row has none): the same rule, a column at a time."""
+    out: dict[str, list[str | None]] = {}
+    for base in ("name", "description"):
+        zh, en, generic = (mapped.column(f"{base}_zh"), mapped.column(f"{base}_en"),
+                           mapped.columns.get(base))
+        if generic is None:  # no row has the generic field: each language is its own field
+            pairs = zip(zh, en, strict=True)
+        else:
+            pairs = (_languages(*cells, base) for cells in zip(zh, en, generic, strict=True))
+        if copy:
+            pairs = ((z or e, e or z) for z, e in pairs)
+        out[f"{base}_zh"], out[f"{base}_en"] = [], []
+        zh_out, en_out = out[f"{base}_zh"], out[f"{base}_en"]
+        for z, e in pairs:
+            zh_out.append(z or None)
+            en_out.append(e or None)
+    return out
+
+
+def _languages(zh: str | None, en: str | None, generic: str | None, base: str) -> tuple[str | None, str | None]:
+    """A field's Chinese and English text from its own fields, else from the generic one (name, description)."""
+    both = _split_bilingual(generic) if generic and base == "name" else None
+    if both:
+        return zh or both[0], en or both[1]
+    if generic:
+        if _has_cjk(generic):
+            return zh or generic, en
+        return zh, en or generic
+    return zh, en
 
 
 class _TextOnly(HTMLParser):

@@ -13,9 +13,11 @@ import math
 import re
 import tempfile
 import threading
+from collections import Counter
 from collections.abc import Callable
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from itertools import chain
 from pathlib import Path
 
 import numpy as np
@@ -30,7 +32,7 @@ from ..errors import InvalidParameter, PreconditionFailed
 from ..faults import pause_point
 from ..models import Site, SiteRevision, ThemedBase
 from ..search import get_site
-from .mapping import map_rows, site_names
+from .mapping import MappedColumns, map_columns, site_name_columns, site_names
 from .options import ImportOptions, ImportTooLarge, MiB, display_name
 from .readers import Source, SourceRow, read_source
 from .report import ImportReport, RowResult
@@ -130,11 +132,10 @@ def _plan(session, source: Source, opts: ImportOptions, defaults: dict, progress
     base_slugs = {b.slug for b in bases}
     base_lookup = {k: b.slug for b in bases for k in (b.slug, b.name_zh, b.name_en.casefold())}
     county = sites._county(session)
-    positions = [_checked_position(row, opts.datum) for row in source.rows]
+    positions = _checked_positions(source.rows, opts.datum)
     outside = set() if county is None or opts.confirm_outside else _outside(county, positions)
     taken = set(active) | set(deleted)  # slugs a new site may not take
     claimed: dict[str, int] = {}        # slug -> the row of this file that uses it
-    ignored: set[str] = set()
     results = []
     total = len(source.rows)
 
@@ -144,19 +145,23 @@ def _plan(session, source: Source, opts: ImportOptions, defaults: dict, progress
                                                 "if that is right, import again with --confirm-outside "
                                                 "(API: confirm_outside=true)")
 
-    mapped_rows = map_rows([row.props for row in source.rows], base_lookup, source.html_descriptions)
-    precleaned = _preclean(mapped_rows, positions, defaults, base_slugs, taken)
+    # The file a column at a time (mapped, named, cleaned); then each row in turn, with what concerns it alone.
+    mapped = map_columns([row.props for row in source.rows], base_lookup, source.html_descriptions)
+    slugs = mapped.column("slug")
+    shown = site_name_columns(mapped, copy=False)        # the names a row is reported by
+    names = site_name_columns(mapped, copy=True)         # a new site's names (a missing language copies the other)
+    new_site = _NewSites(mapped, names, positions, defaults, base_slugs)
+    precleaned = new_site.precleaned([i for i, (slug, point, name) in enumerate(zip(slugs, positions,
+                                                                                     names["name_zh"], strict=True))
+                                      if isinstance(point, tuple) and slug not in taken and name])
+    shown_zh, shown_en, new_zh, new_en = shown["name_zh"], shown["name_en"], names["name_zh"], names["name_en"]
+    name_keys = [_name_keys(zh, en) if zh else None for zh, en in zip(new_zh, new_en, strict=True)]
+    by_name.expect(name_keys)
 
-    for done, (row, position, (mapped, unknown), (pre, new_names)) in enumerate(
-            zip(source.rows, positions, mapped_rows, precleaned, strict=True), start=1):
-        res = RowResult(row=row.number, line=row.line, layer=row.layer)
+    for i, (row, position, slug) in enumerate(zip(source.rows, positions, slugs, strict=True)):
+        res = RowResult(row=row.number, line=row.line, layer=row.layer, slug=slug, name_zh=shown_zh[i],
+                        name_en=shown_en[i])
         try:
-            ignored |= unknown
-            res.slug = mapped.get("slug")
-            if source.generated_descriptions and mapped.get("slug") in active:
-                mapped.pop("description", None)
-            names = site_names(mapped, copy=False)
-            res.name_zh, res.name_en = names.get("name_zh"), names.get("name_en")
             if row.error:
                 raise sites.RecordError(*row.error)
             if isinstance(position, sites.RecordError):
@@ -164,7 +169,6 @@ def _plan(session, source: Source, opts: ImportOptions, defaults: dict, progress
             point = position
             if point:
                 res.lon, res.lat = point
-            slug = mapped.get("slug")
             if slug and slug in claimed:
                 raise sites.RecordError("slug", f"{slug!r} is already used by row {claimed[slug]} of this file")
             if slug and slug in deleted:
@@ -172,9 +176,14 @@ def _plan(session, source: Source, opts: ImportOptions, defaults: dict, progress
                                                 "or give the row another slug")
             if slug and slug in active:
                 claimed[slug] = row.number
-                _plan_update(session, res, get_site(session, active[slug]), mapped, point, defaults, base_slugs, inside)
+                row_mapped = mapped.row(i)
+                if source.generated_descriptions:
+                    row_mapped.pop("description", None)
+                _plan_update(session, res, get_site(session, active[slug]), row_mapped, point, defaults, base_slugs,
+                             inside)
             else:
-                _plan_create(res, mapped, point, defaults, base_slugs, inside, by_name, taken, pre, new_names)
+                _plan_create(res, i, slug, new_zh[i], new_en[i], name_keys[i], point, inside, by_name, taken,
+                             precleaned[i], new_site)
                 if res.action == "create":
                     claimed[res.slug] = row.number
                     taken.add(res.slug)
@@ -182,74 +191,103 @@ def _plan(session, source: Source, opts: ImportOptions, defaults: dict, progress
             res.action = "invalid"
             res.error = {"name": err.field, "reason": err.reason}
         results.append(res)
+        done = i + 1
         if progress and (done % PROGRESS_EVERY == 0 or done == total):
             progress(done, total)
-    return results, ignored
-
-
-def _preclean(mapped_rows: list[tuple[dict, set]], positions: list, defaults: dict, base_slugs: set[str],
-              taken: set[str]) -> list[tuple[dict | None, dict | None]]:
-    """The records of the rows that look like new sites, cleaned column by column (sites.clean_site_records) before
-    the rows are taken in turn: a row whose record came out right uses it (with its real slug), any other is
-    cleaned on its own in its turn, so what a row is told never depends on this shortcut.  With each record, the
-    row's names as a new site (site_names, copy=True), so its turn does not work them out again."""
-    candidates: list[tuple[int, dict]] = []
-    out: list[tuple[dict | None, dict | None]] = [(None, None)] * len(mapped_rows)
-    for i, ((mapped, _), point) in enumerate(zip(mapped_rows, positions, strict=True)):
-        if not isinstance(point, tuple) or mapped.get("slug") in taken:
-            continue
-        names = site_names(mapped, copy=True)
-        out[i] = (None, names)
-        if names.get("name_zh"):
-            candidates.append((i, _create_raw(mapped, names, point, defaults) | {"slug": _PLACEHOLDER_SLUG}))
-    cleaned = sites.clean_site_records([raw for _, raw in candidates], base_slugs)
-    for (i, _), rec in zip(candidates, cleaned, strict=True):
-        if not isinstance(rec, sites.RecordErrors):
-            out[i] = (rec, out[i][1])
-    return out
+    return results, mapped.ignored()
 
 
 _PLACEHOLDER_SLUG = "slug"  # a valid slug, replaced by the row's own
-_EDITABLE = frozenset(sites.EDITABLE)  # a set: asked once per attribute of every row
+_DEFAULTED = ("coord_source", "coord_accuracy_m", "position_method", "verified")  # a new site's, where a row has none
 
 
-def _create_raw(mapped: dict, names: dict, point: tuple[float, float], defaults: dict) -> dict:
-    """A new site's raw record from a row: the file's fields, its names and point, the import's defaults."""
-    raw = {k: v for k, v in mapped.items() if k in _EDITABLE and v is not None}
-    raw.update(names)
-    raw.update(lon=point[0], lat=point[1])
-    for key in ("coord_source", "coord_accuracy_m", "position_method", "verified"):
-        raw.setdefault(key, defaults[key])
-    if not raw.get("genres") and defaults["genres"]:
-        raw["genres"] = defaults["genres"]
-    return raw
+class _NewSites:
+    """The raw records of rows as new sites, made and cleaned a column at a time: the file's fields, the row's names
+    and point, the import's defaults where the row gives none (sites.clean_site_columns checks them)."""
+
+    def __init__(self, mapped: MappedColumns, names: dict[str, list], positions: list, defaults: dict,
+                 base_slugs: set[str]):
+        self.mapped, self.names, self.positions = mapped, names, positions
+        self.defaults, self.base_slugs = defaults, base_slugs
+
+    def raw_columns(self, rows: list[int]) -> dict[str, list]:
+        """The raw records of `rows` as columns (their slugs are the caller's)."""
+        every = len(rows) == self.mapped.size
+
+        def pick(values: list) -> list:
+            return values if every else [values[i] for i in rows]
+
+        columns = {field: pick(values) for field, values in self.mapped.columns.items() if field in _EDITABLE}
+        for field, values in self.names.items():  # a row's own names win over its fields
+            own = pick(values)
+            given = columns.get(field)
+            columns[field] = own if given is None else [name if name is not None else value
+                                                         for name, value in zip(own, given, strict=True)]
+        points = pick(self.positions)
+        columns["lon"] = [point[0] for point in points]
+        columns["lat"] = [point[1] for point in points]
+        for field in _DEFAULTED:
+            default = self.defaults[field]
+            given = columns.get(field)
+            columns[field] = [default] * len(rows) if given is None else [default if value is None else value
+                                                                          for value in given]
+        genres = self.defaults["genres"]
+        if genres:
+            given = columns.get("genres")
+            columns["genres"] = [genres] * len(rows) if given is None else [value or genres for value in given]
+        return columns
+
+    def precleaned(self, rows: list[int]) -> list[dict | None]:
+        """The cleaned records of `rows` (a placeholder slug for each), for every row of the file: None where a row
+        is not among them or its record is wrong (it is cleaned on its own in its turn, so what a row is told never
+        depends on this shortcut)."""
+        out: list[dict | None] = [None] * self.mapped.size
+        columns = self.raw_columns(rows)
+        columns["slug"] = [_PLACEHOLDER_SLUG] * len(rows)
+        for i, rec in zip(rows, sites.clean_site_columns(columns, len(rows), self.base_slugs), strict=True):
+            if not isinstance(rec, sites.RecordErrors):
+                out[i] = rec
+        return out
+
+    def cleaned(self, row: int, slug: str) -> dict:
+        """Row's record with its slug, cleaned on its own: sites.RecordErrors names every wrong field."""
+        columns = self.raw_columns([row])
+        columns["slug"] = [slug]
+        rec = sites.clean_site_columns(columns, 1, self.base_slugs)[0]
+        if isinstance(rec, sites.RecordErrors):
+            raise rec
+        return rec
 
 
-def _plan_create(res: RowResult, mapped: dict, point, defaults: dict, base_slugs: set[str], inside,
-                 by_name: _SameNameIndex, taken, precleaned: dict | None = None, names: dict | None = None) -> None:
+_EDITABLE = frozenset(sites.EDITABLE)  # the record fields a row may give
+
+
+def _plan_create(res: RowResult, i: int, slug: str | None, name_zh: str | None, name_en: str | None,
+                 keys: set[str] | None, point, inside, by_name: _SameNameIndex, taken, precleaned: dict | None,
+                 new_site: _NewSites) -> None:
     if point is None:
         raise sites.RecordError("geometry", "is missing: a new site needs a point (lon/lat)")
-    if names is None:
-        names = site_names(mapped, copy=True)
-    if not names.get("name_zh"):
+    if not name_zh:
         raise sites.RecordError("name_zh", "is required: give name, name_zh or name_en")
-    res.name_zh, res.name_en = names["name_zh"], names["name_en"]
-    keys = _name_keys(names["name_zh"], names["name_en"])  # the cleaned names' too: cleaning only strips them
-    duplicate = by_name.nearest(keys, *point)
+    res.name_zh, res.name_en = name_zh, name_en
+    # keys: _name_keys of these names (the cleaned names' too: cleaning only strips them)
+    shared = by_name.shared(keys)  # a name no other row or stored site has cannot be a duplicate, nor have one
+    duplicate = shared and by_name.nearest(keys, *point)
     if duplicate:
         res.action, res.duplicate_of = "duplicate", duplicate
         res.site_id = duplicate.get("id")
         return
-    slug = mapped.get("slug") or _new_slug(names["name_zh"], names["name_en"], taken)
+    slug = slug or _new_slug(name_zh, name_en, taken)
     res.slug = slug
     if precleaned is not None and sites.plain_slug(slug):
-        rec = precleaned  # its raw record was this row's (_preclean), with a placeholder slug
+        rec = precleaned  # its raw record was this row's (_NewSites.precleaned), with a placeholder slug
         rec["slug"] = slug
     else:
-        rec = sites.clean_site_record(_create_raw(mapped, names, point, defaults) | {"slug": slug}, base_slugs)
+        rec = new_site.cleaned(i, slug)
     inside(rec)
     res.action, res.record = "create", rec
-    by_name.add(keys, rec["lon"], rec["lat"], {"row": res.row})  # later rows of the file are its duplicates
+    if shared:
+        by_name.add(keys, rec["lon"], rec["lat"], {"row": res.row})  # later rows of the file are its duplicates
     res.slug, res.lon, res.lat = rec["slug"], rec["lon"], rec["lat"]
 
 
@@ -389,7 +427,9 @@ def _new_slug(name_zh: str, name_en: str, taken: set[str]) -> str:
 
 def _name_keys(name_zh: str | None, name_en: str | None) -> set[str]:
     """The keys two names match by: either name, spaces collapsed, any case."""
-    return {_name_key(name_zh), _name_key(name_en)} - {None}
+    keys = {_name_key(name_zh), _name_key(name_en)}
+    keys.discard(None)
+    return keys
 
 
 def _name_key(name: str | None) -> str | None:
@@ -409,6 +449,17 @@ class _SameNameIndex:
     def __init__(self) -> None:
         self._grids: dict[str, dict[tuple[int, int], list[tuple[float, float, int, dict]]]] = {}
         self._count = 0  # entries added: their order breaks ties between equally near ones
+        self._shared: set[str] | None = None  # the keys that can match (None: any)
+
+    def expect(self, keys_per_row: list[set[str] | None]) -> None:
+        """Told the keys of every row to come, the index knows which can match: those of a stored site or of
+        more than one row."""
+        counts = Counter(chain.from_iterable(filter(None, keys_per_row)))
+        self._shared = {key for key, count in counts.items() if count > 1} | set(self._grids)
+
+    def shared(self, keys: set[str]) -> bool:
+        """Whether any of these keys can match another entry (then the row is searched for and added)."""
+        return self._shared is None or not keys.isdisjoint(self._shared)
 
     def add(self, keys: set[str], lon: float, lat: float, info: dict) -> None:
         self._count += 1
@@ -455,6 +506,29 @@ class _SameNameIndex:
         for x in range(x0, x1 + 1):
             for y in range(y0, y1 + 1):
                 yield from grid.get((x, y), ())
+
+
+def _checked_positions(rows: list[SourceRow], datum: str) -> list[tuple[float, float] | sites.RecordError | None]:
+    """Each row's point or its error (_checked_position).  Points given as two floats in WGS-84 are checked as
+    one numpy column (finite and in range: then _position would return them as they are); any other point, and
+    any of those that fails, goes through _checked_position."""
+    out: list[tuple[float, float] | sites.RecordError | None] = [None] * len(rows)
+    plain: list[int] = []
+    for i, row in enumerate(rows):
+        point = row.point
+        if point is None:
+            continue
+        if (type(point) is tuple and len(point) == 2 and type(point[0]) is float and type(point[1]) is float
+                and (row.datum or datum) == "wgs84"):
+            plain.append(i)
+        else:
+            out[i] = _checked_position(row, datum)
+    if plain:
+        xy = np.array([rows[i].point for i in plain], dtype=float)
+        good = np.isfinite(xy).all(axis=1) & (np.abs(xy[:, 0]) <= 180) & (np.abs(xy[:, 1]) <= 90)
+        for i, ok in zip(plain, good.tolist(), strict=True):
+            out[i] = rows[i].point if ok else _checked_position(rows[i], datum)
+    return out
 
 
 def _checked_position(row: SourceRow, datum: str) -> tuple[float, float] | sites.RecordError | None:
