@@ -577,6 +577,54 @@ def test_an_import_that_fails_midway_writes_nothing_and_keeps_every_trigger(writ
             assert session.scalar(sql_text("SELECT CheckSpatialIndex('sites', 'geom')")) == 1
 
 
+def _sqlite_indexes(session) -> dict[str, str]:
+    return dict(session.execute(sql_text("SELECT name, sql FROM sqlite_master WHERE type = 'index' "
+                                         "AND tbl_name = 'sites'")).all())
+
+
+@pytest.mark.parametrize("fail", [False, True])
+def test_an_import_that_doubles_the_sites_rebuilds_their_indexes_whole_or_leaves_them_as_they_were(
+        writer, tmp_path: Path, monkeypatch, fail):
+    """More new sites than the table held: its indexes that enforce nothing are built once at the end of the insert
+    (SpatiaLite).  Afterwards every index is there as it was stored, holds every row (integrity_check) and answers
+    a search for the new sites; a failure before the end leaves the indexes exactly as they were."""
+    monkeypatch.setattr(plan, "WRITE_CHUNK", 25)
+    maker = writer.application.extensions["scouting"]["sessionmaker"]
+    with maker() as session:
+        spatialite = session.get_bind().dialect.name == "sqlite"
+        largest = session.scalar(select(func.max(Site.id)))
+        indexes_before = _sqlite_indexes(session) if spatialite else None
+        counts_before = _table_counts(session)
+    feats = [feature(120.0 + (i % 100) / 1000, 27.75 + (i // 100) / 1000, name_zh=f"重建点{i}",
+                     name_en=f"Rebuilt Place {i}", genres=["nature"], elevation_m=float(i % 97))
+             for i in range(2 * largest)]
+    path = geojson_file(tmp_path / "double.geojson", feats)
+    if fail:
+        def failing(conn, after_id, facility_rows):
+            raise RuntimeError("the disk is full")
+
+        monkeypatch.setattr(plan, "insert_new_site_tags", failing)
+    with maker() as session:
+        if fail:
+            with pytest.raises(RuntimeError, match="the disk is full"):
+                plan.run_import(session, path, path.name, commit=True, actor="import:double")
+        else:
+            result = plan.run_import(session, path, path.name, commit=True, actor="import:double")
+            assert result.committed and result.totals["create"] == 2 * largest, result.message
+    with maker() as session:
+        if spatialite:
+            assert _sqlite_indexes(session) == indexes_before, "an index set aside was not made again as it was"
+            assert session.scalar(sql_text("PRAGMA integrity_check")) == "ok", "an index misses rows or has stray ones"
+        if fail:
+            assert _table_counts(session) == counts_before
+            return
+        in_box = session.scalar(sql_text("SELECT count(*) FROM sites WHERE lon_strip BETWEEN 2400 AND 2401 AND "
+                                         "lat BETWEEN 27.7 AND 27.8 AND name_en LIKE 'Rebuilt Place %'"))
+        assert in_box == 2 * largest
+    features = writer.get("/api/sites?" + "q=重建点&limit=1000&bbox=119.99,27.69,120.3,27.95").get_json()["features"]
+    assert len(features) == 2 * largest, "a search by box (ix_sites_point) misses new sites"
+
+
 def test_a_wrong_geometry_fails_the_bulk_insert_as_the_trigger_would(writer):
     """With SpatiaLite's geometry trigger set aside, a geometry of another SRID is still refused, for the whole set
     of new rows at once; PostGIS's geometry(Point, 4326) column refuses it itself.  Nothing is written."""
