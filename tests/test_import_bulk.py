@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 from sqlalchemy import text as sql_text
 
 from scouting import bases, facts, search, sites, vocab
-from scouting.db import lon_strip, spatial_dialect
+from scouting.db import SpatialDialect, lon_strip, spatial_dialect
 from scouting.imports import plan, report
 from scouting.imports.readers.geojson import read_geojson
 from scouting.models import AuditEvent, Site, SiteRevision, SiteTag
@@ -307,12 +307,24 @@ def test_created_fields_a_column_at_a_time_are_each_records_changed_fields():
     assert sites.created_fields(sites.record_columns(same)) == [sites.changed_fields(None, same[0])] * 5
 
 
-def test_revisions_written_in_bulk_hold_what_a_row_by_row_write_holds(writer, tmp_path: Path, monkeypatch):
-    """The "create" revisions are written a chunk at a time (on SpatiaLite the JSON bound as UTF-8 bytes and cast
-    to TEXT in SQL): each holds its record and changed fields as text, the same JSON a per-row write made."""
+@pytest.mark.parametrize("uniform", [True, False])
+def test_revisions_written_in_bulk_hold_what_a_row_by_row_write_holds(writer, tmp_path: Path, monkeypatch, uniform):
+    """The "create" revisions are written a chunk at a time: on SpatiaLite, rows filling the same fields as one
+    INSERT … SELECT over json_each of the chunk's records dumped at once (uniform), rows that differ by executemany
+    with the JSON bound as UTF-8 bytes cast to TEXT.  Either way each revision holds its record and changed fields
+    as text, byte for byte the JSON a per-row write made."""
     monkeypatch.setattr(plan, "WRITE_CHUNK", 8)
+    by_columns = []
+    real = SpatialDialect.bulk_insert_columns
+
+    def recording(self, conn, table, *args, **kwargs):
+        by_columns.append(table.name)
+        return real(self, conn, table, *args, **kwargs)
+
+    monkeypatch.setattr(SpatialDialect, "bulk_insert_columns", recording)
     feats = [feature(120.0 + i / 400, 27.75, name_zh=f"修订点{i}", name_en=f"Revision Place {i}", genres=["nature"],
-                     facilities=["parking", "toilets"][: i % 3], **({"description_zh": "  古村  "} if i % 2 else {}),
+                     facilities=["parking", "toilets"][: i % 3],
+                     **({"description_zh": "  古村 \"引号\" \\ 反斜杠\n换行  "} if uniform or i % 2 else {}),
                      **({"facility_status": [{"facility": "boats", "status": "verified_present", "verified_by": "ping",
                                               "verified_at": "2026-05-01", "verified_how": "call"}]} if i % 5 == 0 else {}))
              for i in range(30)]
@@ -328,6 +340,7 @@ def test_revisions_written_in_bulk_hold_what_a_row_by_row_write_holds(writer, tm
             "SELECT site_id, changed_fields, after" + (", typeof(changed_fields), typeof(after)" if spatialite else "")
             + " FROM site_revisions WHERE actor = 'import:revisions'")).all()
     assert sorted(row[0] for row in stored) == sorted(records)
+    assert ("site_revisions" in by_columns) == (not (spatialite and uniform)), "the revisions took the other path"
     for row in stored:
         record = records[row[0]]
         changed, after = row[1], row[2]

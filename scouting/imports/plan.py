@@ -359,9 +359,9 @@ def _insert_new_sites(session, creates: list[RowResult], actor: str, base_ids: d
                 for res, site_id in zip(chunk, ids, strict=True):
                     res.site_id = site_id
                 facility_rows += [tag | {"site_id": ids[i]} for i, tag in facilities]
-                dialect.bulk_insert_columns(conn, revision_table, {
-                    "site_id": ids, "changed_fields": sites.created_fields(records),
-                    "after": [res.record for res in chunk]}, revision_same)
+                dialect.bulk_insert_documents(conn, revision_table, "site_id", ids, "after",
+                                              [res.record for res in chunk],
+                                              {"changed_fields": sites.created_fields(records)}, revision_same)
                 created += ids
         insert_new_site_tags(conn, first_id, facility_rows)
     return created
