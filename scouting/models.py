@@ -155,7 +155,8 @@ class SiteTag(Base):
     site: Mapped[Site] = relationship(back_populates="tags")
 
     # The status closes the index, so a facility filter ("has it", "verified only") is answered from the index.
-    __table_args__ = (Index("ix_site_tags_term", "vocabulary", "term", "site_id", "status"),)
+    # SQLite keeps the rows in the primary key's b-tree (WITHOUT ROWID, migration 0014): no rowid table beside it.
+    __table_args__ = (Index("ix_site_tags_term", "vocabulary", "term", "site_id", "status"), {"sqlite_with_rowid": False})
 
 
 class Boundary(Base):

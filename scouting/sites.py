@@ -11,6 +11,7 @@ import math
 import re
 from collections.abc import Callable
 from datetime import UTC, date, datetime
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -387,26 +388,42 @@ def _facility_row(entry: dict[str, Any]) -> dict[str, Any]:
             "verified_how": entry["verified_how"]}
 
 
-NEW_SITE_POINT = ("geom", "lon", "lat")  # new_site_rows' rows: the geometry column made from lon and lat
+NEW_SITE_POINT = ("geom", "lon", "lat")  # new_site_columns' columns: the geometry column made from lon and lat
+_NEW_SITE_FIELDS = (*TEXT_LIMITS, "elevation_m", "area_m2", "coord_accuracy_m", "position_method", "best_seasons",
+                    "verified", "lon", "lat")
+_terms_mask = functools.lru_cache(maxsize=4096)(vocab.tag_mask)  # an import repeats a few hundred term lists
+_status, _source = itemgetter("status"), itemgetter("source")
 
 
-def new_site_rows(rec: dict[str, Any], base_ids: dict[str, int]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """A cleaned record as the row of a new site, its tag masks set, and the facility rows (no site_id) that its
-    masks do not stand for, for bulk inserts (imports); the same fields as `apply_site_record` writes onto a Site.
+def record_columns(records: list[dict[str, Any]]) -> dict[str, list[Any]]:
+    """Cleaned records as columns: each key with the records' values in order (every cleaned record has the same
+    keys), for writers that work a column at a time (bulk imports)."""
+    return {key: list(map(itemgetter(key), records)) for key in records[0]}
 
-    Every other site_tags row of the record is made from the masks inside the database (db.insert_new_site_tags):
+
+def new_site_columns(columns: dict[str, list[Any]],
+                     base_ids: dict[str, int]) -> tuple[dict[str, list[Any]], list[tuple[int, dict[str, Any]]]]:
+    """Cleaned records (as `record_columns`) as the columns of new site rows, their tag masks set, and the facility
+    rows (each with its record's index, no site_id) that the masks do not stand for, for bulk inserts (imports); the
+    same fields as `apply_site_record` writes onto a Site, worked out a column at a time.
+
+    Every other site_tags row of a record is made from the masks inside the database (db.insert_new_site_tags):
     each genre and terrain term, and each facility `reported` with the record's facts_source (a plain term)."""
-    row: dict[str, Any] = {key: rec[key] for key in TEXT_LIMITS}
-    row.update(elevation_m=rec["elevation_m"], area_m2=rec["area_m2"], coord_accuracy_m=rec["coord_accuracy_m"],
-               position_method=rec["position_method"], best_seasons=rec["best_seasons"], verified=rec["verified"],
-               base_id=base_ids[rec["base"]] if rec["base"] else None,
-               # the geometry is made from these numbers in the insert (bulk_insert's point=NEW_SITE_POINT)
-               lon=rec["lon"], lat=rec["lat"], lon_strip=lon_strip(rec["lon"]))
-    facilities = rec["facilities"]
-    row.update(vocab.record_masks(rec["genres"], rec["terrain"], facilities))
-    source = rec["facts_source"]
-    others = [entry for entry in facilities if entry["status"] != facts.REPORTED or entry["source"] != source]
-    return row, [_facility_row(entry) for entry in others]
+    out = {key: columns[key] for key in _NEW_SITE_FIELDS}
+    out["base_id"] = [base_ids[slug] if slug else None for slug in columns["base"]]
+    # the geometry is made from lon and lat in the insert (bulk_insert's point=NEW_SITE_POINT)
+    out["lon_strip"] = list(map(lon_strip, columns["lon"]))
+    out["genre_mask"] = [_terms_mask("genre", tuple(terms)) for terms in columns["genres"]]
+    out["terrain_mask"] = [_terms_mask("terrain", tuple(terms)) for terms in columns["terrain"]]
+    out["facility_mask"], out["facility_verified_mask"] = (
+        list(masks) for masks in zip(*map(vocab.facility_masks, columns["facilities"]), strict=True))
+    others = []
+    plain = {facts.REPORTED}
+    for i, (facilities, source) in enumerate(zip(columns["facilities"], columns["facts_source"], strict=True)):
+        if facilities and (set(map(_status, facilities)) != plain or set(map(_source, facilities)) != {source}):
+            others += [(i, _facility_row(entry)) for entry in facilities
+                       if entry["status"] != facts.REPORTED or entry["source"] != source]
+    return out, others
 
 
 def point_element(lon: float, lat: float) -> WKTElement:
@@ -500,6 +517,24 @@ def _bases(session) -> dict[str, ThemedBase]:
 def _revision(site: Site, action: str, actor: str, before: dict | None, after: dict | None) -> SiteRevision:
     return SiteRevision(site_id=site.id, version=site.version, action=action, actor=actor,
                         changed_fields=changed_fields(before, after), before=before, after=after)
+
+
+def created_fields(columns: dict[str, list[Any]]) -> list[list[str]]:
+    """`changed_fields(None, record)` of new records given as `record_columns`, a column at a time: the records that
+    fill the same fields (most of an import's rows) share one list."""
+    count = len(next(iter(columns.values())))
+    always = [key for key, values in columns.items() if values.count(None) == 0]
+    mixed = [(key, values) for key, values in columns.items() if 0 < values.count(None) < count]
+    if not mixed:
+        return [sorted(always)] * count
+    lists: dict[tuple[bool, ...], list[str]] = {}
+    out = []
+    for filled in zip(*([value is not None for value in values] for _, values in mixed), strict=True):
+        fields = lists.get(filled)
+        if fields is None:
+            fields = lists[filled] = sorted([*always, *(key for (key, _), has in zip(mixed, filled, strict=True) if has)])
+        out.append(fields)
+    return out
 
 
 def changed_fields(before: dict | None, after: dict | None) -> list[str]:

@@ -347,11 +347,13 @@ def test_the_apps_own_export_imports_as_unchanged(writer, fmt):
 
 def test_a_failure_while_writing_leaves_nothing_written(writer, tmp_path, monkeypatch):
     """The commit is one transaction: the second row failing takes the first row's site and revision with it
-    (new sites are inserted a batch at a time: the failure comes after the batch's sites are in)."""
+    (new sites are inserted a batch at a time, here a row a batch: the failure comes after the first batch's site
+    and revision are in)."""
     from scouting import imports, sites
+    from scouting.imports import plan
 
     path, _, _ = make_geojson(tmp_path)
-    real, calls = sites.changed_fields, []
+    real, calls = sites.created_fields, []
 
     def failing_second_time(*args, **kwargs):
         calls.append(args)
@@ -359,7 +361,8 @@ def test_a_failure_while_writing_leaves_nothing_written(writer, tmp_path, monkey
             raise RuntimeError("disk full")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(sites, "changed_fields", failing_second_time)
+    monkeypatch.setattr(plan, "WRITE_CHUNK", 1)
+    monkeypatch.setattr(sites, "created_fields", failing_second_time)
     before = counts(writer)
     with writer.application.extensions["scouting"]["sessionmaker"]() as session:
         with pytest.raises(RuntimeError, match="disk full"):

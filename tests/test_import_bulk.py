@@ -13,6 +13,7 @@ import unicodedata
 from datetime import UTC, datetime
 from pathlib import Path
 
+import orjson
 import pytest
 from shapely import wkt
 from shapely.geometry import Point
@@ -20,7 +21,7 @@ from sqlalchemy import func, select
 from sqlalchemy import text as sql_text
 
 from scouting import bases, facts, search, sites, vocab
-from scouting.db import spatial_dialect
+from scouting.db import SpatialDialect, lon_strip, spatial_dialect
 from scouting.imports import plan, report
 from scouting.imports.readers.geojson import read_geojson
 from scouting.models import AuditEvent, Site, SiteRevision, SiteTag
@@ -265,6 +266,139 @@ def test_a_bulk_import_leaves_the_index_masks_and_triggers_as_row_by_row_writes_
                         {"id": ids[0]})
         session.commit()
         assert search.tag_mask_problems(session) == [], "the insert trigger of site_tags is not back"
+
+
+def _varied_records(count: int) -> list[dict]:
+    """Cleaned records that differ in every way the bulk write treats: filled and empty optional fields, a base or
+    none, a facts source or none, plain facility terms, facilities verified present or absent, a facility reported
+    with a source of its own."""
+    rng = random.Random(13)
+    verified = {"verified_by": "ping", "verified_at": "2026-05-01", "verified_how": "visit"}
+    raws = []
+    for i in range(count):
+        raw = dict(_GOOD, slug=f"column-place-{i}", lon=120.0 + rng.random() / 5, lat=27.7 + rng.random() / 10,
+                   genres=rng.sample(list(vocab.GENRES), rng.randint(1, 3)),
+                   terrain=rng.sample(list(vocab.TERRAIN), rng.randint(0, 2)),
+                   facilities=rng.sample(list(vocab.FACILITIES), rng.randint(0, 4)))
+        if i % 2:
+            raw.update(description_zh=None, elevation_m=None)
+        if i % 3 == 0:
+            raw["facts_source"] = "县文旅局 2026 年名录"
+        if i % 4 == 0:
+            raw["base"] = "liu-ji-base"
+        if i % 5 == 0:
+            raw["facilities"] = [{"facility": "toilets", "status": "verified_absent", **verified},
+                                 {"facility": "boats", "status": "verified_present", **verified},
+                                 {"facility": "parking", "status": "reported", "source": "村委会电话"}, "catering"]
+        elif i % 7 == 3:  # every facility reported, one of them with a source of its own
+            raw["facilities"] = [{"facility": "parking", "status": "reported", "source": "村委会电话"}, "catering"]
+        raws.append(raw)
+    records = sites.clean_site_records(raws, {"liu-ji-base"})
+    assert not any(isinstance(rec, sites.RecordErrors) for rec in records), "the sample records must be valid"
+    return records
+
+
+def test_site_columns_give_each_record_the_row_and_tags_a_single_write_gives_it():
+    """new_site_columns works a column at a time; each record's row must hold what apply_site_record writes, its
+    masks must be those of its tag rows (vocab.site_masks), and the tag rows the masks stand for (made in SQL as
+    db.insert_new_site_tags does) with the facility rows it returns over them must be exactly tag_rows(record)."""
+    records = _varied_records(120)
+    columns, facility_rows = sites.new_site_columns(sites.record_columns(records), {"liu-ji-base": 7})
+    assert {len(values) for values in columns.values()} == {len(records)}
+    assert any(rows for rows in facility_rows), "the sample must have facilities the masks do not stand for"
+    for i, rec in enumerate(records):
+        row = {key: values[i] for key, values in columns.items()}
+        tags = sites.tag_rows(rec)
+        assert {key: row[key] for key in sites.TEXT_LIMITS} == {key: rec[key] for key in sites.TEXT_LIMITS}
+        assert (row["lon"], row["lat"], row["lon_strip"]) == (rec["lon"], rec["lat"], lon_strip(rec["lon"]))
+        assert row["base_id"] == (7 if rec["base"] else None), f"record {i}: base"
+        assert {key: row[key] for key in vocab.site_masks(tags)} == vocab.site_masks(tags), f"record {i}: masks"
+        from_masks = {}
+        for vocabulary, bits in vocab.TAG_BITS.items():
+            mask = row["facility_mask" if vocabulary == "facility" else f"{vocabulary}_mask"]
+            for term, bit in bits.items():
+                if mask & (1 << bit):
+                    facility = vocabulary == "facility"
+                    from_masks[(vocabulary, term)] = {
+                        "vocabulary": vocabulary, "term": term, "status": "reported" if facility else None,
+                        "source": rec["facts_source"] if facility else None, "verified_by": None,
+                        "verified_at": None, "verified_how": None}
+        for index, tag in facility_rows:
+            if index == i:
+                from_masks[(tag["vocabulary"], tag["term"])] = tag
+        key = lambda tag: (tag["vocabulary"], tag["term"])  # noqa: E731
+        assert sorted(from_masks.values(), key=key) == sorted(tags, key=key), f"record {i}: tag rows"
+
+
+def test_created_fields_a_column_at_a_time_are_each_records_changed_fields():
+    records = _varied_records(60)
+    assert sites.created_fields(sites.record_columns(records)) == [sites.changed_fields(None, rec) for rec in records]
+    same = [dict(records[1], slug=f"same-{i}") for i in range(5)]  # every field filled alike: one shared list
+    assert sites.created_fields(sites.record_columns(same)) == [sites.changed_fields(None, same[0])] * 5
+
+
+@pytest.mark.parametrize("uniform", [True, False])
+def test_revisions_written_in_bulk_hold_what_a_row_by_row_write_holds(writer, tmp_path: Path, monkeypatch, uniform):
+    """The "create" revisions are written a chunk at a time: on SpatiaLite, rows filling the same fields as one
+    INSERT … SELECT over json_each of the chunk's records dumped at once (uniform), rows that differ by executemany
+    with the JSON bound as UTF-8 bytes cast to TEXT.  Either way each revision holds its record and changed fields
+    as text, byte for byte the JSON a per-row write made."""
+    monkeypatch.setattr(plan, "WRITE_CHUNK", 8)
+    by_columns = []
+    real = SpatialDialect.bulk_insert_columns
+
+    def recording(self, conn, table, *args, **kwargs):
+        by_columns.append(table.name)
+        return real(self, conn, table, *args, **kwargs)
+
+    monkeypatch.setattr(SpatialDialect, "bulk_insert_columns", recording)
+    feats = [feature(120.0 + i / 400, 27.75, name_zh=f"修订点{i}", name_en=f"Revision Place {i}", genres=["nature"],
+                     facilities=["parking", "toilets"][: i % 3],
+                     **({"description_zh": "  古村 \"引号\" \\ 反斜杠\n换行  "} if uniform or i % 2 else {}),
+                     **({"facility_status": [{"facility": "boats", "status": "verified_present", "verified_by": "ping",
+                                              "verified_at": "2026-05-01", "verified_how": "call"}]} if i % 5 == 0 else {}))
+             for i in range(30)]
+    path = geojson_file(tmp_path / "revisions.geojson", feats)
+    maker = writer.application.extensions["scouting"]["sessionmaker"]
+    with maker() as session:
+        result = plan.run_import(session, path, path.name, commit=True, actor="import:revisions")
+    assert result.committed and result.totals["create"] == 30, result.message
+    records = {row.site_id: row.record for row in result.rows}
+    with maker() as session:
+        spatialite = session.get_bind().dialect.name == "sqlite"
+        stored = session.execute(sql_text(
+            "SELECT site_id, changed_fields, after" + (", typeof(changed_fields), typeof(after)" if spatialite else "")
+            + " FROM site_revisions WHERE actor = 'import:revisions'")).all()
+    assert sorted(row[0] for row in stored) == sorted(records)
+    assert ("site_revisions" in by_columns) == (not (spatialite and uniform)), "the revisions took the other path"
+    for row in stored:
+        record = records[row[0]]
+        changed, after = row[1], row[2]
+        if spatialite:
+            assert (row[3], row[4]) == ("text", "text"), "JSON stored as something other than TEXT"
+            assert after == orjson.dumps(record).decode(), "the record's JSON text differs from a per-row write's"
+            assert changed == orjson.dumps(sites.changed_fields(None, record)).decode()
+        else:  # psycopg reads the json column as Python values
+            assert after == record and changed == sites.changed_fields(None, record)
+
+
+def test_ids_reserved_for_a_bulk_import_leave_the_next_ones_to_other_writers(writer, tmp_path: Path):
+    """New sites carry ids reserved before their insert (nothing read back); a site created afterwards, by the
+    ORM as the planner's form does, gets an id of its own (PostgreSQL: the sequence moved past them)."""
+    feats = [feature(120.0 + i / 400, 27.77, name_zh=f"编号点{i}", genres=["nature"]) for i in range(12)]
+    path = geojson_file(tmp_path / "ids.geojson", feats)
+    maker = writer.application.extensions["scouting"]["sessionmaker"]
+    with maker() as session:
+        before = session.scalar(select(func.max(Site.id)))
+        result = plan.run_import(session, path, path.name, commit=True, actor="import:ids")
+    ids = [row.site_id for row in result.rows]
+    assert len(set(ids)) == 12 and min(ids) > before
+    with maker() as session:
+        assert sorted(session.scalars(select(Site.id).where(Site.name_zh.like("编号点%")))) == sorted(ids)
+        site = sites.create_site(session, {"name_zh": "之后的点", "name_en": "Later Place", "lon": 120.05, "lat": 27.76,
+                                           "coord_source": "survey", "coord_accuracy_m": 10, "position_method": "gps",
+                                           "genres": ["nature"]}, "ping")
+        assert site.id > max(ids), "a later site took an id at or below the import's"
 
 
 def test_an_imported_site_can_be_deleted_undeleted_and_restored_to_its_import(writer, tmp_path: Path):
@@ -515,6 +649,54 @@ def test_an_import_that_fails_midway_writes_nothing_and_keeps_every_trigger(writ
         assert after == before, "a failed import left rows, a version bump or a changed trigger behind"
         if spatialite:
             assert session.scalar(sql_text("SELECT CheckSpatialIndex('sites', 'geom')")) == 1
+
+
+def _sqlite_indexes(session) -> dict[str, str]:
+    return dict(session.execute(sql_text("SELECT name, sql FROM sqlite_master WHERE type = 'index' "
+                                         "AND tbl_name = 'sites'")).all())
+
+
+@pytest.mark.parametrize("fail", [False, True])
+def test_an_import_that_doubles_the_sites_rebuilds_their_indexes_whole_or_leaves_them_as_they_were(
+        writer, tmp_path: Path, monkeypatch, fail):
+    """More new sites than the table held: its indexes that enforce nothing are built once at the end of the insert
+    (SpatiaLite).  Afterwards every index is there as it was stored, holds every row (integrity_check) and answers
+    a search for the new sites; a failure before the end leaves the indexes exactly as they were."""
+    monkeypatch.setattr(plan, "WRITE_CHUNK", 25)
+    maker = writer.application.extensions["scouting"]["sessionmaker"]
+    with maker() as session:
+        spatialite = session.get_bind().dialect.name == "sqlite"
+        largest = session.scalar(select(func.max(Site.id)))
+        indexes_before = _sqlite_indexes(session) if spatialite else None
+        counts_before = _table_counts(session)
+    feats = [feature(120.0 + (i % 100) / 1000, 27.75 + (i // 100) / 1000, name_zh=f"重建点{i}",
+                     name_en=f"Rebuilt Place {i}", genres=["nature"], elevation_m=float(i % 97))
+             for i in range(2 * largest)]
+    path = geojson_file(tmp_path / "double.geojson", feats)
+    if fail:
+        def failing(conn, after_id, facility_rows):
+            raise RuntimeError("the disk is full")
+
+        monkeypatch.setattr(plan, "insert_new_site_tags", failing)
+    with maker() as session:
+        if fail:
+            with pytest.raises(RuntimeError, match="the disk is full"):
+                plan.run_import(session, path, path.name, commit=True, actor="import:double")
+        else:
+            result = plan.run_import(session, path, path.name, commit=True, actor="import:double")
+            assert result.committed and result.totals["create"] == 2 * largest, result.message
+    with maker() as session:
+        if spatialite:
+            assert _sqlite_indexes(session) == indexes_before, "an index set aside was not made again as it was"
+            assert session.scalar(sql_text("PRAGMA integrity_check")) == "ok", "an index misses rows or has stray ones"
+        if fail:
+            assert _table_counts(session) == counts_before
+            return
+        in_box = session.scalar(sql_text("SELECT count(*) FROM sites WHERE lon_strip BETWEEN 2400 AND 2401 AND "
+                                         "lat BETWEEN 27.7 AND 27.8 AND name_en LIKE 'Rebuilt Place %'"))
+        assert in_box == 2 * largest
+    features = writer.get("/api/sites?" + "q=重建点&limit=1000&bbox=119.99,27.69,120.3,27.95").get_json()["features"]
+    assert len(features) == 2 * largest, "a search by box (ix_sites_point) misses new sites"
 
 
 def test_a_wrong_geometry_fails_the_bulk_insert_as_the_trigger_would(writer):

@@ -57,9 +57,18 @@ def test_migrations_up_down_up(backend, tmp_path):
     engine = db.make_engine(url)
     try:
         migrate.upgrade(engine)
-        assert migrate.current_revision(engine) == "0013"
+        assert migrate.current_revision(engine) == "0014"
         assert "session_generation" in {c["name"] for c in inspect(engine).get_columns("users")}
         assert "source_public_en" in {c["name"] for c in inspect(engine).get_columns("themed_bases")}
+        if backend == "spatialite":
+            with engine.connect() as conn:
+                tags_sql = conn.execute(text("SELECT sql FROM sqlite_master WHERE name = 'site_tags'")).scalar()
+            assert tags_sql.endswith("WITHOUT ROWID"), "site_tags keeps a rowid table"
+        migrate.downgrade(engine, "0013")  # 0014 alone, both ways
+        if backend == "spatialite":
+            with engine.connect() as conn:
+                assert not conn.execute(text("SELECT sql FROM sqlite_master WHERE name = 'site_tags'")).scalar() \
+                    .endswith("WITHOUT ROWID"), "the downgrade left site_tags WITHOUT ROWID"
         migrate.downgrade(engine, "0012")  # 0013 alone, both ways
         assert "source_public_en" not in {c["name"] for c in inspect(engine).get_columns("themed_bases")}
         assert {"source_public_zh", "lon", "lat", "lon_strip"} <= {c["name"] for c in inspect(engine).get_columns("sites")}
@@ -80,7 +89,7 @@ def test_migrations_up_down_up(backend, tmp_path):
         assert migrate.current_revision(engine) is None
         assert "sites" not in inspect(engine).get_table_names()
         migrate.upgrade(engine)
-        assert migrate.current_revision(engine) == "0013"
+        assert migrate.current_revision(engine) == "0014"
         # The spatial index exists after the round trip.
         with engine.connect() as conn:
             if backend == "spatialite":
@@ -118,3 +127,46 @@ def test_an_unmigrated_database_says_what_to_run(backend, tmp_path):
         engine.dispose()
         from .conftest import drop_database
         drop_database(url)
+
+
+def test_site_tags_rebuilt_without_rowid_keep_their_rows_index_and_triggers(tmp_path):
+    """Migration 0014 (SpatiaLite only: PostgreSQL has no rowid) moves a seeded site_tags into a WITHOUT ROWID
+    table: every row, the term index and the triggers are as before, and the triggers still keep the masks and the
+    data version."""
+    from scouting import create_app, vocab
+    from scouting.geodata import load_geodata
+
+    app = create_app({"DATABASE_URL": new_database_url("spatialite", tmp_path), "SECRET_KEY": "t"},
+                     instance_path=str(tmp_path / "instance"))
+    engine = app.extensions["scouting"]["engine"]
+    migrate.upgrade(engine, "0013")
+    with app.extensions["scouting"]["sessionmaker"]() as session:
+        load_geodata(session)
+    schema = ("SELECT type, name, sql FROM sqlite_master WHERE tbl_name = 'site_tags' AND type IN ('index', 'trigger') "
+              "AND sql IS NOT NULL ORDER BY name")
+
+    def state():
+        with engine.connect() as conn:
+            return (conn.execute(text("SELECT * FROM site_tags ORDER BY site_id, vocabulary, term")).all(),
+                    conn.execute(text(schema)).all(),
+                    conn.execute(text("SELECT id, genre_mask, terrain_mask, facility_mask, facility_verified_mask "
+                                      "FROM sites ORDER BY id")).all())
+
+    before = state()
+    assert len(before[0]) > 50 and len(before[1]) >= 6, "the seed must have tags, their index and triggers"
+    migrate.upgrade(engine)
+    assert state() == before, "rows, index, triggers or masks changed"
+    with engine.begin() as conn:
+        assert conn.execute(text("SELECT sql FROM sqlite_master WHERE name = 'site_tags'")).scalar().endswith(
+            "WITHOUT ROWID")
+        site_id, term = conn.execute(text("SELECT site_id, term FROM site_tags WHERE vocabulary = 'genre' LIMIT 1")).one()
+        bit = 1 << vocab.TAG_BITS["genre"][term]
+        version = conn.execute(text("SELECT version FROM data_version")).scalar()
+        conn.execute(text("DELETE FROM site_tags WHERE site_id = :s AND vocabulary = 'genre' AND term = :t"),
+                     {"s": site_id, "t": term})
+        assert conn.execute(text("SELECT genre_mask FROM sites WHERE id = :s"), {"s": site_id}).scalar() & bit == 0
+        conn.execute(text("INSERT INTO site_tags (site_id, vocabulary, term) VALUES (:s, 'genre', :t)"),
+                     {"s": site_id, "t": term})
+        assert conn.execute(text("SELECT genre_mask FROM sites WHERE id = :s"), {"s": site_id}).scalar() & bit == bit
+        assert conn.execute(text("SELECT version FROM data_version")).scalar() > version, "data_version did not move"
+    engine.dispose()
