@@ -9,7 +9,6 @@ import importlib
 import math
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
 from operator import itemgetter
 
 import numpy as np
@@ -23,7 +22,6 @@ from geoalchemy2 import Geography, Geometry
 from sqlalchemy import (
     JSON,
     Date,
-    DateTime,
     Engine,
     Float,
     Integer,
@@ -509,20 +507,13 @@ def _json_bytes(value) -> bytes:
 
 def _bulk_processor(col, dialect):
     """How bulk_insert converts a column's values: geometry as given (EWKT), JSON as UTF-8 bytes on SQLite (the
-    statement casts them to TEXT) and as text for COPY (psycopg would make a list an array), a time on SQLite as
-    the text its driver's adapter writes (in Python, once per value, instead of a call back from the driver; Python
-    3.12 deprecates that adapter), anything else by the column type's own bind processor."""
+    statement casts them to TEXT) and as text for COPY (psycopg would make a list an array), anything else by the
+    column type's own bind processor (a time on SQLite as the text an ORM write gives it)."""
     if isinstance(col.type, Geometry):
         return None
     if isinstance(col.type, JSON):
         return _json_bytes if dialect.name == "sqlite" else _json_text
-    if isinstance(col.type, DateTime) and dialect.name == "sqlite":
-        return _sqlite_datetime_text
-    return col.type.bind_processor(dialect)
-
-
-def _sqlite_datetime_text(value):
-    return value.isoformat(" ") if isinstance(value, datetime) else value
+    return col.type.dialect_impl(dialect).bind_processor(dialect)
 
 
 # --------------------------------------------------------------------------- triggers keeping search data in step
@@ -557,8 +548,8 @@ def recompute_masks_sql(where: str = "") -> str:
     return f"UPDATE sites SET {sets}{where}"  # nosec B608 - our names only
 
 
-def insert_new_site_tags(conn, after_id: int, facility_rows: list[dict]) -> None:
-    """The site_tags rows of new sites (ids above `after_id`, their masks set): first every row their masks stand
+def insert_new_site_tags(conn, new_ids: list[int], facility_rows: list[dict]) -> None:
+    """The site_tags rows of new sites (`new_ids`, their masks set): first every row their masks stand
     for, made in one join with tag_bits (the inverse of _mask_conditions; an import of 100,000 sites has 750,000
     rows that Python need not build): each genre and terrain bit a row without status, each facility bit a
     `reported` row whose source is the site's facts_source (what a plain facility term means,
@@ -567,12 +558,12 @@ def insert_new_site_tags(conn, after_id: int, facility_rows: list[dict]) -> None
     which recompute a site's masks from its rows, always see every row.  Both databases; our names only."""
     mask = ("CASE b.vocabulary WHEN 'genre' THEN s.genre_mask WHEN 'terrain' THEN s.terrain_mask "
             "WHEN 'facility' THEN s.facility_mask ELSE 0 END")
+    among, params = _among_ids("s.id", new_ids)
     conn.execute(text(
         "INSERT INTO site_tags (site_id, vocabulary, term, status, source) "
         "SELECT s.id, b.vocabulary, b.term, CASE WHEN b.vocabulary = 'facility' THEN 'reported' END, "
         "CASE WHEN b.vocabulary = 'facility' THEN s.facts_source END "
-        f"FROM sites s JOIN tag_bits b ON ({mask} & b.value) <> 0 WHERE s.id > :after_id"),  # nosec B608
-        {"after_id": after_id})
+        f"FROM sites s JOIN tag_bits b ON ({mask} & b.value) <> 0 WHERE {among}").bindparams(*params))  # nosec B608
     if facility_rows:
         stated = ("status", "source", "verified_by", "verified_at", "verified_how")
         conn.execute(text(
@@ -580,6 +571,15 @@ def insert_new_site_tags(conn, after_id: int, facility_rows: list[dict]) -> None
             f":term, {', '.join(':' + name for name in stated)}) ON CONFLICT (site_id, vocabulary, term) DO UPDATE "
             f"SET {', '.join(f'{name} = excluded.{name}' for name in stated)}"  # nosec B608
         ).bindparams(bindparam("verified_at", type_=Date)), facility_rows)
+
+
+def _among_ids(column: str, ids: list[int]) -> tuple[str, list]:
+    """A condition for exactly these ids, with its parameters: a range when they follow each other (always on
+    SQLite, whose writer holds the lock; usually on PostgreSQL), else the list (another writer drew ids from the
+    sequence in between: its sites are not ours)."""
+    if ids and max(ids) - min(ids) + 1 == len(ids):
+        return f"{column} BETWEEN :first AND :last", [bindparam("first", min(ids)), bindparam("last", max(ids))]
+    return f"{column} IN :ids", [bindparam("ids", ids, expanding=True)]
 
 
 def search_trigger_ddl(dialect_name: str) -> list[str]:

@@ -9,6 +9,7 @@ import gc
 import hashlib
 import json
 import random
+import re
 import unicodedata
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,7 +21,7 @@ from shapely.geometry import Point
 from sqlalchemy import func, select
 from sqlalchemy import text as sql_text
 
-from scouting import bases, facts, search, sites, vocab
+from scouting import bases, db, facts, search, sites, vocab
 from scouting.db import SpatialDialect, lon_strip, spatial_dialect
 from scouting.imports import plan, report
 from scouting.imports.readers.geojson import read_geojson
@@ -226,7 +227,7 @@ def test_a_bulk_import_leaves_the_index_masks_and_triggers_as_row_by_row_writes_
         spatialite = session.get_bind().dialect.name == "sqlite"
         triggers_before = _sqlite_triggers(session) if spatialite else None
         version_before = session.scalar(sql_text("SELECT version FROM data_version"))
-        result = plan.run_import(session, path, path.name, commit=True, actor="import:index")
+        result = plan.run_import(session, path, path.name, commit=True, actor="import:index", keep_records=True)
     assert result.committed and result.totals["create"] == 40, result.message
     ids = [row.site_id for row in result.rows]
     with maker() as session:
@@ -361,7 +362,7 @@ def test_revisions_written_in_bulk_hold_what_a_row_by_row_write_holds(writer, tm
     path = geojson_file(tmp_path / "revisions.geojson", feats)
     maker = writer.application.extensions["scouting"]["sessionmaker"]
     with maker() as session:
-        result = plan.run_import(session, path, path.name, commit=True, actor="import:revisions")
+        result = plan.run_import(session, path, path.name, commit=True, actor="import:revisions", keep_records=True)
     assert result.committed and result.totals["create"] == 30, result.message
     records = {row.site_id: row.record for row in result.rows}
     with maker() as session:
@@ -399,6 +400,39 @@ def test_ids_reserved_for_a_bulk_import_leave_the_next_ones_to_other_writers(wri
                                            "coord_source": "survey", "coord_accuracy_m": 10, "position_method": "gps",
                                            "genres": ["nature"]}, "ping")
         assert site.id > max(ids), "a later site took an id at or below the import's"
+        session.commit()
+        if session.get_bind().dialect.name == "sqlite":  # times are text there: one form, however written
+            stored = session.execute(sql_text("SELECT s.created_at, r.changed_at FROM sites s JOIN site_revisions r "
+                                              "ON r.site_id = s.id WHERE s.id IN (:imported, :later)"),
+                                     {"imported": ids[0], "later": site.id}).all()
+            forms = {re.sub(r"\d", "9", value) for row in stored for value in row}
+            assert forms == {"9999-99-99 99:99:99.999999"}, f"bulk and ORM writes store times differently: {forms}"
+
+
+def test_the_tags_made_from_masks_are_those_of_the_import_s_own_sites_only(writer, tmp_path: Path, monkeypatch):
+    """db.insert_new_site_tags makes tag rows for exactly the ids it is given: a range when they follow each other,
+    else the list (on PostgreSQL another writer may draw ids from the sequence in the middle of an import; its site
+    already has its tags, and making them again would fail the import)."""
+    given = []
+    monkeypatch.setattr(plan, "insert_new_site_tags", lambda conn, ids, facility_rows: given.append(ids))
+    feats = [feature(120.0 + i / 400, 27.78, name_zh=f"标签点{i}", genres=["nature", "red"], terrain=["forest"])
+             for i in range(3)]
+    path = geojson_file(tmp_path / "own.geojson", feats)
+    maker = writer.application.extensions["scouting"]["sessionmaker"]
+    with maker() as session:  # the sites are written with their masks, their tag rows left to the test
+        result = plan.run_import(session, path, path.name, commit=True, actor="import:own")
+    ours = [row.site_id for row in result.rows]
+    assert given == [ours] and ours == list(range(ours[0], ours[0] + 3)), "the import's ids follow each other"
+    with maker() as session:
+        conn = session.connection()
+        db.insert_new_site_tags(conn, [ours[0], ours[2]], [])  # the middle one is "another writer's": not ours
+        db.insert_new_site_tags(conn, [ours[1]], [])            # a range of one
+        session.commit()
+        tags = session.execute(select(SiteTag.site_id, SiteTag.vocabulary, SiteTag.term)
+                               .where(SiteTag.site_id.in_(ours))).all()
+        assert sorted(tags) == sorted((site_id, vocabulary, term) for site_id in ours for vocabulary, term in
+                                      [("genre", "nature"), ("genre", "red"), ("terrain", "forest")])
+        assert search.tag_mask_problems(session) == []
 
 
 def test_an_imported_site_can_be_deleted_undeleted_and_restored_to_its_import(writer, tmp_path: Path):
@@ -631,8 +665,8 @@ def test_an_import_that_fails_midway_writes_nothing_and_keeps_every_trigger(writ
              for i in range(10)]
     path = geojson_file(tmp_path / "midway.geojson", feats)
 
-    def failing(conn, after_id, facility_rows):
-        assert conn.scalar(sql_text("SELECT count(*) FROM sites WHERE id > :id"), {"id": after_id}) == 10
+    def failing(conn, new_ids, facility_rows):
+        assert conn.scalar(sql_text("SELECT count(*) FROM sites WHERE id >= :id"), {"id": min(new_ids)}) == 10
         raise RuntimeError("the disk is full")
 
     monkeypatch.setattr(plan, "insert_new_site_tags", failing)
@@ -674,7 +708,7 @@ def test_an_import_that_doubles_the_sites_rebuilds_their_indexes_whole_or_leaves
              for i in range(2 * largest)]
     path = geojson_file(tmp_path / "double.geojson", feats)
     if fail:
-        def failing(conn, after_id, facility_rows):
+        def failing(conn, new_ids, facility_rows):
             raise RuntimeError("the disk is full")
 
         monkeypatch.setattr(plan, "insert_new_site_tags", failing)

@@ -49,8 +49,12 @@ DEFAULT_POSITION_METHOD = "geocoded"
 
 def run_import(session, path: str | Path, filename: str, options: ImportOptions | None = None, *,
                commit: bool = False, actor: str = "import:cli",
-               progress: Callable[[int, int], None] | None = None) -> ImportReport:
-    """Read FILE, classify its rows, and (commit=True, no invalid row) write creates and updates in one transaction."""
+               progress: Callable[[int, int], None] | None = None, keep_records: bool = False) -> ImportReport:
+    """Read FILE, classify its rows, and (commit=True, no invalid row) write creates and updates in one transaction.
+
+    The report's rows keep the records they were written from only with keep_records (tests that compare them
+    with what was stored): the report shows none, and 100,000 records held on would be walked by the cyclic
+    collector when it resumes (0.3 s)."""
     opts = (options or ImportOptions()).checked()
     path = Path(path)
     name = display_name(filename)
@@ -61,7 +65,11 @@ def run_import(session, path: str | Path, filename: str, options: ImportOptions 
     if opts.temp_dir:
         Path(opts.temp_dir).mkdir(mode=0o700, parents=True, exist_ok=True)
     with _cyclic_gc_paused():
-        return _run(session, path, name, opts, commit, actor, progress)
+        report = _run(session, path, name, opts, commit, actor, progress)
+        if not keep_records:
+            for res in report.rows:
+                res.record = res.before = res.site = None
+        return report
 
 
 _gc_lock = threading.Lock()
@@ -400,7 +408,7 @@ def _insert_new_sites(session, creates: list[RowResult], actor: str, base_ids: d
                                               [res.record for res in chunk],
                                               {"changed_fields": sites.created_fields(records)}, revision_same)
                 created += ids
-        insert_new_site_tags(conn, first_id, facility_rows)
+        insert_new_site_tags(conn, created, facility_rows)
     return created
 
 
