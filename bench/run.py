@@ -119,8 +119,12 @@ def build_database(url: str, sites: int, reuse: bool, seed: int = 1) -> dict:
     if url in BUILT:
         return BUILT[url]
     if reuse and synth_count(url) == sites:
-        log(f"reusing {_safe(url)} ({sites} sites)")
-        return {"reused": True}
+        log(f"reusing {_safe(url)} ({sites} sites), migrated to the current schema")
+        engine = make_engine(url)
+        migrate.upgrade(engine)  # a database built by an older checkout: measured as the code under test stores it
+        engine.dispose()
+        BUILT[url] = {"reused": True}
+        return BUILT[url]
     log(f"creating {_safe(url)} with {sites} synthetic sites")
     fresh_database(url)
     engine = make_engine(url)
