@@ -8,6 +8,7 @@ it from scouting/search.py, never copied into the script.
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from flask import current_app, url_for
 from flask_babel import gettext as _
 from folium import plugins
 from folium.elements import JSCSSMixin
+from folium.utilities import JsCode
 from jinja2 import Template
 
 from .request_args import LIST_PARAMETERS
@@ -25,6 +27,7 @@ from .search import FILTER_PARAMETERS, MEMBERS_ZOOM
 # The county seat (大峃镇, from reference/places.csv) and a zoom that shows the whole county.
 WENCHENG_CENTER = (27.7922, 120.0878)
 WENCHENG_ZOOM = 11
+REDUCED_MOTION = "(prefers-reduced-motion: reduce)"  # the media query of a reader who asked for less motion
 
 
 def N_(message: str) -> str:
@@ -184,8 +187,12 @@ def _new_map(tianditu_key: str | None, first: Basemap | None = None) -> folium.M
     """A map centred on Wencheng with local Leaflet and every basemap the configuration allows."""
     # An explicit zoom range: with no tile layer on the map for a moment (while basemaps swap) Leaflet's
     # max zoom would be Infinity, and the marker clusterer would loop over every zoom level forever.
+    # A reader who asked their system for less motion (prefers-reduced-motion) gets zooms and fades without
+    # animation (WCAG 2.3.3); the browser decides, as the page loads.
+    still = JsCode(f"!matchMedia({json.dumps(REDUCED_MOTION)}).matches")
     fmap = folium.Map(location=WENCHENG_CENTER, zoom_start=WENCHENG_ZOOM, tiles=None, control_scale=True,
-                      zoom_control=True, min_zoom=3, max_zoom=19)
+                      zoom_control=True, min_zoom=3, max_zoom=19, zoom_animation=still, fade_animation=still,
+                      marker_zoom_animation=still)
     _local_assets(fmap, {"leaflet": "leaflet/leaflet.js"}, {"leaflet_css": "leaflet/leaflet.css"})
     basemaps = ([first] if first else []) + [b for b in BASEMAPS if tianditu_key or not b.needs_key]
     for i, basemap in enumerate(basemaps):

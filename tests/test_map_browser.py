@@ -28,8 +28,9 @@ def base_url(app):
 class Session:
     """A browser context (fresh cookies) with its pages watched."""
 
-    def __init__(self, browser, base_url, locale="zh-CN", viewport=(1280, 800)):
-        self.context = browser.new_context(locale=locale, viewport={"width": viewport[0], "height": viewport[1]})
+    def __init__(self, browser, base_url, locale="zh-CN", viewport=(1280, 800), reduced_motion="no-preference"):
+        self.context = browser.new_context(locale=locale, viewport={"width": viewport[0], "height": viewport[1]},
+                                           reduced_motion=reduced_motion)
         self.base_url = base_url
         self.watches: list[PageWatch] = []
 

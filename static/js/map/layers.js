@@ -68,7 +68,9 @@ export function createLayers(ctx) {
   });
   const defaultBasemap = Object.keys(basemaps)[0];
 
-  const siteCluster = L.markerClusterGroup({ showCoverageOnHover: false, spiderfyOnMaxZoom: true, maxClusterRadius: 40 });
+  // Bubbles split and fan out without animation where the map zooms without one (the reader asked for less motion).
+  const siteCluster = L.markerClusterGroup({ showCoverageOnHover: false, spiderfyOnMaxZoom: true, maxClusterRadius: 40,
+    animate: map.options.zoomAnimation !== false });
   map.addLayer(siteCluster);
   // The server's clusters ("view" mode): one bubble per grid cell, drawn like the clusterer's own.
   const serverClusters = L.layerGroup().addTo(map);
