@@ -317,21 +317,15 @@ class SpatialDialect:
                         copy.write_row(value)
             return
 
-        def slot(col, number: int | None = None) -> str:  # JSON arrives as UTF-8 bytes: SQL makes it TEXT
-            marker = "?" if number is None else f"?{number}"
-            if isinstance(col.type, Geometry):
-                return f"GeomFromEWKT({marker})"
-            return f"CAST({marker} AS TEXT)" if isinstance(col.type, JSON) else marker
-
         if point:  # numbered parameters: MakePoint reads the row's x and y where they are bound
             x, y, srid = names.index(point[1]) + 1, names.index(point[2]) + 1, int(table.c[point[0]].type.srid)
-            placeholders = ", ".join(slot(col, i) for i, col in enumerate(bound, start=1))
+            placeholders = ", ".join(_sqlite_slot(col, i) for i, col in enumerate(bound, start=1))
             if same_values:
                 values = [value + same_values for value in values]
             conn.exec_driver_sql(f"INSERT INTO {table.name} ({column_list}) "  # nosec B608 - our names only
                                  f"VALUES ({placeholders}, MakePoint(?{x}, ?{y}, {srid}))", values)
             return
-        constants = "".join(", " + slot(col) for col in bound[len(names):])
+        constants = "".join(", " + _sqlite_slot(col) for col in bound[len(names):])
         if not any(isinstance(col.type, (Numeric, JSON)) for col in bound[:len(names)]):
             # One statement reading the rows from a JSON array: for many narrow rows, binding each row's parameters
             # costs the DB-API more than SQLite's insert (160,000 tags: 0.4 s instead of 0.95 s).  Text and integers
@@ -342,7 +336,7 @@ class SpatialDialect:
             conn.exec_driver_sql(f"INSERT INTO {table.name} ({column_list}) SELECT {picks}{constants} "  # nosec B608
                                  "FROM json_each(?)", (*same_values, orjson.dumps(values).decode()))
             return
-        placeholders = ", ".join(slot(col) for col in bound[:len(names)])
+        placeholders = ", ".join(_sqlite_slot(col) for col in bound[:len(names)])
         if same_values:
             values = [value + same_values for value in values]
         conn.exec_driver_sql(f"INSERT INTO {table.name} ({column_list}) VALUES ({placeholders}{constants})",  # nosec B608
@@ -365,8 +359,7 @@ class SpatialDialect:
         same = same or {}
         bound = [table.c[name] for name in (*shared, *same)]
         processors = [_bulk_processor(col, conn.dialect) for col in bound]
-        slots = "".join(f", CAST(?{i} AS TEXT)" if isinstance(col.type, JSON) else f", ?{i}"
-                        for i, col in enumerate(bound, start=2))
+        slots = "".join(", " + _sqlite_slot(col, i) for i, col in enumerate(bound, start=2))
         documents_slot = len(bound) + 2
         statement = (f"INSERT INTO {table.name} ({', '.join([key_column, *shared, *same, document_column])}) "  # nosec B608
                      f"SELECT ?1 + key{slots}, value FROM json_each(CAST(?{documents_slot} AS TEXT))")
@@ -503,6 +496,15 @@ def _json_text(value) -> str:
 
 def _json_bytes(value) -> bytes:
     return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS)
+
+
+def _sqlite_slot(col, number: int | None = None) -> str:
+    """Where a bulk insert on SpatiaLite binds a column's value: geometry as EWKT, JSON as the UTF-8 bytes
+    _bulk_processor gives (SQL makes them TEXT), anything else as it is; `number` for a numbered parameter."""
+    marker = "?" if number is None else f"?{number}"
+    if isinstance(col.type, Geometry):
+        return f"GeomFromEWKT({marker})"
+    return f"CAST({marker} AS TEXT)" if isinstance(col.type, JSON) else marker
 
 
 def _bulk_processor(col, dialect):
