@@ -342,35 +342,6 @@ class SpatialDialect:
         conn.exec_driver_sql(f"INSERT INTO {table.name} ({column_list}) VALUES ({placeholders}{constants})",  # nosec B608
                              values)
 
-    def bulk_insert_documents(self, conn, table, key_column: str, keys: list[int], document_column: str,
-                              documents: list, shared: dict[str, list], same: dict | None = None) -> None:
-        """Rows that each carry one large JSON document (a new site's record), a key counting up by one (its id)
-        and columns whose consecutive rows mostly hold the same object (`shared`: its changed fields).  On
-        SpatiaLite each run of rows sharing those objects is one INSERT … SELECT over json_each of the run's
-        documents, dumped by one orjson call (a call per document cost three times as much, and binding each row
-        more than SQLite's split of the array); each element's text is the very text orjson wrote for it.  Keys
-        that do not count up, many short runs, or PostGIS: bulk_insert_columns."""
-        runs = [0] + [i for i in range(1, len(keys))
-                      if any(values[i] is not values[i - 1] for values in shared.values())] + [len(keys)]
-        counting = keys == list(range(keys[0], keys[0] + len(keys))) if keys else False
-        if self.name != "spatialite" or not counting or len(runs) > 2 + len(keys) // 50:
-            self.bulk_insert_columns(conn, table, {key_column: keys, **shared, document_column: documents}, same)
-            return
-        same = same or {}
-        bound = [table.c[name] for name in (*shared, *same)]
-        processors = [_bulk_processor(col, conn.dialect) for col in bound]
-        slots = "".join(", " + _sqlite_slot(col, i) for i, col in enumerate(bound, start=2))
-        documents_slot = len(bound) + 2
-        statement = (f"INSERT INTO {table.name} ({', '.join([key_column, *shared, *same, document_column])}) "  # nosec B608
-                     f"SELECT ?1 + key{slots}, value FROM json_each(CAST(?{documents_slot} AS TEXT))")
-        same_values = [proc(value) if proc else value
-                       for value, proc in zip(same.values(), processors[len(shared):], strict=True)]
-        for start, end in zip(runs, runs[1:], strict=False):
-            shared_values = [proc(values[start]) if proc else values[start]
-                             for values, proc in zip(shared.values(), processors, strict=False)]
-            conn.exec_driver_sql(statement, (keys[start], *shared_values, *same_values,
-                                             orjson.dumps(documents[start:end], option=orjson.OPT_NON_STR_KEYS)))
-
     def reserve_ids(self, conn, table, count: int) -> list[int]:
         """`count` ids for new rows of `table` that are inserted with their ids given (no reading them back): on
         SQLite those after the largest (the caller's transaction holds the write lock), on PostgreSQL drawn from

@@ -19,9 +19,18 @@ from sqlalchemy.orm import Session, selectinload
 
 from . import audit
 from .errors import GeodataRefused, InvalidGeodata
-from .models import Boundary, Site, SiteRevision, ThemedBase
+from .models import Boundary, Site, ThemedBase
 from .paths import PROJECT_ROOT
-from .sites import RecordError, apply_site_record, audit_summary, clean_site_record, point_element, site_record
+from .sites import (
+    RecordError,
+    apply_site_record,
+    audit_summary,
+    changed_fields,
+    clean_site_record,
+    new_revision,
+    point_element,
+    site_record,
+)
 from .synth import SLUG_PREFIX as SYNTH_SLUG_PREFIX
 
 GEODATA_DIR = PROJECT_ROOT / "geodata"
@@ -200,11 +209,10 @@ def _upsert_sites(session: Session, sites: list[dict], bases_by_slug: dict[str, 
     session.flush()
     # Loading is a change like any other: it leaves a revision per site it wrote.
     for site, before, rec in changes:
-        changed = sorted(k for k in rec if (before or {}).get(k) != rec[k])
         action = "update" if before else "create"
-        session.add(SiteRevision(site_id=site.id, version=site.version, action=action,
-                                 actor="load-geodata", changed_fields=changed, before=before, after=rec))
-        audit.record(session, f"site.{action}", "site", site.id, audit_summary(site, action, changed, None, before, rec))
+        session.add(new_revision(site, action, "load-geodata", before, rec))
+        audit.record(session, f"site.{action}", "site", site.id,
+                     audit_summary(site, action, changed_fields(before, rec), None, before, rec))
 
 
 def _upsert_boundaries(session: Session, boundaries: list[dict], report: LoadReport) -> None:

@@ -268,7 +268,8 @@ class ApiToken(Base):
 
 
 class SiteRevision(Base):
-    """One change to a site: who, when, what, and the whole record before and after."""
+    """One change to a site: who, when, what, and the whole record before and after (a create stores only who and
+    when: its record is the site's first state, stored once elsewhere; see sites.CREATE_REVISION)."""
 
     __tablename__ = "site_revisions"
 
@@ -278,7 +279,7 @@ class SiteRevision(Base):
     action: Mapped[str] = mapped_column(String(16))  # create | update | delete | undelete | restore
     actor: Mapped[str] = mapped_column(String(64))
     changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    changed_fields: Mapped[list[str]] = mapped_column(JSON)
+    changed_fields: Mapped[list[str] | None] = mapped_column(JSON)  # JSON null for a create (sites.CREATE_REVISION)
     before: Mapped[dict | None] = mapped_column(JSON)
     after: Mapped[dict | None] = mapped_column(JSON)
 

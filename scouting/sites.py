@@ -10,6 +10,7 @@ import functools
 import math
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from operator import itemgetter
 from typing import Any
@@ -514,27 +515,20 @@ def _bases(session) -> dict[str, ThemedBase]:
     return bases.bases_by_slug(session)
 
 
-def _revision(site: Site, action: str, actor: str, before: dict | None, after: dict | None) -> SiteRevision:
+# What a "create" revision stores besides who and when: not the new site's record.  That record is the site's first
+# state, stored once: in the `before` of the site's next revision (every later revision stores the whole record it
+# changed) or, until there is one, in the site itself; `site_history` fills it in.  An import of 100,000 sites so
+# writes no second copy of each (60% of what it wrote).  Bulk writers insert these columns as they are.
+CREATE_REVISION = {"action": "create", "changed_fields": None, "before": None, "after": None}
+
+
+def new_revision(site: Site, action: str, actor: str, before: dict | None, after: dict | None) -> SiteRevision:
+    """The revision of a change to `site` (its version already the new one): the whole record before and after it,
+    except for a create (CREATE_REVISION)."""
+    if action == "create":
+        return SiteRevision(site_id=site.id, version=site.version, actor=actor, **CREATE_REVISION)
     return SiteRevision(site_id=site.id, version=site.version, action=action, actor=actor,
                         changed_fields=changed_fields(before, after), before=before, after=after)
-
-
-def created_fields(columns: dict[str, list[Any]]) -> list[list[str]]:
-    """`changed_fields(None, record)` of new records given as `record_columns`, a column at a time: the records that
-    fill the same fields (most of an import's rows) share one list."""
-    count = len(next(iter(columns.values())))
-    always = [key for key, values in columns.items() if values.count(None) == 0]
-    mixed = [(key, values) for key, values in columns.items() if 0 < values.count(None) < count]
-    if not mixed:
-        return [sorted(always)] * count
-    lists: dict[tuple[bool, ...], list[str]] = {}
-    out = []
-    for filled in zip(*([value is not None for value in values] for _, values in mixed), strict=True):
-        fields = lists.get(filled)
-        if fields is None:
-            fields = lists[filled] = sorted([*always, *(key for (key, _), has in zip(mixed, filled, strict=True) if has)])
-        out.append(fields)
-    return out
 
 
 def changed_fields(before: dict | None, after: dict | None) -> list[str]:
@@ -568,10 +562,9 @@ def _save(session, site: Site, action: str, actor: str, before: dict | None, aft
     site_id = site.id
     try:
         session.flush()
-        revision = _revision(site, action, actor, before, after)
-        session.add(revision)
+        session.add(new_revision(site, action, actor, before, after))
         audit.record(session, f"site.{action}", "site", site_id,
-                     audit_summary(site, action, revision.changed_fields, note, before, after))
+                     audit_summary(site, action, changed_fields(before, after), note, before, after))
         session.commit()
     except StaleDataError:
         session.rollback()
@@ -678,18 +671,46 @@ def undelete_site(session, site_id: int, actor: str) -> Site:
 def restore_revision(session, site_id: int, revision_id: int, expected: int | None, actor: str) -> Site:
     """Put back the record as it was after an earlier revision; the restore is a new revision."""
     revision = session.get(SiteRevision, revision_id) if is_id(revision_id) else None
-    if revision is None or revision.site_id != site_id or revision.after is None:
+    state = None
+    if revision is not None and revision.site_id == site_id:
+        state = next((r.after for r in site_history(session, site_id) if r.id == revision_id), None)
+    if state is None:
         raise InvalidParameter("revision", f"site {site_id} has no revision {revision_id} with a state to restore")
     hit = site_or_404(session, site_id)
     _check_version(session, hit, expected)
     before = site_record(hit.site, hit.lon, hit.lat)
-    rec = _clean(session, dict(revision.after))
+    rec = _clean(session, dict(state))
     apply_site_record(hit.site, rec, _bases(session))
     _save(session, hit.site, "restore", actor, before, rec, note=f"to revision {revision_id}")
     return hit.site
 
 
-def site_history(session, site_id: int) -> list[SiteRevision]:
-    site_or_404(session, site_id, include_deleted=True)
-    return list(session.scalars(select(SiteRevision).where(SiteRevision.site_id == site_id)
-                                .order_by(SiteRevision.id.desc())))
+@dataclass(frozen=True)
+class Revision:
+    """A revision as people and programs read it: a create's record and fields filled in (see CREATE_REVISION)."""
+
+    id: int
+    site_id: int
+    version: int
+    action: str
+    actor: str
+    changed_at: datetime
+    changed_fields: list[str]
+    before: dict | None
+    after: dict | None
+
+
+def site_history(session, site_id: int) -> list[Revision]:
+    """Every revision of the site, newest first."""
+    hit = site_or_404(session, site_id, include_deleted=True)
+    stored = list(session.scalars(select(SiteRevision).where(SiteRevision.site_id == site_id)
+                                  .order_by(SiteRevision.id)))
+    history = []
+    for i, r in enumerate(stored):
+        after, changed = r.after, r.changed_fields
+        if r.action == "create" and after is None:  # the site's first state: where CREATE_REVISION says it is
+            after = stored[i + 1].before if i + 1 < len(stored) else site_record(hit.site, hit.lon, hit.lat)
+            changed = changed_fields(None, after)
+        history.append(Revision(r.id, r.site_id, r.version, r.action, r.actor, r.changed_at, changed or [], r.before,
+                                after))
+    return history[::-1]

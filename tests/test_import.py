@@ -353,7 +353,7 @@ def test_a_failure_while_writing_leaves_nothing_written(writer, tmp_path, monkey
     from scouting.imports import plan
 
     path, _, _ = make_geojson(tmp_path)
-    real, calls = sites.created_fields, []
+    real, calls = sites.new_site_columns, []
 
     def failing_second_time(*args, **kwargs):
         calls.append(args)
@@ -362,7 +362,7 @@ def test_a_failure_while_writing_leaves_nothing_written(writer, tmp_path, monkey
         return real(*args, **kwargs)
 
     monkeypatch.setattr(plan, "WRITE_CHUNK", 1)
-    monkeypatch.setattr(sites, "created_fields", failing_second_time)
+    monkeypatch.setattr(sites, "new_site_columns", failing_second_time)
     before = counts(writer)
     with writer.application.extensions["scouting"]["sessionmaker"]() as session:
         with pytest.raises(RuntimeError, match="disk full"):

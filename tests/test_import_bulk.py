@@ -14,7 +14,6 @@ import unicodedata
 from datetime import UTC, datetime
 from pathlib import Path
 
-import orjson
 import pytest
 from shapely import wkt
 from shapely.geometry import Point
@@ -22,7 +21,7 @@ from sqlalchemy import func, select
 from sqlalchemy import text as sql_text
 
 from scouting import bases, db, facts, search, sites, vocab
-from scouting.db import SpatialDialect, lon_strip, spatial_dialect
+from scouting.db import lon_strip, spatial_dialect
 from scouting.imports import plan, report
 from scouting.imports.readers.geojson import read_geojson
 from scouting.models import AuditEvent, Site, SiteRevision, SiteTag
@@ -179,9 +178,12 @@ def test_a_committed_import_writes_every_site_with_its_tags_revision_and_event(w
                                            SiteRevision.after, SiteRevision.changed_fields)
                                     .where(SiteRevision.site_id.in_(stored))).all()
         assert len(revisions) == 300 and {(r.version, r.action) for r in revisions} == {(1, "create")}
-        for rev in revisions:
-            assert rev.after["slug"] == stored[rev.site_id].slug, "a revision belongs to another site"
-            assert rev.changed_fields == sites.changed_fields(None, rev.after)
+        assert sorted(r.site_id for r in revisions) == sorted(stored), "a site without its revision, or with two"
+        assert {(r.after, r.changed_fields) for r in revisions} == {(None, None)}, "a create stored its record again"
+        for row in result.rows[::50]:  # its history reads the record the row was written from
+            (created,) = sites.site_history(session, row.site_id)
+            assert created.after["slug"] == row.slug and created.after["name_zh"] == feats[row.row - 1]["properties"]["name_zh"]
+            assert created.changed_fields == sites.changed_fields(None, created.after)
         tag_count = session.scalar(select(func.count()).select_from(SiteTag).where(SiteTag.site_id.in_(stored)))
         assert tag_count == sum(len(f["properties"]["genres"]) + len(f["properties"]["terrain"])
                                 + len(f["properties"]["facilities"]) for f in feats)
@@ -331,56 +333,30 @@ def test_site_columns_give_each_record_the_row_and_tags_a_single_write_gives_it(
         assert sorted(from_masks.values(), key=key) == sorted(tags, key=key), f"record {i}: tag rows"
 
 
-def test_created_fields_a_column_at_a_time_are_each_records_changed_fields():
-    records = _varied_records(60)
-    assert sites.created_fields(sites.record_columns(records)) == [sites.changed_fields(None, rec) for rec in records]
-    same = [dict(records[1], slug=f"same-{i}") for i in range(5)]  # every field filled alike: one shared list
-    assert sites.created_fields(sites.record_columns(same)) == [sites.changed_fields(None, same[0])] * 5
-
-
-@pytest.mark.parametrize("uniform", [True, False])
-def test_revisions_written_in_bulk_hold_what_a_row_by_row_write_holds(writer, tmp_path: Path, monkeypatch, uniform):
-    """The "create" revisions are written a chunk at a time: on SpatiaLite, rows filling the same fields as one
-    INSERT … SELECT over json_each of the chunk's records dumped at once (uniform), rows that differ by executemany
-    with the JSON bound as UTF-8 bytes cast to TEXT.  Either way each revision holds its record and changed fields
-    as text, byte for byte the JSON a per-row write made."""
+def test_create_revisions_written_in_bulk_are_those_a_row_by_row_create_writes(writer, tmp_path: Path, monkeypatch):
+    """An import's "create" revisions, a chunk at a time, store what the planner's form stores for a new site, column
+    for column as the database holds it: who, when, version 1, and no record (sites.CREATE_REVISION)."""
     monkeypatch.setattr(plan, "WRITE_CHUNK", 8)
-    by_columns = []
-    real = SpatialDialect.bulk_insert_columns
-
-    def recording(self, conn, table, *args, **kwargs):
-        by_columns.append(table.name)
-        return real(self, conn, table, *args, **kwargs)
-
-    monkeypatch.setattr(SpatialDialect, "bulk_insert_columns", recording)
-    feats = [feature(120.0 + i / 400, 27.75, name_zh=f"修订点{i}", name_en=f"Revision Place {i}", genres=["nature"],
-                     facilities=["parking", "toilets"][: i % 3],
-                     **({"description_zh": "  古村 \"引号\" \\ 反斜杠\n换行  "} if uniform or i % 2 else {}),
-                     **({"facility_status": [{"facility": "boats", "status": "verified_present", "verified_by": "ping",
-                                              "verified_at": "2026-05-01", "verified_how": "call"}]} if i % 5 == 0 else {}))
-             for i in range(30)]
+    feats = [feature(120.0 + i / 400, 27.75, name_zh=f"修订点{i}", name_en=f"Revision Place {i}", genres=["nature"])
+             for i in range(20)]
     path = geojson_file(tmp_path / "revisions.geojson", feats)
     maker = writer.application.extensions["scouting"]["sessionmaker"]
     with maker() as session:
-        result = plan.run_import(session, path, path.name, commit=True, actor="import:revisions", keep_records=True)
-    assert result.committed and result.totals["create"] == 30, result.message
-    records = {row.site_id: row.record for row in result.rows}
-    with maker() as session:
+        result = plan.run_import(session, path, path.name, commit=True, actor="import:revisions")
+        assert result.committed and result.totals["create"] == 20, result.message
+        by_form = sites.create_site(session, {"name_zh": "表单点", "name_en": "Form Place", "lon": 120.05, "lat": 27.76,
+                                              "coord_source": "survey", "coord_accuracy_m": 10, "position_method": "gps",
+                                              "genres": ["nature"]}, "import:revisions")
+        session.commit()
         spatialite = session.get_bind().dialect.name == "sqlite"
+        cast = "" if spatialite else "::text"
         stored = session.execute(sql_text(
-            "SELECT site_id, changed_fields, after" + (", typeof(changed_fields), typeof(after)" if spatialite else "")
+            f"SELECT site_id, version, action, changed_fields{cast}, before{cast}, after{cast}"
+            + (", typeof(changed_fields), typeof(before), typeof(after)" if spatialite else "")
             + " FROM site_revisions WHERE actor = 'import:revisions'")).all()
-    assert sorted(row[0] for row in stored) == sorted(records)
-    assert ("site_revisions" in by_columns) == (not (spatialite and uniform)), "the revisions took the other path"
-    for row in stored:
-        record = records[row[0]]
-        changed, after = row[1], row[2]
-        if spatialite:
-            assert (row[3], row[4]) == ("text", "text"), "JSON stored as something other than TEXT"
-            assert after == orjson.dumps(record).decode(), "the record's JSON text differs from a per-row write's"
-            assert changed == orjson.dumps(sites.changed_fields(None, record)).decode()
-        else:  # psycopg reads the json column as Python values
-            assert after == record and changed == sites.changed_fields(None, record)
+    assert sorted(row[0] for row in stored) == sorted([row.site_id for row in result.rows] + [by_form.id])
+    assert len({row[1:] for row in stored}) == 1, f"bulk and form creates store different things: {set(r[1:] for r in stored)}"
+    assert stored[0][1:6] == (1, "create", "null", "null", "null"), stored[0]
 
 
 def test_ids_reserved_for_a_bulk_import_leave_the_next_ones_to_other_writers(writer, tmp_path: Path):

@@ -158,6 +158,38 @@ def test_history_restore_and_soft_delete(writer):
         ["undelete", "delete"]
 
 
+def test_a_create_revision_reads_the_sites_first_state_however_the_site_changed_since(writer):
+    """A create stores no second copy of the new record (sites.CREATE_REVISION); the history reads it where it is
+    stored once: the site itself until the first change, then that change's `before`."""
+    from sqlalchemy import select
+
+    from scouting.models import SiteRevision
+
+    created = writer.post("/api/sites", json=new_feature(), headers=auth(writer)).get_json()
+    url = f"/api/sites/{created['id']}"
+
+    def history():
+        return writer.get(f"{url}/history", headers=auth(writer)).get_json()["revisions"]
+
+    first = history()[-1]
+    assert first["action"] == "create" and first["before"] is None
+    assert first["after"]["name_en"] == "Test location" and first["after"]["lon"] == created["geometry"]["coordinates"][0]
+    assert first["changed_fields"] == sorted(k for k, v in first["after"].items() if v is not None)
+    for change in ({"name_en": "Renamed"}, {"name_en": "Renamed again", "facilities": ["parking"]}):
+        v = writer.get(url).headers["ETag"]
+        writer.patch(url, json={"type": "Feature", "properties": change}, headers=auth(writer, **{"If-Match": v}))
+        assert history()[-1] == first, "the create's record followed a later change"
+    assert writer.delete(url, headers=auth(writer, **{"If-Match": writer.get(url).headers["ETag"]})).status_code == 204
+    assert writer.post(f"{url}/undelete", headers=auth(writer)).status_code == 200
+    revisions = history()
+    assert [r["action"] for r in revisions] == ["undelete", "delete", "update", "update", "create"]
+    assert revisions[-1] == first and revisions[-2]["before"] == first["after"]
+    with writer.application.extensions["scouting"]["sessionmaker"]() as session:
+        stored = session.execute(select(SiteRevision.after, SiteRevision.changed_fields).where(
+            SiteRevision.site_id == created["id"], SiteRevision.action == "create")).one()
+    assert tuple(stored) == (None, None), "the create stored its record a second time"
+
+
 def test_cli_users_and_tokens(fresh_app, monkeypatch):
     runner = fresh_app.test_cli_runner()
     monkeypatch.setenv("SCOUTING_PASSWORD", "a long enough password")

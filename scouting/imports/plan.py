@@ -332,7 +332,7 @@ def _write(session, rows: list[RowResult], actor: str, filename: str) -> None:
             if res.action == "update":
                 sites.apply_site_record(res.site, res.record, bases)
                 session.flush()
-                session.add(sites._revision(res.site, "update", actor, res.before, res.record))
+                session.add(sites.new_revision(res.site, "update", actor, res.before, res.record))
                 audit.record(session, "site.update", "site", res.site.id,
                              sites.audit_summary(res.site, "update", res.changes, None, res.before, res.record),
                              channel="import")
@@ -389,7 +389,7 @@ def _insert_new_sites(session, creates: list[RowResult], actor: str, base_ids: d
     created: list[int] = []
     facility_rows: list[dict] = []  # those the masks do not stand for
     site_same = {"created_at": now, "updated_at": now, "version": 1}
-    revision_same = {"version": 1, "action": "create", "actor": actor, "changed_at": now, "before": None}
+    revision_same = {"version": 1, "actor": actor, "changed_at": now, **sites.CREATE_REVISION}
     with dialect.bulk_load(conn, points_made_in_sql=True):  # its first write takes SQLite's write lock: the largest id stays ours
         first_id = conn.scalar(select(func.max(site_table.c.id))) or 0
         with (dialect.deferred_spatial_index(conn, site_table.name, "geom", first_id),
@@ -404,9 +404,7 @@ def _insert_new_sites(session, creates: list[RowResult], actor: str, base_ids: d
                 for res, site_id in zip(chunk, ids, strict=True):
                     res.site_id = site_id
                 facility_rows += [tag | {"site_id": ids[i]} for i, tag in facilities]
-                dialect.bulk_insert_documents(conn, revision_table, "site_id", ids, "after",
-                                              [res.record for res in chunk],
-                                              {"changed_fields": sites.created_fields(records)}, revision_same)
+                dialect.bulk_insert_columns(conn, revision_table, {"site_id": ids}, revision_same)
                 created += ids
         insert_new_site_tags(conn, created, facility_rows)
     return created
