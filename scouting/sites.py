@@ -518,7 +518,8 @@ def _bases(session) -> dict[str, ThemedBase]:
 # What a "create" revision stores besides who and when: not the new site's record.  That record is the site's first
 # state, stored once: in the `before` of the site's next revision (every later revision stores the whole record it
 # changed) or, until there is one, in the site itself; `site_history` fills it in.  An import of 100,000 sites so
-# writes no second copy of each (60% of what it wrote).  Bulk writers insert these columns as they are.
+# writes no second copy of each (60% of what it wrote).  Bulk writers insert these columns as they are.  Creates
+# written before (they hold their record) are read as they are.
 CREATE_REVISION = {"action": "create", "changed_fields": None, "before": None, "after": None}
 
 
