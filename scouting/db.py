@@ -40,6 +40,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -311,10 +312,15 @@ class SpatialDialect:
                 values = [value + same_values + (f"SRID={srid};POINT({value[x]!r} {value[y]!r})",) for value in values]
             elif same_values:
                 values = [value + same_values for value in values]
-            with conn.connection.driver_connection.cursor() as cur:
-                with cur.copy(f"COPY {table.name} ({column_list}) FROM STDIN") as copy:
-                    for value in values:
-                        copy.write_row(value)
+            copy_sql = f"COPY {table.name} ({column_list}) FROM STDIN"
+            dbapi_error = conn.dialect.loaded_dbapi.Error
+            try:
+                with conn.connection.driver_connection.cursor() as cur:
+                    with cur.copy(copy_sql) as copy:
+                        for value in values:
+                            copy.write_row(value)
+            except dbapi_error as err:  # COPY goes past SQLAlchemy: its errors are wrapped as every statement's are
+                raise DBAPIError.instance(copy_sql, None, err, dbapi_error, dialect=conn.dialect) from err
             return
 
         if point:  # numbered parameters: MakePoint reads the row's x and y where they are bound
