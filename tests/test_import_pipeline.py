@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy import text as sql_text
 
 from scouting import sites
+from scouting.db import sqlite_module
 from scouting.errors import PreconditionFailed
 from scouting.imports import plan
 from scouting.models import AuditEvent, Site, SiteRevision, SiteTag
@@ -38,6 +39,26 @@ def _state(session) -> dict:
         state["schema"] = session.execute(sql_text("SELECT type, name, sql FROM sqlite_master WHERE tbl_name IN "
                                                    "('sites', 'site_tags') ORDER BY type, name")).all()
     return state
+
+
+def _import_holds_a_transaction(app) -> bool:
+    """Whether another connection finds a write transaction open: SQLite's write lock taken (BEGIN IMMEDIATE fails
+    at once), or a PostgreSQL backend of this database idle in a transaction."""
+    engine = app.extensions["scouting"]["engine"]
+    if engine.dialect.name == "sqlite":
+        driver = sqlite_module()  # the app's own SQLite: two copies of the library in one process miss each other's locks
+        raw = driver.connect(engine.url.database, timeout=0, isolation_level=None)
+        try:
+            raw.execute("BEGIN IMMEDIATE")
+            raw.execute("ROLLBACK")
+            return False
+        except driver.OperationalError:
+            return True
+        finally:
+            raw.close()
+    with engine.connect() as conn:
+        return bool(conn.scalar(sql_text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                                         "AND state = 'idle in transaction'")))
 
 
 def _counting_site_writes(monkeypatch) -> list[int]:
@@ -68,10 +89,19 @@ def test_an_invalid_row_after_blocks_were_written_writes_nothing_and_leaves_no_t
     feats[25] = feature(120.06, 95.0, name_zh="出界点", genres=["nature"])  # in block 7: latitude out of range
     path = geojson_file(tmp_path / "late-invalid.geojson", feats)
     maker = writer.application.extensions["scouting"]["sessionmaker"]
+    held_while_planning = {}
+
+    def progress(done, total):  # asked while the row is planned: is the import's transaction still open?
+        held_while_planning[done] = _import_holds_a_transaction(writer.application)
+
+    monkeypatch.setattr(plan, "PROGRESS_EVERY", 1)
     with maker() as session:
         before = _state(session)
-        result = plan.run_import(session, path, path.name, commit=True, actor="import:pipeline")
+        result = plan.run_import(session, path, path.name, commit=True, actor="import:pipeline", progress=progress)
     assert _writer_threads() == [], "the writer thread outlived the import"
+    assert held_while_planning[24] and not held_while_planning[29], \
+        f"the transaction was not open while blocks were written, or not let go once a row was invalid: " \
+        f"{held_while_planning}"
     assert sum(written) == 24, f"the 6 blocks before the invalid row were not written first: {written}"
     assert not result.committed and result.totals["invalid"] == 1 and result.totals["create"] == 29
     assert [(r.row, r.error["name"]) for r in result.rows if r.action == "invalid"] == [(26, "geometry")]

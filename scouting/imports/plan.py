@@ -3,7 +3,8 @@
 A row becomes a create, an update (its slug is an existing site's), unchanged, a duplicate (an existing
 site or an earlier row within 50 m with the same name) or invalid (with the field and why).  A dry run
 writes nothing; a commit writes every create and update, each with its revision and audit event, in ONE
-transaction and only when no row is invalid.  Duplicates are never written.
+transaction, committed only when no row is invalid (new sites are written a block of rows at a time while the
+next block is planned, and rolled back when a later row is invalid).  Duplicates are never written.
 """
 from __future__ import annotations
 
@@ -109,7 +110,7 @@ def _run(session, path: Path, name: str, opts: ImportOptions, commit: bool, acto
             writer = (_NewSiteWriter(session, actor[:64], planned.connection_lock, planned.possible_creates)
                       if commit and planned.possible_creates else None)
             try:
-                rows = _planned_rows(planned, writer)
+                rows = _planned_rows(session, planned, writer)
                 report = ImportReport(file=name, format=source.format, datum=opts.datum, dry_run=not commit, rows=rows,
                                       defaults=defaults, ignored_fields=sorted(planned.ignored), layers=source.layers)
                 t = report.totals
@@ -137,9 +138,10 @@ def _run(session, path: Path, name: str, opts: ImportOptions, commit: bool, acto
     return report
 
 
-def _planned_rows(planned: _Planned, writer: _NewSiteWriter | None) -> list[RowResult]:
+def _planned_rows(session, planned: _Planned, writer: _NewSiteWriter | None) -> list[RowResult]:
     """Every row's result, in file order; each block's new sites go to the writer as soon as the block is planned,
-    until a row is invalid (then nothing will be written: the writer is stopped, the rest only planned)."""
+    until a row is invalid (then nothing will be written: the writer is stopped and what it wrote rolled back at
+    once, which lets other writers go on; the rest of the file is only planned)."""
     rows: list[RowResult] = []
     try:
         for block in planned.blocks:
@@ -147,7 +149,9 @@ def _planned_rows(planned: _Planned, writer: _NewSiteWriter | None) -> list[RowR
             if writer is None:
                 continue
             if any(res.action == "invalid" for res in block):
-                writer.abandon()
+                if writer.feeding:
+                    writer.abandon()
+                    session.rollback()
             else:
                 writer.put([res for res in block if res.action == "create"])
     except Exception:
@@ -487,6 +491,11 @@ class _NewSiteWriter:
         failure = self.failure()
         if failure is not None:
             raise failure
+
+    @property
+    def feeding(self) -> bool:
+        """Whether it still takes blocks (not finished nor abandoned)."""
+        return self._open
 
     def finish(self) -> list[int]:
         """Wait for every block to be written and do the deferred end work; the new sites' ids."""
