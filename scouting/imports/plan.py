@@ -3,19 +3,21 @@
 A row becomes a create, an update (its slug is an existing site's), unchanged, a duplicate (an existing
 site or an earlier row within 50 m with the same name) or invalid (with the field and why).  A dry run
 writes nothing; a commit writes every create and update, each with its revision and audit event, in ONE
-transaction and only when no row is invalid.  Duplicates are never written.
+transaction, committed only when no row is invalid (new sites are written a block of rows at a time while the
+next block is planned, and rolled back when a later row is invalid).  Duplicates are never written.
 """
 from __future__ import annotations
 
 import gc
 import hashlib
 import math
+import queue
 import re
 import tempfile
 import threading
 from collections import Counter
-from collections.abc import Callable
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
 from itertools import chain
 from pathlib import Path
@@ -39,7 +41,7 @@ from .report import ImportReport, RowResult
 
 DUPLICATE_RADIUS_M = 50.0
 SAME_POSITION_M = 0.5                  # an update whose point moved less than this keeps the stored point
-WRITE_CHUNK = 5000                     # new sites per executemany (and their tags, revisions, events)
+WRITE_CHUNK = 5000                     # rows planned per block; its new sites are one chunk of bulk inserts
 PROGRESS_EVERY = 250                   # rows between progress reports (a report per row cost 3% of the planning)
 
 # Defaults for what a file does not say (reported with every import).
@@ -103,31 +105,76 @@ def _run(session, path: Path, name: str, opts: ImportOptions, commit: bool, acto
                 "position_method": DEFAULT_POSITION_METHOD, "genres": [opts.genre_default] if opts.genre_default else None,
                 "verified": False}
     try:
-        rows, ignored = _plan(session, source, opts, defaults, progress)
-        report = ImportReport(file=name, format=source.format, datum=opts.datum, dry_run=not commit, rows=rows,
-                              defaults=defaults, ignored_fields=sorted(ignored), layers=source.layers)
-        t = report.totals
-        if t["invalid"]:
-            session.rollback()
-            report.message = (f"{t['invalid']} invalid row(s): nothing was written; fix them (or leave them out) "
-                              "and import again" if commit else
-                              f"{t['invalid']} invalid row(s): a commit would write nothing until they are fixed")
-        elif not commit:
-            session.rollback()
-            report.message = (f"dry run: nothing was written; a commit would create {t['create']} and update "
-                              f"{t['update']} site(s)" + (f" and skip {t['duplicate']} duplicate(s)" if t["duplicate"] else ""))
-        else:
-            _write(session, rows, actor[:64], name)
-            report.committed = True
-            report.message = (f"created {t['create']} and updated {t['update']} site(s)"
-                              + (f"; skipped {t['duplicate']} duplicate(s)" if t["duplicate"] else ""))
+        with _written_or_nothing(session):
+            planned = _plan(session, source, opts, defaults, progress)
+            writer = (_NewSiteWriter(session, actor[:64], planned.connection_lock, planned.possible_creates)
+                      if commit and planned.possible_creates else None)
+            try:
+                rows = _planned_rows(session, planned, writer)
+                report = ImportReport(file=name, format=source.format, datum=opts.datum, dry_run=not commit, rows=rows,
+                                      defaults=defaults, ignored_fields=sorted(planned.ignored), layers=source.layers)
+                t = report.totals
+                if t["invalid"]:
+                    session.rollback()
+                    report.message = (f"{t['invalid']} invalid row(s): nothing was written; fix them (or leave them "
+                                      "out) and import again" if commit else
+                                      f"{t['invalid']} invalid row(s): a commit would write nothing until they are fixed")
+                elif not commit:
+                    session.rollback()
+                    report.message = (f"dry run: nothing was written; a commit would create {t['create']} and update "
+                                      f"{t['update']} site(s)"
+                                      + (f" and skip {t['duplicate']} duplicate(s)" if t["duplicate"] else ""))
+                else:
+                    _write(session, rows, actor[:64], name, writer.finish() if writer else [])
+                    report.committed = True
+                    report.message = (f"created {t['create']} and updated {t['update']} site(s)"
+                                      + (f"; skipped {t['duplicate']} duplicate(s)" if t["duplicate"] else ""))
+            finally:
+                if writer:  # joined on every way out, before any rollback touches the connection (after finish: no-op)
+                    writer.abandon()
     except Exception:
         session.rollback()
         raise
     return report
 
 
-def _plan(session, source: Source, opts: ImportOptions, defaults: dict, progress) -> tuple[list[RowResult], set[str]]:
+def _planned_rows(session, planned: _Planned, writer: _NewSiteWriter | None) -> list[RowResult]:
+    """Every row's result, in file order; each block's new sites go to the writer as soon as the block is planned,
+    until a row is invalid (then nothing will be written: the writer is stopped and what it wrote rolled back at
+    once, which lets other writers go on; the rest of the file is only planned)."""
+    rows: list[RowResult] = []
+    try:
+        for block in planned.blocks:
+            rows += block
+            if writer is None:
+                continue
+            if any(res.action == "invalid" for res in block):
+                if writer.feeding:
+                    writer.abandon()
+                    session.rollback()
+            else:
+                writer.put([res for res in block if res.action == "create"])
+    except Exception:
+        failure = writer.failure() if writer else None
+        if failure is not None:  # the planner's read failed after the writer's write did: PostgreSQL then refuses
+            raise failure from None  # every statement, so the writer's failure is the one that says what happened
+        raise
+    return rows
+
+
+class _Planned:
+    """A file's plan in the making: its rows' results a block at a time (`blocks`, in file order), the attributes
+    no field took, and how many rows at most become new sites (those with a point whose slug is no active stored
+    site's).  `connection_lock` is held while the planner reads the database (a row updating a stored site), so
+    that a writer on another thread never uses the connection at the same time."""
+
+    def __init__(self, blocks: Iterator[list[RowResult]], ignored: set[str], possible_creates: int,
+                 connection_lock: threading.Lock):
+        self.blocks, self.ignored, self.possible_creates = blocks, ignored, possible_creates
+        self.connection_lock = connection_lock
+
+
+def _plan(session, source: Source, opts: ImportOptions, defaults: dict, progress) -> _Planned:
     stored = session.execute(select(Site.id, Site.slug, Site.name_zh, Site.name_en, Site.deleted_at,
                                     func.ST_X(Site.geom), func.ST_Y(Site.geom))).all()
     active = {r.slug: r.id for r in stored if r.deleted_at is None}
@@ -144,7 +191,6 @@ def _plan(session, source: Source, opts: ImportOptions, defaults: dict, progress
     outside = set() if county is None or opts.confirm_outside else _outside(county, positions)
     taken = set(active) | set(deleted)  # slugs a new site may not take
     claimed: dict[str, int] = {}        # slug -> the row of this file that uses it
-    results = []
     total = len(source.rows)
 
     def inside(rec: dict) -> None:
@@ -153,20 +199,32 @@ def _plan(session, source: Source, opts: ImportOptions, defaults: dict, progress
                                                 "if that is right, import again with --confirm-outside "
                                                 "(API: confirm_outside=true)")
 
-    # The file a column at a time (mapped, named, cleaned); then each row in turn, with what concerns it alone.
+    # The file a column at a time (mapped, named); then a block of rows at a time (cleaned as columns), each row
+    # in turn with what concerns it alone.
     mapped = map_columns([row.props for row in source.rows], base_lookup, source.html_descriptions)
     slugs = mapped.column("slug")
     shown = site_name_columns(mapped, copy=False)        # the names a row is reported by
     names = site_name_columns(mapped, copy=True)         # a new site's names (a missing language copies the other)
     new_site = _NewSites(mapped, names, positions, defaults, base_slugs)
-    precleaned = new_site.precleaned([i for i, (slug, point, name) in enumerate(zip(slugs, positions,
-                                                                                     names["name_zh"], strict=True))
-                                      if isinstance(point, tuple) and slug not in taken and name])
     shown_zh, shown_en, new_zh, new_en = shown["name_zh"], shown["name_en"], names["name_zh"], names["name_en"]
     name_keys = [_name_keys(zh, en) if zh else None for zh, en in zip(new_zh, new_en, strict=True)]
     by_name.expect(name_keys)
+    stored_slugs = frozenset(taken)
+    possible_creates = sum(1 for slug, point in zip(slugs, positions, strict=True)
+                           if isinstance(point, tuple) and slug not in active)
+    connection_lock = threading.Lock()
 
-    for i, (row, position, slug) in enumerate(zip(source.rows, positions, slugs, strict=True)):
+    def blocks() -> Iterator[list[RowResult]]:
+        """The rows' results WRITE_CHUNK rows at a time: a block's new sites can be written while the next block is
+        planned (a row's outcome depends only on the rows before it and the stored sites)."""
+        for start in range(0, total, WRITE_CHUNK):
+            block = range(start, min(start + WRITE_CHUNK, total))
+            precleaned = new_site.precleaned([i for i in block if isinstance(positions[i], tuple)
+                                              and slugs[i] not in stored_slugs and new_zh[i]])
+            yield [plan_row(i, precleaned) for i in block]
+
+    def plan_row(i: int, precleaned: dict[int, dict]) -> RowResult:
+        row, position, slug = source.rows[i], positions[i], slugs[i]
         res = RowResult(row=row.number, line=row.line, layer=row.layer, slug=slug, name_zh=shown_zh[i],
                         name_en=shown_en[i])
         try:
@@ -187,22 +245,24 @@ def _plan(session, source: Source, opts: ImportOptions, defaults: dict, progress
                 row_mapped = mapped.row(i)
                 if source.generated_descriptions:
                     row_mapped.pop("description", None)
-                _plan_update(session, res, get_site(session, active[slug]), row_mapped, point, defaults, base_slugs,
-                             inside)
+                with connection_lock:
+                    _plan_update(session, res, get_site(session, active[slug]), row_mapped, point, defaults,
+                                 base_slugs, inside)
             else:
                 _plan_create(res, i, slug, new_zh[i], new_en[i], name_keys[i], point, inside, by_name, taken,
-                             precleaned[i], new_site)
+                             precleaned.get(i), new_site)
                 if res.action == "create":
                     claimed[res.slug] = row.number
                     taken.add(res.slug)
         except sites.RecordError as err:
             res.action = "invalid"
             res.error = {"name": err.field, "reason": err.reason}
-        results.append(res)
         done = i + 1
         if progress and (done % PROGRESS_EVERY == 0 or done == total):
             progress(done, total)
-    return results, mapped.ignored()
+        return res
+
+    return _Planned(blocks(), mapped.ignored(), possible_creates, connection_lock)
 
 
 _PLACEHOLDER_SLUG = "slug"  # a valid slug, replaced by the row's own
@@ -245,11 +305,12 @@ class _NewSites:
             columns["genres"] = [genres] * len(rows) if given is None else [value or genres for value in given]
         return columns
 
-    def precleaned(self, rows: list[int]) -> list[dict | None]:
-        """The cleaned records of `rows` (a placeholder slug for each), for every row of the file: None where a row
-        is not among them or its record is wrong (it is cleaned on its own in its turn, so what a row is told never
-        depends on this shortcut)."""
-        out: list[dict | None] = [None] * self.mapped.size
+    def precleaned(self, rows: list[int]) -> dict[int, dict]:
+        """The cleaned records of `rows` (a placeholder slug for each) by row: none for a row whose record is wrong
+        (it is cleaned on its own in its turn, so what a row is told never depends on this shortcut)."""
+        out: dict[int, dict] = {}
+        if not rows:
+            return out
         columns = self.raw_columns(rows)
         columns["slug"] = [_PLACEHOLDER_SLUG] * len(rows)
         for i, rec in zip(rows, sites.clean_site_columns(columns, len(rows), self.base_slugs), strict=True):
@@ -321,28 +382,33 @@ def _plan_update(session, res: RowResult, hit, mapped: dict, point, defaults: di
     res.changes = sorted(k for k in rec if rec[k] != before.get(k))
 
 
-def _write(session, rows: list[RowResult], actor: str, filename: str) -> None:
-    """Every create and update with its revision, and the import's audit event, in one transaction; any failure
-    writes nothing."""
+def _write(session, rows: list[RowResult], actor: str, filename: str, created: list[int]) -> None:
+    """Every update with its revision, and the import's audit event, in the transaction that holds the new sites
+    (`created`, written by _NewSiteWriter while the file was planned); then the commit."""
     bases = sites._bases(session)
+    for res in rows:
+        if res.action == "update":
+            sites.apply_site_record(res.site, res.record, bases)
+            session.flush()
+            session.add(sites.new_revision(res.site, "update", actor, res.before, res.record))
+            audit.record(session, "site.update", "site", res.site.id,
+                         sites.audit_summary(res.site, "update", res.changes, None, res.before, res.record),
+                         channel="import")
+    counts = Counter(res.action for res in rows)  # one pass over 100,000 rows, not one per action
+    audit.record(session, "import.commit", "import", None,
+                 f"{filename}: created {counts['create']}{_id_span(created)}, updated {counts['update']}, "
+                 f"skipped {counts['duplicate']} duplicate(s)")
+    session.flush()
+    pause_point("import-before-commit")
+    session.commit()
+
+
+@contextmanager
+def _written_or_nothing(session):
+    """The import's one transaction: any failure writes nothing, and another writer's change that made it fail is
+    named (a site the file updates changed, or a slug it creates saved meanwhile)."""
     try:
-        created = _insert_new_sites(session, [res for res in rows if res.action == "create"], actor,
-                                    {slug: base.id for slug, base in bases.items()})
-        for res in rows:
-            if res.action == "update":
-                sites.apply_site_record(res.site, res.record, bases)
-                session.flush()
-                session.add(sites.new_revision(res.site, "update", actor, res.before, res.record))
-                audit.record(session, "site.update", "site", res.site.id,
-                             sites.audit_summary(res.site, "update", res.changes, None, res.before, res.record),
-                             channel="import")
-        counts = Counter(res.action for res in rows)  # one pass over 100,000 rows, not one per action
-        audit.record(session, "import.commit", "import", None,
-                     f"{filename}: created {counts['create']}{_id_span(created)}, updated {counts['update']}, "
-                     f"skipped {counts['duplicate']} duplicate(s)")
-        session.flush()
-        pause_point("import-before-commit")
-        session.commit()
+        yield
     except StaleDataError:
         session.rollback()
         raise PreconditionFailed("a site in the file was changed by someone else during the import; nothing was "
@@ -368,46 +434,140 @@ def _id_span(ids: list[int]) -> str:
     return f" (site id {text})" if len(ids) == 1 else f" (site ids {text})"
 
 
-def _insert_new_sites(session, creates: list[RowResult], actor: str, base_ids: dict[str, int]) -> list[int]:
-    """New sites, their tags and "create" revisions, written in bulk; returns their ids.
+class _NewSiteWriter:
+    """Writes an import's new sites, a block of planned rows at a time, partly on a thread of its own while the
+    planner plans the next block.
 
-    Each chunk of WRITE_CHUNK sites is one bulk insert per table (COPY on PostGIS, one DB-API executemany on
-    SpatiaLite: no per-row SQLAlchemy work), the site rows carrying their tag masks.  One statement at the end makes
-    their site_tags rows from the masks (db.insert_new_site_tags); only facilities verified or with a source of
-    their own are written from Python, after it.  So SQLite's per-row insert triggers can be set aside
-    (`bulk_load`: data_version is bumped once) and SpatiaLite's R*Tree filled in one statement at the end
-    (`deferred_spatial_index`), and an import that at least doubles the table builds its other indexes once at the
-    end (`deferred_indexes`).  The rows are built a column at a time from the records (sites.new_site_columns)
-    and carry their ids, reserved before the insert (db.reserve_ids), so nothing is read back.  The audit log gets
-    one event for the import (see _write); each site's history has its "create" revision."""
-    if not creates:
-        return []
-    site_table, revision_table = Site.__table__, SiteRevision.__table__
-    now = datetime.now(UTC)  # one transaction, one time: not a default called per row
-    conn = session.connection()
-    dialect = spatial_dialect(session)
-    created: list[int] = []
-    facility_rows: list[dict] = []  # those the masks do not stand for
-    site_same = {"created_at": now, "updated_at": now, "version": 1}
-    revision_same = {"version": 1, "actor": actor, "changed_at": now, **sites.CREATE_REVISION}
-    with dialect.bulk_load(conn, points_made_in_sql=True):  # its first write takes SQLite's write lock: the largest id stays ours
-        first_id = conn.scalar(select(func.max(site_table.c.id))) or 0
-        with (dialect.deferred_spatial_index(conn, site_table.name, "geom", first_id),
-              dialect.deferred_indexes(conn, site_table.name, len(creates))):
-            for start in range(0, len(creates), WRITE_CHUNK):
-                chunk = creates[start:start + WRITE_CHUNK]
-                records = sites.record_columns([res.record for res in chunk])
-                ids = dialect.reserve_ids(conn, site_table, len(chunk))
-                site_columns, facilities = sites.new_site_columns(records, base_ids)
-                dialect.bulk_insert_columns(conn, site_table, {"id": ids, **site_columns}, site_same,
-                                            point=sites.NEW_SITE_POINT)
-                for res, site_id in zip(chunk, ids, strict=True):
+    `put` writes a block's new site rows at once, in the planner's thread (_insert_site_rows); the writer thread
+    then writes their "create" revisions and tags (_insert_revisions_and_tags) while the planner goes on.  That split
+    is what lets the two overlap: each of those statements runs whole in SQLite's C code, which lets go of Python's
+    GIL (or in the PostgreSQL server), while the site rows are an executemany that takes the GIL back after every
+    row: on the writer thread it waited for the planner's GIL at each row (0.8 s of 100,000 rows) and nothing was
+    gained.  Everything is written in the caller's transaction on its connection, which one thread uses at a time:
+    `connection_lock` is held for each write and while the planner reads a stored site.  The first block sets the
+    per-row work aside (`bulk_load`, `deferred_spatial_index`, `deferred_indexes`); `finish` joins the thread and
+    then, in the calling thread, does the end work they defer (the R*Tree's fill, the indexes' rebuild, the triggers
+    made again).
+
+    A failure on the thread is recorded before it lets go of the connection, so nothing is written after it
+    (PostgreSQL would refuse every later statement, and that error would hide the first); the caller gets it from
+    the next `put`, from `finish` or from `failure`.  `abandon` (an invalid row, a failure, any way out) joins the
+    thread, which writes nothing more, without the end work: the caller rolls the transaction back, and with it
+    whatever was written or set aside."""
+
+    def __init__(self, session, actor: str, connection_lock: threading.Lock, possible_creates: int):
+        self._conn = session.connection()
+        self._dialect = spatial_dialect(session)
+        self._base_ids = {slug: base.id for slug, base in sites._bases(session).items()}
+        self._actor, self._lock, self._possible_creates = actor, connection_lock, possible_creates
+        self._now = datetime.now(UTC)  # one transaction, one time: not a default called per row
+        self._deferred = ExitStack()   # the bulk-load contexts, entered with the first block
+        self._queue: queue.Queue[tuple | None] = queue.Queue(maxsize=2)  # the planner stays at most 2 blocks ahead
+        self._error: BaseException | None = None
+        self._open = True       # taking blocks
+        self._writing = True    # writing the blocks it takes (abandon: taken and dropped)
+        self.created: list[int] = []
+        self._thread = threading.Thread(target=self._run, name="import-writer", daemon=True)
+        self._thread.start()
+
+    def put(self, creates: list[RowResult]) -> None:
+        """Write one block's new site rows and queue the rest of their writing; raises the thread's failure, if there
+        was one, instead.  Once abandoned, nothing (an invalid row was found: that is what the import reports)."""
+        if not self._open:
+            return
+        if creates:
+            records = sites.record_columns([res.record for res in creates])
+            site_columns, facilities = sites.new_site_columns(records, self._base_ids)  # before taking the connection
+            with self._lock:
+                if self._error is None:
+                    if not self.created:
+                        self._defer_per_row_work()
+                    ids = _insert_site_rows(self._conn, self._dialect, site_columns, self._now)
+            if self._error is None:
+                for res, site_id in zip(creates, ids, strict=True):
                     res.site_id = site_id
-                facility_rows += [tag | {"site_id": ids[i]} for i, tag in facilities]
-                dialect.bulk_insert_columns(conn, revision_table, {"site_id": ids}, revision_same)
-                created += ids
-        insert_new_site_tags(conn, created, facility_rows)
-    return created
+                self.created += ids
+                self._queue.put((ids, [tag | {"site_id": ids[i]} for i, tag in facilities]))
+        failure = self.failure()
+        if failure is not None:
+            raise failure
+
+    @property
+    def feeding(self) -> bool:
+        """Whether it still takes blocks (not finished nor abandoned)."""
+        return self._open
+
+    def finish(self) -> list[int]:
+        """Wait for every block to be written and do the deferred end work; the new sites' ids."""
+        self._join()
+        if self._error is not None:
+            raise self._error
+        self._deferred.close()
+        return self.created
+
+    def failure(self) -> BaseException | None:
+        """The thread's failure, if it failed (then it is joined): the first thing that went wrong."""
+        if self._error is not None:
+            self.abandon()
+        return self._error
+
+    def abandon(self) -> None:
+        """Stop the thread (nothing more is written; the caller rolls back, which also undoes what the bulk-load
+        contexts set aside: they are left unexited).  Idempotent, never raises."""
+        self._writing = False
+        self._join()
+
+    def _join(self) -> None:
+        if self._open:
+            self._open = False
+            self._queue.put(None)
+            self._thread.join()
+
+    def _run(self) -> None:
+        for ids, facility_rows in iter(self._queue.get, None):
+            if self._error is not None or not self._writing:
+                continue  # taken unwritten: the caller rolls back
+            with self._lock:
+                try:
+                    _insert_revisions_and_tags(self._conn, self._dialect, ids, facility_rows, self._actor, self._now)
+                except BaseException as err:  # raised in the caller's thread
+                    self._error = err
+
+    def _defer_per_row_work(self) -> None:
+        """bulk_load's first write takes SQLite's write lock: the largest id read after it stays ours.
+        deferred_indexes is told the most rows the file can add, as the creates are not all known yet (an upper
+        bound: it only decides whether rebuilding the indexes costs less than inserting into them)."""
+        conn, dialect, site_table = self._conn, self._dialect, Site.__table__
+        self._deferred.enter_context(dialect.bulk_load(conn, points_made_in_sql=True))
+        first_id = conn.scalar(select(func.max(site_table.c.id))) or 0
+        self._deferred.enter_context(dialect.deferred_spatial_index(conn, site_table.name, "geom", first_id))
+        self._deferred.enter_context(dialect.deferred_indexes(conn, site_table.name, self._possible_creates))
+
+
+# A block's new sites are written in bulk: one insert per table (COPY on PostGIS, one DB-API executemany or one
+# statement on SpatiaLite: no per-row SQLAlchemy work), inside _NewSiteWriter's bulk-load contexts.  The rows are
+# built a column at a time from the records (sites.new_site_columns) and carry their ids, reserved before the insert
+# (db.reserve_ids), so nothing is read back.  The audit log gets one event for the import (see _write); each site's
+# history has its "create" revision.
+
+def _insert_site_rows(conn, dialect, site_columns: dict[str, list], now) -> list[int]:
+    """A block's new site rows (sites.new_site_columns), carrying their tag masks; their ids."""
+    site_table = Site.__table__
+    site_same = {"created_at": now, "updated_at": now, "version": 1}
+    ids = dialect.reserve_ids(conn, site_table, len(site_columns["slug"]))
+    dialect.bulk_insert_columns(conn, site_table, {"id": ids, **site_columns}, site_same,
+                                point=sites.NEW_SITE_POINT)
+    return ids
+
+
+def _insert_revisions_and_tags(conn, dialect, ids: list[int], facility_rows: list[dict], actor: str, now) -> None:
+    """A block's "create" revisions, then its site_tags rows: those the masks stand for made by one statement
+    (db.insert_new_site_tags), then the facility rows written from Python over them (in that order PostgreSQL's
+    statement triggers, which recompute a site's masks from its rows, always see every row)."""
+    revision_table = SiteRevision.__table__
+    revision_same = {"version": 1, "actor": actor, "changed_at": now, **sites.CREATE_REVISION}
+    dialect.bulk_insert_columns(conn, revision_table, {"site_id": ids}, revision_same)
+    insert_new_site_tags(conn, ids, facility_rows)
 
 
 _SLUG_WORD = re.compile(r"[A-Za-z0-9]+")
