@@ -7,6 +7,7 @@ PostGIS (real databases), with small blocks so that many are written before the 
 from __future__ import annotations
 
 import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy import text as sql_text
 
 from scouting import sites
-from scouting.db import sqlite_module
+from scouting.db import SpatialDialect, sqlite_module
 from scouting.errors import PreconditionFailed
 from scouting.imports import plan
 from scouting.models import AuditEvent, Site, SiteRevision, SiteTag
@@ -137,6 +138,35 @@ def test_a_database_failure_on_the_writer_thread_is_reported_and_nothing_is_writ
     assert len(calls) <= 4, f"blocks were still written after the failure: {calls}"
     with maker() as session:
         assert _state(session) == before
+
+
+def test_a_failure_in_the_end_work_on_the_writer_thread_reaches_the_caller_and_nothing_is_written(
+        writer, tmp_path: Path, monkeypatch):
+    """After the last block the writer thread does the end work (the spatial index filled, the indexes rebuilt)
+    while the caller frees what it planned: when that fails, the caller gets the failure itself and the transaction
+    is rolled back; the thread has ended."""
+    monkeypatch.setattr(plan, "WRITE_CHUNK", 4)
+    real = SpatialDialect.deferred_spatial_index
+    ended_on = []
+
+    @contextmanager
+    def failing_at_the_end(self, *args, **kwargs):
+        with real(self, *args, **kwargs):
+            yield
+        ended_on.append(threading.current_thread().name)
+        raise ValueError("sites.geom violates Geometry constraint [geom-type or SRID not allowed] in 1 new row(s)")
+
+    monkeypatch.setattr(SpatialDialect, "deferred_spatial_index", failing_at_the_end)
+    path = geojson_file(tmp_path / "end-fails.geojson", _places(10, "收尾点"))
+    maker = writer.application.extensions["scouting"]["sessionmaker"]
+    with maker() as session:
+        before = _state(session)
+        with pytest.raises(ValueError, match="violates Geometry constraint"):
+            plan.run_import(session, path, path.name, commit=True, actor="import:pipeline")
+    assert ended_on == ["import-writer"], f"the end work ran elsewhere: {ended_on}"
+    assert _writer_threads() == []
+    with maker() as session:
+        assert _state(session) == before, "a failed end work left rows, a version bump or DDL behind"
 
 
 def test_a_slug_saved_by_another_connection_during_the_import_is_reported_and_nothing_is_written(
