@@ -22,7 +22,7 @@ from sqlalchemy import text as sql_text
 
 from scouting import bases, db, facts, search, sites, vocab
 from scouting.db import lon_strip, spatial_dialect
-from scouting.imports import plan, report
+from scouting.imports import plan, report, write
 from scouting.imports.readers.geojson import read_geojson
 from scouting.models import AuditEvent, Site, SiteRevision, SiteTag
 
@@ -390,7 +390,7 @@ def test_the_tags_made_from_masks_are_those_of_the_import_s_own_sites_only(write
     else the list (on PostgreSQL another writer may draw ids from the sequence in the middle of an import; its site
     already has its tags, and making them again would fail the import)."""
     given = []
-    monkeypatch.setattr(plan, "insert_new_site_tags", lambda conn, ids, facility_rows: given.append(ids))
+    monkeypatch.setattr(write, "insert_new_site_tags", lambda conn, ids, facility_rows: given.append(ids))
     feats = [feature(120.0 + i / 400, 27.78, name_zh=f"标签点{i}", genres=["nature", "red"], terrain=["forest"])
              for i in range(3)]
     path = geojson_file(tmp_path / "own.geojson", feats)
@@ -584,7 +584,7 @@ def test_the_cyclic_collector_is_paused_for_an_import_and_resumed_after_it_even_
 
 
 def test_the_import_event_names_its_new_sites_as_runs_of_ids():
-    from scouting.imports.plan import _id_span
+    from scouting.imports.write import _id_span
 
     assert _id_span([]) == ""
     assert _id_span([36]) == " (site id 36)"
@@ -646,7 +646,7 @@ def test_an_import_that_fails_midway_writes_nothing_and_keeps_every_trigger(writ
         assert conn.scalar(sql_text("SELECT count(*) FROM sites WHERE id BETWEEN :first AND :last"), in_chunk) == 4
         raise RuntimeError("the disk is full")
 
-    monkeypatch.setattr(plan, "insert_new_site_tags", failing)
+    monkeypatch.setattr(write, "insert_new_site_tags", failing)
     maker = writer.application.extensions["scouting"]["sessionmaker"]
     with maker() as session:
         spatialite = session.get_bind().dialect.name == "sqlite"
@@ -688,7 +688,7 @@ def test_an_import_that_doubles_the_sites_rebuilds_their_indexes_whole_or_leaves
         def failing(conn, new_ids, facility_rows):
             raise RuntimeError("the disk is full")
 
-        monkeypatch.setattr(plan, "insert_new_site_tags", failing)
+        monkeypatch.setattr(write, "insert_new_site_tags", failing)
     with maker() as session:
         if fail:
             with pytest.raises(RuntimeError, match="the disk is full"):

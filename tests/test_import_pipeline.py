@@ -17,7 +17,7 @@ from sqlalchemy import text as sql_text
 from scouting import sites
 from scouting.db import SpatialDialect, sqlite_module
 from scouting.errors import PreconditionFailed
-from scouting.imports import plan
+from scouting.imports import plan, write
 from scouting.models import AuditEvent, Site, SiteRevision, SiteTag
 
 from .conftest import drop_database, load_features, make_app, new_database_url
@@ -65,14 +65,14 @@ def _import_holds_a_transaction(app) -> bool:
 def _counting_site_writes(monkeypatch) -> list[int]:
     """The number of new sites of each block written so far (the blocks' site rows, in the planner's thread)."""
     written: list[int] = []
-    real = plan._insert_site_rows
+    real = write._insert_site_rows
 
     def counting(conn, dialect, site_columns, now):
         ids = real(conn, dialect, site_columns, now)
         written.append(len(ids))
         return ids
 
-    monkeypatch.setattr(plan, "_insert_site_rows", counting)
+    monkeypatch.setattr(write, "_insert_site_rows", counting)
     return written
 
 
@@ -118,7 +118,7 @@ def test_a_database_failure_on_the_writer_thread_is_reported_and_nothing_is_writ
     writer thread.  The caller hears it as a conflict (as a failed write always did), the transaction is rolled
     back, and the thread has ended."""
     monkeypatch.setattr(plan, "WRITE_CHUNK", 5)
-    real, calls = plan.insert_new_site_tags, []
+    real, calls = write.insert_new_site_tags, []
 
     def twice_in_the_third_block(conn, new_ids, facility_rows):
         calls.append((threading.current_thread().name, len(new_ids)))
@@ -126,7 +126,7 @@ def test_a_database_failure_on_the_writer_thread_is_reported_and_nothing_is_writ
         if len(calls) == 3:
             real(conn, new_ids, facility_rows)
 
-    monkeypatch.setattr(plan, "insert_new_site_tags", twice_in_the_third_block)
+    monkeypatch.setattr(write, "insert_new_site_tags", twice_in_the_third_block)
     path = geojson_file(tmp_path / "writer-fails.geojson", _places(40, "写失败点"))
     maker = writer.application.extensions["scouting"]["sessionmaker"]
     with maker() as session:
