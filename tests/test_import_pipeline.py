@@ -76,6 +76,18 @@ def _counting_site_writes(monkeypatch) -> list[int]:
     return written
 
 
+def _import_fails_leaving_nothing(writer, path: Path, error: type[Exception], match: str) -> None:
+    """Committing `path` raises `error`; the database is then as it was and no writer thread is left."""
+    maker = writer.application.extensions["scouting"]["sessionmaker"]
+    with maker() as session:
+        before = _state(session)
+        with pytest.raises(error, match=match):
+            plan.run_import(session, path, path.name, commit=True, actor="import:pipeline")
+    assert _writer_threads() == [], "the writer thread outlived the import"
+    with maker() as session:
+        assert _state(session) == before, "a failed import left rows, a version bump or DDL behind"
+
+
 def _places(count: int, prefix: str) -> list[dict]:
     return [feature(120.0 + i / 2000, 27.74 + (i % 7) / 1000, name_zh=f"{prefix}{i}", name_en=f"{prefix} {i}",
                     genres=["nature"], facilities=["parking"], terrain=["forest"] if i % 2 else [])
@@ -128,16 +140,9 @@ def test_a_database_failure_on_the_writer_thread_is_reported_and_nothing_is_writ
 
     monkeypatch.setattr(write, "insert_new_site_tags", twice_in_the_third_block)
     path = geojson_file(tmp_path / "writer-fails.geojson", _places(40, "写失败点"))
-    maker = writer.application.extensions["scouting"]["sessionmaker"]
-    with maker() as session:
-        before = _state(session)
-        with pytest.raises(PreconditionFailed, match="nothing was written"):
-            plan.run_import(session, path, path.name, commit=True, actor="import:pipeline")
-    assert _writer_threads() == []
+    _import_fails_leaving_nothing(writer, path, PreconditionFailed, "nothing was written")
     assert calls[:3] == [("import-writer", 5)] * 3, f"the tags were not written on the writer thread: {calls}"
     assert len(calls) <= 4, f"blocks were still written after the failure: {calls}"
-    with maker() as session:
-        assert _state(session) == before
 
 
 def test_a_failure_in_the_end_work_on_the_writer_thread_reaches_the_caller_and_nothing_is_written(
@@ -158,15 +163,8 @@ def test_a_failure_in_the_end_work_on_the_writer_thread_reaches_the_caller_and_n
 
     monkeypatch.setattr(SpatialDialect, "deferred_spatial_index", failing_at_the_end)
     path = geojson_file(tmp_path / "end-fails.geojson", _places(10, "收尾点"))
-    maker = writer.application.extensions["scouting"]["sessionmaker"]
-    with maker() as session:
-        before = _state(session)
-        with pytest.raises(ValueError, match="violates Geometry constraint"):
-            plan.run_import(session, path, path.name, commit=True, actor="import:pipeline")
+    _import_fails_leaving_nothing(writer, path, ValueError, "violates Geometry constraint")
     assert ended_on == ["import-writer"], f"the end work ran elsewhere: {ended_on}"
-    assert _writer_threads() == []
-    with maker() as session:
-        assert _state(session) == before, "a failed end work left rows, a version bump or DDL behind"
 
 
 def test_a_slug_saved_by_another_connection_during_the_import_is_reported_and_nothing_is_written(
