@@ -94,8 +94,8 @@ class NewSiteWriter:
     A failure on the thread is recorded before it lets go of the connection, so nothing is written after it
     (PostgreSQL would refuse every later statement, and that error would hide the first); the caller gets it from
     the next `put`, from `finish` or from `failure`.  `abandon` (an invalid row, a failure, any way out) joins the
-    thread, which writes nothing more (nor the end work, unless it had begun): the caller rolls the transaction back, and with it
-    whatever was written or set aside."""
+    thread, which writes nothing more (nor the end work, unless it had begun): the caller rolls the transaction
+    back, and with it whatever was written or set aside."""
 
     def __init__(self, session, actor: str, connection_lock: threading.Lock, possible_creates: int):
         self._conn = session.connection()
@@ -142,7 +142,7 @@ class NewSiteWriter:
 
     def end(self) -> None:
         """No more blocks: after the last one the thread does the deferred end work (the R*Tree's fill, the
-        indexes' rebuild, the triggers made again), while the caller frees what it planned (see _run)."""
+        indexes' rebuild, the triggers made again), while the caller frees what it planned (see plan._run)."""
         self._ending = True
         if self._open:
             self._open = False
@@ -204,8 +204,8 @@ class NewSiteWriter:
 # A block's new sites are written in bulk: one insert per table (COPY on PostGIS, one DB-API executemany or one
 # statement on SpatiaLite: no per-row SQLAlchemy work), inside NewSiteWriter's bulk-load contexts.  The rows are
 # built a column at a time from the records (sites.new_site_columns) and carry their ids, reserved before the insert
-# (db.reserve_ids), so nothing is read back.  The audit log gets one event for the import (see write_changes); each site's
-# history has its "create" revision.
+# (db.reserve_ids), so nothing is read back.  The audit log gets one event for the import (see write_changes);
+# each site's history has its "create" revision.
 
 def _insert_site_rows(conn, dialect, site_columns: dict[str, list], now) -> list[int]:
     """A block's new site rows (sites.new_site_columns), carrying their tag masks; their ids."""
